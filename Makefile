@@ -1,0 +1,55 @@
+# Two commands for people: `make run` and `make test`. Both set everything up
+# on a fresh clone (virtual environment, requirements, database, browser).
+.DEFAULT_GOAL := help
+VENV := .venv
+PY := $(VENV)/bin/python
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: help run test lint format browser clean
+
+help:
+	@echo "make run    set up and start the site on http://$(HOST):$(PORT)/"
+	@echo "make test   set up and run the whole test suite (what CI runs)"
+	@echo "make lint   ruff check and ruff format --check"
+
+$(PY):
+	@python=$$(scripts/find-python) && "$$python" -m venv $(VENV)
+	@$(PY) -m pip install --quiet --upgrade pip
+
+# Stamps: reinstall only when a requirements file changes.
+$(VENV)/.runtime: requirements.txt | $(PY)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	@touch $@
+
+$(VENV)/.dev: requirements.txt requirements-dev.txt | $(PY)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	@touch $@ $(VENV)/.runtime
+
+.env:
+	@cp env.sample .env
+	@echo "Created .env from env.sample (DEBUG on, mail saved to sent_emails/). Edit .env to change it."
+
+run: $(VENV)/.runtime .env
+	$(PY) manage.py migrate --noinput
+	@echo
+	@echo "Open http://$(HOST):$(PORT)/ (messages are saved in sent_emails/; Ctrl+C stops the server)"
+	@echo
+	$(PY) manage.py runserver $(HOST):$(PORT)
+
+browser:
+	@scripts/ensure-chromium
+
+test: $(VENV)/.dev browser
+	$(PY) -m pytest
+
+lint: $(VENV)/.dev
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: $(VENV)/.dev
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

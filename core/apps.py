@@ -1,0 +1,8 @@
+from django.apps import AppConfig
+
+
+class CoreConfig(AppConfig):
+    """The project package, installed as an app for its management commands."""
+
+    name = "core"
+    verbose_name = "Core"

@@ -1,0 +1,68 @@
+"""The outbox backend: every message saved as one standard ``.eml`` file.
+
+Django's file backend appends all the messages of a connection to one ``.log``
+file, which a reader can catch half written and no mail client can open. This
+subclass writes each message to its own file, atomically: the bytes go to a
+hidden temporary file in the same folder, which is then renamed into place.
+
+File names are ``YYYYMMDD-HHMMSS-ffffff-<random>.eml`` in local time, the same
+prefix as Django's ``.log`` files, so sorting by name sorts by time.
+
+Configure it with ``EMAIL_URL=outbox://sent_emails`` or in ``MAILERS``::
+
+    {"BACKEND": "core.mail.backends.EmailBackend", "OPTIONS": {"file_path": "/srv/outbox"}}
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import tempfile
+from datetime import datetime
+
+from django.core.mail.backends.filebased import EmailBackend as FileEmailBackend
+
+EML_SUFFIX = ".eml"
+TEMP_PREFIX = ".tmp-"
+
+
+def message_bytes(email_message) -> bytes:
+    """The message as a mail client would store it, Bcc included (it is not sent as a header)."""
+    message = email_message.message()
+    if email_message.bcc:
+        message["Bcc"] = ", ".join(email_message.bcc)
+    return message.as_bytes()
+
+
+class EmailBackend(FileEmailBackend):
+    """Save each message as ``<file_path>/<timestamp>-<random>.eml``."""
+
+    def open(self):
+        return False  # no stream is held between messages
+
+    def close(self):
+        pass
+
+    def send_messages(self, email_messages):
+        """Save each message; ``self.written`` lists the paths of this call's files."""
+        self.written = [self.write_file(message_bytes(message)) for message in email_messages]
+        return len(self.written)
+
+    def new_filename(self) -> str:
+        stamp = datetime.now().strftime("%Y%m%d-%H%M%S-%f")
+        return f"{stamp}-{secrets.token_hex(4)}{EML_SUFFIX}"
+
+    def write_file(self, data: bytes) -> str:
+        """Write ``data`` to a new file atomically and return its path."""
+        fd, temp_path = tempfile.mkstemp(dir=self.file_path, prefix=TEMP_PREFIX, suffix=".part")
+        try:
+            with os.fdopen(fd, "wb") as stream:
+                stream.write(data)
+            path = os.path.join(self.file_path, self.new_filename())
+            os.replace(temp_path, path)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(temp_path)
+            raise
+        return path

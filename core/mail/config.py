@@ -1,0 +1,272 @@
+"""Environment → Django 6.1 ``MAILERS``, and masking of secrets.
+
+Two forms are read:
+
+* ``EMAIL_URL``: one URL, with django-environ's schemes plus ``outbox://``;
+* the separate ``EMAIL_HOST``, ``EMAIL_PORT``, ``EMAIL_USE_SSL``, ``EMAIL_USE_TLS``,
+  ``EMAIL_HOST_USER``, ``EMAIL_HOST_PASSWORD`` variables of the lessons.
+
+``EMAIL_URL`` wins when both are given; ``EMAIL_TIMEOUT`` applies to either form
+(``?timeout=`` in the URL overrides it). With neither, mail is saved to
+``sent_emails/`` by the project's outbox backend.
+
+Nothing here reads ``os.environ`` directly: callers pass the mapping, so the
+mapping is tested as a table. Error messages never contain a password.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping
+from email.headerregistry import Address
+from email.utils import getaddresses
+from pathlib import Path
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+import environ
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+
+OUTBOX_BACKEND = "core.mail.backends.EmailBackend"
+SMTP_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+FILE_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+DEFAULT_OUTBOX_DIR = "sent_emails"
+DEFAULT_TIMEOUT = 10.0
+MASK = "********"
+
+# The project's own scheme first, then django-environ's.
+URL_SCHEMES = {"outbox": OUTBOX_BACKEND, **environ.Env.EMAIL_SCHEMES}
+FILE_SCHEMES = {"outbox", "filemail"}
+SMTP_SCHEMES = {"smtp", "smtps", "smtp+tls", "smtp+ssl"}
+# Query options an EMAIL_URL may carry, and the OPTIONS key each becomes.
+URL_OPTIONS = {
+    "timeout": "timeout",
+    "ssl_certfile": "ssl_certfile",
+    "ssl_keyfile": "ssl_keyfile",
+    "use_tls": "use_tls",
+    "use_ssl": "use_ssl",
+}
+SEPARATE_VARIABLES = (
+    "EMAIL_HOST",
+    "EMAIL_PORT",
+    "EMAIL_USE_SSL",
+    "EMAIL_USE_TLS",
+    "EMAIL_HOST_USER",
+    "EMAIL_HOST_PASSWORD",
+)
+
+TRUE_WORDS = {"1", "true", "yes", "on", "y", "t"}
+FALSE_WORDS = {"0", "false", "no", "off", "n", "f", ""}
+
+
+class ConfigError(Exception):
+    """A setting read from the environment cannot work as written.
+
+    Deliberately not ``ImproperlyConfigured``: Django's command runner swallows
+    that while loading settings, and this must stop every command.
+    """
+
+    exit_code = 3
+
+    def __init__(self, variable: str, problem: str, hint: str = ""):
+        self.variable = variable
+        self.problem = problem
+        self.hint = hint
+        super().__init__(f"{variable}: {problem}")
+
+
+# ---------------------------------------------------------------- values
+
+
+def parse_bool(variable: str, value: str) -> bool:
+    word = value.strip().lower()
+    if word in TRUE_WORDS:
+        return True
+    if word in FALSE_WORDS:
+        return False
+    raise ConfigError(variable, f"{value!r} is not true or false (use 1/0, true/false, yes/no, on/off)")
+
+
+def parse_port(variable: str, value: str) -> int:
+    try:
+        port = int(value.strip())
+    except ValueError:
+        raise ConfigError(variable, f"the port {value.strip()!r} is not a number") from None
+    if not 0 < port < 65536:
+        raise ConfigError(variable, f"the port {port} is not between 1 and 65535")
+    return port
+
+
+def parse_timeout(variable: str, value: str) -> float:
+    try:
+        seconds = float(value.strip())
+    except ValueError:
+        raise ConfigError(variable, f"{value.strip()!r} is not a number of seconds") from None
+    if not seconds > 0:
+        raise ConfigError(variable, "the timeout must be more than 0 seconds", "10 is a sensible value")
+    return seconds
+
+
+def parse_addresses(variable: str, value: str) -> list[str]:
+    """``Name <addr>, addr2`` → ``["Name <addr>", "addr2"]``, each address validated."""
+    result = []
+    for name, address in getaddresses([value]):
+        if not name and not address:
+            continue
+        try:
+            validate_email(address)
+        except ValidationError:
+            raise ConfigError(variable, f"{address or name!r} is not a valid email address") from None
+        result.append(str(Address(display_name=name, addr_spec=address)) if name else address)
+    return result
+
+
+def parse_address(variable: str, value: str) -> str:
+    addresses = parse_addresses(variable, value)
+    if len(addresses) != 1:
+        raise ConfigError(variable, "expected exactly one address, like 'Site <noreply@example.com>'")
+    return addresses[0]
+
+
+def parse_site_url(variable: str, value: str) -> str:
+    """``https://host[:port]`` with no path; returned without a trailing slash."""
+    url = value.strip().rstrip("/")
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(variable, f"{value!r} is not an http(s) address", "write it as https://example.com")
+    if parts.path or parts.query or parts.fragment or parts.username:
+        raise ConfigError(variable, "give only the scheme and host, like https://example.com")
+    return url
+
+
+# ---------------------------------------------------------------- mailers
+
+
+def resolve_dir(variable: str, raw: str, base_dir: Path) -> str:
+    """A folder: absolute as written, relative to the project root otherwise."""
+    path = Path(raw).expanduser()
+    if not path.is_absolute():
+        path = base_dir / path
+    if path.exists() and not path.is_dir():
+        raise ConfigError(variable, f"{path} exists and is not a directory")
+    return str(path)
+
+
+def outbox_mailer(base_dir: Path, folder: str = DEFAULT_OUTBOX_DIR) -> dict:
+    return {"BACKEND": OUTBOX_BACKEND, "OPTIONS": {"file_path": resolve_dir("EMAIL_URL", folder, base_dir)}}
+
+
+def mailer_from_url(url: str, base_dir: Path, timeout: float) -> dict:
+    """One ``MAILERS`` entry from an ``EMAIL_URL``."""
+    var = "EMAIL_URL"
+    parts = urlsplit(url.strip())
+    scheme = parts.scheme.lower()
+    if scheme not in URL_SCHEMES:
+        known = ", ".join(f"{name}://" for name in URL_SCHEMES)
+        raise ConfigError(var, f"unknown scheme {scheme + '://' if scheme else '(none)'}", f"use one of {known}")
+
+    if scheme in FILE_SCHEMES:
+        # django-environ drops one slash of the path (filemail:///abs → abs), so
+        # the folder is read here: scheme:///abs is absolute, scheme://rel relative.
+        raw = unquote(parts.netloc + parts.path) if parts.netloc else unquote(parts.path)
+        folder = resolve_dir(var, raw or DEFAULT_OUTBOX_DIR, base_dir)
+        return {"BACKEND": URL_SCHEMES[scheme], "OPTIONS": {"file_path": folder}}
+
+    if scheme not in SMTP_SCHEMES:  # console, memory, dummy: no options
+        return {"BACKEND": URL_SCHEMES[scheme], "OPTIONS": {}}
+
+    try:
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError:
+        port_text = parts.netloc.rpartition("@")[2].rpartition(":")[2]
+        raise ConfigError(var, f"the port {port_text!r} is not a number between 1 and 65535") from None
+    if not parts.hostname:
+        raise ConfigError(var, "no host in the URL", "write it as smtp+ssl://user:password@smtp.example.com:465")
+    flat = environ.Env.email_url_config(url.strip())
+    options = {
+        "host": flat["EMAIL_HOST"],
+        "username": flat["EMAIL_HOST_USER"] or "",
+        "password": flat["EMAIL_HOST_PASSWORD"] or "",
+        "use_ssl": bool(flat.get("EMAIL_USE_SSL")),
+        "use_tls": bool(flat.get("EMAIL_USE_TLS")),
+        "timeout": timeout,
+    }
+    for key, value in parse_qsl(parts.query, keep_blank_values=True):
+        if key.lower() not in URL_OPTIONS:
+            raise ConfigError(var, f"unknown option {key!r}", f"known options: {', '.join(URL_OPTIONS)}")
+        name = URL_OPTIONS[key.lower()]
+        if name == "timeout":
+            options[name] = parse_timeout(f"{var} ?timeout", value)
+        elif name in ("use_tls", "use_ssl"):
+            options[name] = parse_bool(f"{var} ?{name}", value)
+        else:
+            options[name] = value
+    return smtp_mailer(var, options, flat["EMAIL_PORT"])
+
+
+def mailer_from_variables(env: Mapping[str, str], timeout: float) -> dict | None:
+    """One ``MAILERS`` entry from ``EMAIL_HOST`` and friends, or None if unset."""
+    host = env.get("EMAIL_HOST", "").strip()
+    if not host:
+        stray = [name for name in SEPARATE_VARIABLES if env.get(name, "").strip()]
+        if stray:
+            raise ConfigError(stray[0], "set, but EMAIL_HOST is not", "set EMAIL_HOST (or EMAIL_URL), or remove it")
+        return None
+    options = {
+        "host": host,
+        "username": env.get("EMAIL_HOST_USER", "").strip(),
+        "password": env.get("EMAIL_HOST_PASSWORD", ""),
+        "use_ssl": parse_bool("EMAIL_USE_SSL", env.get("EMAIL_USE_SSL", "")),
+        "use_tls": parse_bool("EMAIL_USE_TLS", env.get("EMAIL_USE_TLS", "")),
+        "timeout": timeout,
+    }
+    port = env.get("EMAIL_PORT", "").strip()
+    return smtp_mailer("EMAIL_USE_SSL/EMAIL_USE_TLS", options, parse_port("EMAIL_PORT", port) if port else None)
+
+
+def smtp_mailer(variable: str, options: dict, port: int | None) -> dict:
+    if options["use_ssl"] and options["use_tls"]:
+        raise ConfigError(
+            variable,
+            "SSL and STARTTLS are both on; a connection uses one or the other",
+            "port 465 is SSL (smtp+ssl:// or EMAIL_USE_SSL), port 587 is STARTTLS (smtp+tls:// or EMAIL_USE_TLS)",
+        )
+    if port is None:
+        port = 465 if options["use_ssl"] else 587 if options["use_tls"] else 25
+    return {"BACKEND": SMTP_BACKEND, "OPTIONS": {**options, "port": port}}
+
+
+def mailers_from_env(env: Mapping[str, str], base_dir: Path) -> dict:
+    """The ``MAILERS`` setting described by the environment (see module doc)."""
+    timeout_text = env.get("EMAIL_TIMEOUT", "").strip()
+    timeout = parse_timeout("EMAIL_TIMEOUT", timeout_text) if timeout_text else DEFAULT_TIMEOUT
+    url = env.get("EMAIL_URL", "").strip()
+    if url:
+        mailer = mailer_from_url(url, base_dir, timeout)
+    else:
+        mailer = mailer_from_variables(env, timeout) or outbox_mailer(base_dir)
+    return {"default": mailer}
+
+
+def default_from_email(env: Mapping[str, str], mailers: dict) -> str:
+    """``DEFAULT_FROM_EMAIL``, else the SMTP login when it is an address.
+
+    Yandex and Mail.ru refuse mail whose sender is not the mailbox logged in as.
+    """
+    if value := env.get("DEFAULT_FROM_EMAIL", "").strip():
+        return parse_address("DEFAULT_FROM_EMAIL", value)
+    login = mailers["default"]["OPTIONS"].get("username", "")
+    return login if "@" in login else "webmaster@localhost"
+
+
+# ---------------------------------------------------------------- secrets
+
+
+def masked(mailers: dict) -> dict:
+    """A deep copy of ``MAILERS`` with every password replaced by ``********``."""
+    result = copy.deepcopy(mailers)
+    for config in result.values():
+        options = config.get("OPTIONS", {})
+        if options.get("password"):
+            options["password"] = MASK
+    return result

@@ -1,0 +1,147 @@
+"""Settings, read from the environment and an optional ``.env`` (see env.sample).
+
+A value that cannot work stops start-up with ``ConfigError`` (exit status 3 from
+manage.py), naming the variable. Mail settings are built by ``core.mail.config``;
+the deprecated ``EMAIL_*`` settings are never defined here.
+"""
+
+import os
+import zoneinfo
+from pathlib import Path
+
+import environ
+
+from core.mail import config as mailconfig
+from core.mail.config import ConfigError
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+env = environ.Env()
+# DJANGO_ENV_FILE names the file to read (default .env); empty reads none.
+# Variables already in the environment win over the file.
+_env_file = os.environ.get("DJANGO_ENV_FILE", str(BASE_DIR / ".env"))
+if _env_file and Path(_env_file).is_file():
+    env.read_env(_env_file)
+
+
+def _text(name: str, default: str = "") -> str:
+    return os.environ.get(name, default).strip()
+
+
+# GENERAL
+# ------------------------------------------------------------------------------
+DEBUG = mailconfig.parse_bool("DEBUG", _text("DEBUG", "false"))
+SECRET_KEY = _text("SECRET_KEY")
+if not SECRET_KEY:
+    if not DEBUG:
+        raise ConfigError(
+            "SECRET_KEY",
+            "not set, and DEBUG is off (a secret key is required outside development)",
+            "set SECRET_KEY to a long random string (python -c 'import secrets; print(secrets.token_urlsafe(50))'), "
+            "or DEBUG=true for local development",
+        )
+    SECRET_KEY = "django-insecure-development-only-key-do-not-use-in-production"  # noqa: S105
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=[])
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+TIME_ZONE = _text("TIME_ZONE", "UTC")
+if TIME_ZONE not in zoneinfo.available_timezones():
+    raise ConfigError("TIME_ZONE", f"{TIME_ZONE!r} is not a time zone name", "use a name like Europe/Moscow or UTC")
+LANGUAGE_CODE = _text("LANGUAGE_CODE", "en-us")
+USE_I18N = True
+USE_TZ = True
+# Public address of the site, for links in mail sent outside a web request
+# (resetuser, background tasks). Web requests use their own validated host.
+SITE_URL = mailconfig.parse_site_url("SITE_URL", _text("SITE_URL")) if _text("SITE_URL") else ""
+
+# APPS
+# ------------------------------------------------------------------------------
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "core",
+    "users",
+]
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+ROOT_URLCONF = "core.urls"
+WSGI_APPLICATION = "core.wsgi.application"
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# DATABASES
+# ------------------------------------------------------------------------------
+_database_url = _text("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}")
+if _database_url.partition("://")[0] not in environ.Env.DB_SCHEMES:
+    raise ConfigError(
+        "DATABASE_URL",
+        f"unknown database scheme {_database_url.partition('://')[0]!r}",
+        "for example sqlite:///db.sqlite3 or postgres://user:password@host:5432/name",
+    )
+DATABASES = {"default": environ.Env.db_url_config(_database_url)}
+
+# AUTH
+# ------------------------------------------------------------------------------
+AUTH_USER_MODEL = "users.User"
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "home"
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+# MAIL (Django 6.1 MAILERS; see core/mail/config.py and env.sample)
+# ------------------------------------------------------------------------------
+MAILERS = mailconfig.mailers_from_env(os.environ, BASE_DIR)
+DEFAULT_FROM_EMAIL = mailconfig.default_from_email(os.environ, MAILERS)
+SERVER_EMAIL = (
+    mailconfig.parse_address("SERVER_EMAIL", _text("SERVER_EMAIL")) if _text("SERVER_EMAIL") else DEFAULT_FROM_EMAIL
+)
+ADMINS = mailconfig.parse_addresses("ADMINS", _text("ADMINS"))
+MANAGERS = mailconfig.parse_addresses("MANAGERS", _text("MANAGERS")) if _text("MANAGERS") else ADMINS
+
+# SECURITY
+# ------------------------------------------------------------------------------
+SESSION_COOKIE_HTTPONLY = True
+X_FRAME_OPTIONS = "DENY"
+# With DEBUG off the site is served over HTTPS: cookies travel only there.
+# HSTS and SSL redirect are left to the proxy in front (README: "check --deploy").
+SESSION_COOKIE_SECURE = not DEBUG
+CSRF_COOKIE_SECURE = not DEBUG
+
+# LOGGING
+# ------------------------------------------------------------------------------
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": "WARNING"},
+}

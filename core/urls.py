@@ -1,0 +1,10 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from users.views import home
+
+urlpatterns = [
+    path("", home, name="home"),
+    path("users/", include("users.urls")),
+    path("admin/", admin.site.urls),
+]

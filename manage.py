@@ -1,0 +1,27 @@
+#!/usr/bin/env python
+"""Django's command-line utility for administrative tasks."""
+
+import os
+import sys
+
+
+def main():
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "core.settings")
+    from django.core.management import execute_from_command_line
+
+    from core.mail.config import ConfigError
+
+    try:
+        execute_from_command_line(sys.argv)
+    except ConfigError as error:
+        # A bad environment variable: one line naming it, no traceback.
+        if "--traceback" in sys.argv:
+            raise
+        sys.stderr.write(f"Configuration error: {error}\n")
+        if error.hint:
+            sys.stderr.write(f"Hint: {error.hint}\n")
+        sys.exit(error.exit_code)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,53 @@
+import email
+import email.policy
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from core.mail.config import OUTBOX_BACKEND
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def outbox_dir(settings, tmp_path):
+    """The default mailer saves to a fresh folder (Django's test runner swaps in locmem otherwise)."""
+    folder = tmp_path / "sent_emails"
+    settings.MAILERS = {"default": {"BACKEND": OUTBOX_BACKEND, "OPTIONS": {"file_path": str(folder)}}}
+    return folder
+
+
+def read_eml(path: Path) -> email.message.EmailMessage:
+    with open(path, "rb") as stream:
+        return email.message_from_binary_file(stream, policy=email.policy.default)
+
+
+def saved_messages(folder: Path) -> list[email.message.EmailMessage]:
+    """Every message saved in an outbox folder, oldest first."""
+    return [read_eml(path) for path in sorted(folder.glob("*.eml"))]
+
+
+def manage(*args: str, env: dict | None = None, input: str | None = None, timeout: float = 60):
+    """Run ``python manage.py ARGS`` as a real process in a clean environment.
+
+    ``env`` adds variables to it; a value of None removes one.
+    """
+    base = {
+        "PATH": os.environ.get("PATH", ""),
+        "HOME": os.environ.get("HOME", ""),
+        "DJANGO_ENV_FILE": "",
+        "DEBUG": "true",
+        "PYTHONWARNINGS": "error::DeprecationWarning,error::PendingDeprecationWarning",
+    }
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env={name: value for name, value in {**base, **(env or {})}.items() if value is not None},
+        input=input,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )

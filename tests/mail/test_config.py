@@ -1,0 +1,247 @@
+"""The environment → MAILERS mapping, as a table."""
+
+from pathlib import Path
+
+import pytest
+
+from core.mail.config import (
+    OUTBOX_BACKEND,
+    SMTP_BACKEND,
+    ConfigError,
+    default_from_email,
+    mailers_from_env,
+    masked,
+    parse_addresses,
+    parse_site_url,
+)
+
+BASE = Path("/srv/project")
+CONSOLE = "django.core.mail.backends.console.EmailBackend"
+FILE = "django.core.mail.backends.filebased.EmailBackend"
+MEMORY = "django.core.mail.backends.locmem.EmailBackend"
+DUMMY = "django.core.mail.backends.dummy.EmailBackend"
+
+
+def smtp(host, port, *, user="", password="", ssl=False, tls=False, timeout=10.0, **extra):
+    return {
+        "BACKEND": SMTP_BACKEND,
+        "OPTIONS": {
+            "host": host,
+            "port": port,
+            "username": user,
+            "password": password,
+            "use_ssl": ssl,
+            "use_tls": tls,
+            "timeout": timeout,
+            **extra,
+        },
+    }
+
+
+def default_of(env):
+    return mailers_from_env(env, BASE)["default"]
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        pytest.param(
+            {}, {"BACKEND": OUTBOX_BACKEND, "OPTIONS": {"file_path": "/srv/project/sent_emails"}}, id="nothing"
+        ),
+        # EMAIL_URL, every scheme
+        pytest.param({"EMAIL_URL": "smtp://mail.example.com"}, smtp("mail.example.com", 25), id="smtp"),
+        pytest.param(
+            {"EMAIL_URL": "smtp+tls://u%40gmail.com:app@smtp.gmail.com:587"},
+            smtp("smtp.gmail.com", 587, user="u@gmail.com", password="app", tls=True),
+            id="smtp+tls",
+        ),
+        pytest.param(
+            {"EMAIL_URL": "smtps://u:p@smtp.example.com"},
+            smtp("smtp.example.com", 587, user="u", password="p", tls=True),
+            id="smtps-is-starttls-as-in-django-environ",
+        ),
+        pytest.param(
+            {"EMAIL_URL": "smtp+ssl://me%40yandex.ru:app-pass@smtp.yandex.ru:465"},
+            smtp("smtp.yandex.ru", 465, user="me@yandex.ru", password="app-pass", ssl=True),
+            id="smtp+ssl-yandex",
+        ),
+        pytest.param(
+            {"EMAIL_URL": "smtp+ssl://smtp.mail.ru"}, smtp("smtp.mail.ru", 465, ssl=True), id="ssl-default-port"
+        ),
+        pytest.param({"EMAIL_URL": "consolemail://"}, {"BACKEND": CONSOLE, "OPTIONS": {}}, id="console"),
+        pytest.param({"EMAIL_URL": "memorymail://"}, {"BACKEND": MEMORY, "OPTIONS": {}}, id="memory"),
+        pytest.param({"EMAIL_URL": "dummymail://"}, {"BACKEND": DUMMY, "OPTIONS": {}}, id="dummy"),
+        pytest.param(
+            {"EMAIL_URL": "filemail:///var/mail/out"},
+            {"BACKEND": FILE, "OPTIONS": {"file_path": "/var/mail/out"}},
+            id="filemail-absolute",
+        ),
+        pytest.param(
+            {"EMAIL_URL": "filemail://mail/out"},
+            {"BACKEND": FILE, "OPTIONS": {"file_path": "/srv/project/mail/out"}},
+            id="filemail-relative",
+        ),
+        pytest.param(
+            {"EMAIL_URL": "outbox://"},
+            {"BACKEND": OUTBOX_BACKEND, "OPTIONS": {"file_path": "/srv/project/sent_emails"}},
+            id="outbox-default-folder",
+        ),
+        pytest.param(
+            {"EMAIL_URL": "outbox:///tmp/box"},
+            {"BACKEND": OUTBOX_BACKEND, "OPTIONS": {"file_path": "/tmp/box"}},
+            id="outbox-absolute",
+        ),
+        pytest.param(
+            {"EMAIL_URL": "smtp://localhost:1025?timeout=3&ssl_certfile=/c.pem&ssl_keyfile=/k.pem"},
+            smtp("localhost", 1025, timeout=3.0, ssl_certfile="/c.pem", ssl_keyfile="/k.pem"),
+            id="url-options",
+        ),
+        # the separate variables
+        pytest.param(
+            {
+                "EMAIL_HOST": "smtp.yandex.ru",
+                "EMAIL_PORT": "465",
+                "EMAIL_USE_SSL": "True",
+                "EMAIL_HOST_USER": "me@yandex.ru",
+                "EMAIL_HOST_PASSWORD": "app-pass",
+            },
+            smtp("smtp.yandex.ru", 465, user="me@yandex.ru", password="app-pass", ssl=True),
+            id="variables-yandex",
+        ),
+        pytest.param(
+            {"EMAIL_HOST": "smtp.gmail.com", "EMAIL_USE_TLS": "yes"},
+            smtp("smtp.gmail.com", 587, tls=True),
+            id="variables-tls-default-port",
+        ),
+        pytest.param(
+            {"EMAIL_HOST": "localhost", "EMAIL_PORT": "1025", "EMAIL_TIMEOUT": "2.5"},
+            smtp("localhost", 1025, timeout=2.5),
+            id="variables-timeout",
+        ),
+        # precedence
+        pytest.param(
+            {"EMAIL_URL": "smtp://url.example.com:2525", "EMAIL_HOST": "var.example.com", "EMAIL_PORT": "25"},
+            smtp("url.example.com", 2525),
+            id="url-wins-over-variables",
+        ),
+        pytest.param(
+            {"EMAIL_URL": "smtp://h", "EMAIL_TIMEOUT": "4"}, smtp("h", 25, timeout=4.0), id="timeout-applies-to-url"
+        ),
+        pytest.param(
+            {"EMAIL_URL": "smtp://h?timeout=7", "EMAIL_TIMEOUT": "4"},
+            smtp("h", 25, timeout=7.0),
+            id="url-timeout-wins",
+        ),
+    ],
+)
+def test_environment_maps_onto_mailers(env, expected):
+    assert default_of(env) == expected
+
+
+# A password with every awkward character, in both forms.
+AWKWARD = "p@ss:w/o#r%d with spaces"
+
+
+def test_password_with_special_characters_in_url_form_when_percent_encoded():
+    url = "smtp+ssl://me%40yandex.ru:p%40ss%3Aw%2Fo%23r%25d%20with%20spaces@smtp.yandex.ru:465"
+    assert default_of({"EMAIL_URL": url})["OPTIONS"]["password"] == AWKWARD
+
+
+def test_password_with_special_characters_in_variable_form_taken_as_is():
+    env = {"EMAIL_HOST": "smtp.yandex.ru", "EMAIL_HOST_PASSWORD": AWKWARD}
+    assert default_of(env)["OPTIONS"]["password"] == AWKWARD
+
+
+def test_timeout_is_always_set():
+    assert default_of({"EMAIL_HOST": "h"})["OPTIONS"]["timeout"] == 10.0
+    assert default_of({"EMAIL_URL": "smtp://h"})["OPTIONS"]["timeout"] == 10.0
+
+
+def test_file_path_relative_to_the_base_dir_not_the_working_directory(tmp_path):
+    mailers = mailers_from_env({"EMAIL_URL": "outbox://box"}, tmp_path)
+    assert mailers["default"]["OPTIONS"]["file_path"] == str(tmp_path / "box")
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"EMAIL_URL": "smpt://h"}, "EMAIL_URL: unknown scheme smpt://"),
+        ({"EMAIL_URL": "h:25"}, "EMAIL_URL: unknown scheme h://"),
+        ({"EMAIL_URL": "smtp://u:secret@h:abc"}, "EMAIL_URL: the port 'abc' is not a number"),
+        ({"EMAIL_URL": "smtp://h:99999"}, "EMAIL_URL: the port '99999' is not a number between 1 and 65535"),
+        ({"EMAIL_URL": "smtp://"}, "EMAIL_URL: no host in the URL"),
+        ({"EMAIL_URL": "smtp+ssl://h?use_tls=1"}, "EMAIL_URL: SSL and STARTTLS are both on"),
+        ({"EMAIL_URL": "smtp://h?tiemout=3"}, "EMAIL_URL: unknown option 'tiemout'"),
+        ({"EMAIL_URL": "smtp://h?timeout=soon"}, "EMAIL_URL ?timeout: 'soon' is not a number of seconds"),
+        ({"EMAIL_HOST": "h", "EMAIL_PORT": "smtp"}, "EMAIL_PORT: the port 'smtp' is not a number"),
+        ({"EMAIL_HOST": "h", "EMAIL_PORT": "0"}, "EMAIL_PORT: the port 0 is not between 1 and 65535"),
+        (
+            {"EMAIL_HOST": "h", "EMAIL_USE_SSL": "1", "EMAIL_USE_TLS": "1"},
+            "EMAIL_USE_SSL/EMAIL_USE_TLS: SSL and STARTTLS are both on",
+        ),
+        ({"EMAIL_HOST": "h", "EMAIL_USE_SSL": "maybe"}, "EMAIL_USE_SSL: 'maybe' is not true or false"),
+        ({"EMAIL_HOST_USER": "me@yandex.ru"}, "EMAIL_HOST_USER: set, but EMAIL_HOST is not"),
+        ({"EMAIL_TIMEOUT": "0"}, "EMAIL_TIMEOUT: the timeout must be more than 0 seconds"),
+        ({"EMAIL_TIMEOUT": "ten"}, "EMAIL_TIMEOUT: 'ten' is not a number of seconds"),
+    ],
+)
+def test_bad_values_name_the_variable(env, message):
+    with pytest.raises(ConfigError) as caught:
+        mailers_from_env(env, BASE)
+    assert str(caught.value).startswith(message)
+    assert "secret" not in str(caught.value) and "secret" not in caught.value.hint
+
+
+def test_file_path_that_is_a_file_is_refused(tmp_path):
+    (tmp_path / "notes.txt").write_text("not a folder")
+    with pytest.raises(ConfigError, match=r"^EMAIL_URL: .*notes.txt exists and is not a directory"):
+        mailers_from_env({"EMAIL_URL": "filemail://notes.txt"}, tmp_path)
+
+
+def test_masked_hides_every_password_and_leaves_the_original_alone():
+    mailers = mailers_from_env({"EMAIL_URL": "smtp://u:topsecret@h"}, BASE)
+    shown = masked(mailers)
+    assert shown["default"]["OPTIONS"]["password"] == "********"
+    assert "topsecret" not in repr(shown)
+    assert mailers["default"]["OPTIONS"]["password"] == "topsecret"
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        ({"DEFAULT_FROM_EMAIL": "Сайт <noreply@example.com>"}, "Сайт <noreply@example.com>"),
+        ({"EMAIL_URL": "smtp+ssl://me%40yandex.ru:p@smtp.yandex.ru"}, "me@yandex.ru"),
+        ({"EMAIL_URL": "smtp://apikey:p@smtp.example.com"}, "webmaster@localhost"),
+        ({}, "webmaster@localhost"),
+    ],
+)
+def test_default_from_email_falls_back_to_the_smtp_login_address(env, expected):
+    assert default_from_email(env, mailers_from_env(env, BASE)) == expected
+
+
+def test_address_lists_take_names_and_commas():
+    assert parse_addresses("ADMINS", 'Anna Admin <anna@example.com>, "Doe, John" <j@example.com>, ops@example.com') == [
+        "Anna Admin <anna@example.com>",
+        '"Doe, John" <j@example.com>',
+        "ops@example.com",
+    ]
+    assert parse_addresses("ADMINS", "") == []
+
+
+def test_address_list_with_a_bad_address_names_it():
+    with pytest.raises(ConfigError, match="ADMINS: 'not-an-address' is not a valid email address"):
+        parse_addresses("ADMINS", "anna@example.com, not-an-address")
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [("https://cinemahub.example", "https://cinemahub.example"), ("http://localhost:8000/", "http://localhost:8000")],
+)
+def test_site_url(value, expected):
+    assert parse_site_url("SITE_URL", value) == expected
+
+
+@pytest.mark.parametrize("value", ["cinemahub.example", "ftp://x.example", "https://x.example/app", "https://"])
+def test_bad_site_url(value):
+    with pytest.raises(ConfigError, match="^SITE_URL: "):
+        parse_site_url("SITE_URL", value)

@@ -1,0 +1,63 @@
+"""Start-up as a real process: bad variables stop every command with one line and exit 3."""
+
+import re
+
+import pytest
+
+from tests.conftest import manage
+
+SECRET = "s3cr3t-marker-Zq9"
+PROD = {
+    "DEBUG": "false",
+    "SECRET_KEY": "tests-only-" + "".join(map(chr, range(65, 110))),
+    "ALLOWED_HOSTS": "example.com",
+}
+
+
+def test_defaults_start_without_warnings():
+    result = manage("check")
+    assert (result.returncode, result.stderr) == (0, "")
+    assert "no issues" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("env", "first_line"),
+    [
+        ({"EMAIL_URL": "smpt://h"}, "Configuration error: EMAIL_URL: unknown scheme smpt://"),
+        ({"EMAIL_URL": f"smtp://me:{SECRET}@h:abc"}, "Configuration error: EMAIL_URL: the port 'abc' is not a number"),
+        ({"EMAIL_HOST": "h", "EMAIL_PORT": "x"}, "Configuration error: EMAIL_PORT: the port 'x' is not a number"),
+        (
+            {"EMAIL_URL": f"smtp+ssl://me:{SECRET}@h?use_tls=1"},
+            "Configuration error: EMAIL_URL: SSL and STARTTLS are both on",
+        ),
+        ({"EMAIL_URL": "filemail://manage.py"}, "Configuration error: EMAIL_URL: "),
+        ({"DEBUG": "false"}, "Configuration error: SECRET_KEY: not set, and DEBUG is off"),
+        ({"DEBUG": "sometimes"}, "Configuration error: DEBUG: 'sometimes' is not true or false"),
+        ({"SITE_URL": "cinemahub.example"}, "Configuration error: SITE_URL: "),
+        ({"ADMINS": "root"}, "Configuration error: ADMINS: 'root' is not a valid email address"),
+        ({"TIME_ZONE": "Mars/Olympus"}, "Configuration error: TIME_ZONE: 'Mars/Olympus' is not a time zone name"),
+        ({"DATABASE_URL": "nosuchdb://x"}, "Configuration error: DATABASE_URL: "),
+    ],
+)
+@pytest.mark.parametrize("command", ["check", "help", "migrate"])
+def test_bad_value_stops_any_command_with_one_line_and_exit_3(env, first_line, command):
+    result = manage(command, env=env)
+    assert result.returncode == 3
+    assert result.stdout == ""
+    lines = result.stderr.splitlines()
+    assert lines[0].startswith(first_line)
+    assert len(lines) <= 2 and all(line.startswith("Hint: ") for line in lines[1:])
+    assert "Traceback" not in result.stderr
+    assert SECRET not in result.stderr
+
+
+def test_traceback_is_shown_when_asked_for():
+    result = manage("check", "--traceback", env={"EMAIL_URL": "smpt://h"})
+    assert result.returncode == 1
+    assert "Traceback" in result.stderr and "ConfigError" in result.stderr
+
+
+def test_check_deploy_warns_only_about_what_the_readme_names():
+    result = manage("check", "--deploy", env=PROD)
+    assert result.returncode == 0
+    assert sorted(re.findall(r"\((\S+)\)", result.stderr + result.stdout)) == ["security.W004", "security.W008"]
