@@ -1,0 +1,33 @@
+"""Exit codes and the one error type the toolkit reports to its commands.
+
+The codes are the contract of ../shared/DESIGN.md, the same in every command.
+Library code raises ``MailProblem``; a command turns it into its exit status,
+one sentence on stderr and a ``Hint:`` line.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    DONE = 0
+    BUG = 1  # unexpected error: the traceback is shown with --traceback
+    BAD_INPUT = 2  # wrong arguments, invalid address, unknown user, missing file
+    CONFIG = 3  # the mailer's settings cannot work as written
+    UNREACHABLE = 4  # refused, DNS, timeout, TLS handshake
+    LOGIN_REFUSED = 5  # the server refused the login
+    MESSAGE_REFUSED = 6  # the server refused the sender, recipients or content
+
+
+class MailProblem(Exception):
+    """Something a person can act on: what is wrong, how to fix it, the exit code."""
+
+    def __init__(self, code: ExitCode, message: str, hint: str = ""):
+        self.code = ExitCode(code)
+        self.message = message
+        self.hint = hint
+        super().__init__(message)
+
+    def as_dict(self) -> dict:
+        return {"code": int(self.code), "error": self.message, "hint": self.hint}
