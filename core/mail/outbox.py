@@ -23,6 +23,7 @@ dataclasses. Problems a person can act on are ``MailProblem``.
 
 from __future__ import annotations
 
+import binascii
 import contextlib
 import email
 import email.policy
@@ -33,7 +34,8 @@ import stat
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta, tzinfo
+from datetime import timezone as dt_timezone
 from email.header import decode_header, make_header
 from email.utils import getaddresses, parsedate_to_datetime
 from html.parser import HTMLParser
@@ -51,6 +53,7 @@ LOG_NAME = re.compile(r"\d{8}-\d{6}-\d+\.log\Z")
 STAMPED_NAME = re.compile(r"\d{8}-\d{6}")  # the sortable time prefix both backends write
 ID_LENGTH = 10  # hex digits: 40 bits, so 100,000 messages very rarely share one
 LATEST = "latest"
+READ_SIZE = 1 << 16
 DEFAULT_LIMIT = 20
 
 # Headers the list reads, found with one regular expression over the header block.
@@ -244,9 +247,14 @@ class Outbox:
         """The bytes of message file ``name``, which must be a regular file directly in the folder."""
         if os.sep in name or name in (".", "..") or not is_message_name(name):
             raise ValueError(f"not a message file name: {name!r}")
-        fd = os.open(self.folder / name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
-        with open(fd, "rb") as stream:
-            return stream.read()
+        fd = os.open(os.path.join(self.folder, name), os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+        try:
+            chunks = [os.read(fd, READ_SIZE)]
+            while len(chunks[-1]) == READ_SIZE:  # a short read is the end of a regular file
+                chunks.append(os.read(fd, READ_SIZE))
+        finally:
+            os.close(fd)
+        return b"".join(chunks) if len(chunks) > 1 else chunks[0]
 
     # -- messages
 
@@ -345,12 +353,17 @@ class Outbox:
         plan = ClearPlan(self.folder)
         names = self.files()
         if before is None and to is None:
-            for name in names:
-                try:
-                    size = os.lstat(self.folder / name).st_size
-                except FileNotFoundError:
-                    continue
-                plan.files[name] = (self.count([name]) if name.endswith(LOG_SUFFIX) else 1, size)
+            fd = os.open(self.folder, os.O_RDONLY | os.O_DIRECTORY) if names else None
+            try:
+                for name in names:
+                    try:
+                        size = os.lstat(name, dir_fd=fd).st_size
+                    except FileNotFoundError:
+                        continue
+                    plan.files[name] = (self.count([name]) if name.endswith(LOG_SUFFIX) else 1, size)
+            finally:
+                if fd is not None:
+                    os.close(fd)
             plan.count = sum(count for count, _ in plan.files.values())
             plan.size = sum(size for _, size in plan.files.values())
             return plan
@@ -537,13 +550,36 @@ def problem_with(data: bytes, headers: bytes | None) -> str:
     return ""
 
 
+ENCODED_WORD = re.compile(r"=\?([^?\s]+)\?([bBqQ])\?([^?\s]*)\?=")
+BETWEEN_WORDS = re.compile(r"(\?=)[ \t\r\n]+(?==\?)")
+NAME_ADDR = re.compile(r"\s*(.*?)\s*<([^<>]*)>\s*\Z", re.S)
+
+
+def _decoded_word(match: re.Match) -> str:
+    charset, encoding, text = match.groups()
+    if encoding in "bB":
+        data = binascii.a2b_base64(text + "=" * (-len(text) % 4))
+    else:
+        data = binascii.a2b_qp(text.encode("ascii"), header=True)
+    return data.decode(charset.partition("*")[0], "replace")
+
+
+def decode_words(text: str) -> str:
+    """RFC 2047 encoded words (``=?utf-8?b?...?=``) decoded; the standard library's parser when in doubt."""
+    try:
+        return ENCODED_WORD.sub(_decoded_word, BETWEEN_WORDS.sub(r"\1", text))
+    except (LookupError, ValueError, binascii.Error):
+        with contextlib.suppress(Exception):
+            return str(make_header(decode_header(text)))
+    return text
+
+
 def decode(value: bytes) -> str:
     text = value.decode("utf-8", "replace")
     if "\n" in text:
         text = FOLD.sub("", text)
     if "=?" in text:
-        with contextlib.suppress(Exception):
-            text = str(make_header(decode_header(text)))
+        text = decode_words(text)
     return text.strip()
 
 
@@ -552,22 +588,45 @@ def addresses(value: bytes) -> list[tuple[str, str]]:
     text = value.decode("utf-8", "replace")
     if "\n" in text:
         text = FOLD.sub("", text)
-    if not any(char in text for char in '"(<=\\'):  # plain a@x, b@y: the common case, fast
-        return [("", part.strip()) for part in text.split(",") if part.strip()]
-    pairs = getaddresses([text])
-    return [(decode(name.encode()) if "=?" in name else name, address) for name, address in pairs if name or address]
+    if '"' in text or "(" in text or "\\" in text:  # quoted names, comments: the standard library's parser
+        pairs = getaddresses([text])
+        return [(decode_words(name) if "=?" in name else name, addr) for name, addr in pairs if name or addr]
+    pairs = []  # `a@x, Name <b@y>, =?utf-8?b?...?= <c@z>`: no comma can hide inside a name, fast
+    for part in text.split(","):
+        if "<" in part and (match := NAME_ADDR.match(part)):
+            name = match.group(1)
+            pairs.append((decode_words(name) if "=?" in name else name, match.group(2).strip()))
+        elif part := part.strip():
+            pairs.append(("", part))
+    return pairs
 
 
 def show_address(name: str, address: str) -> str:
     return f"{name} <{address}>" if name else address
 
 
+DATE = re.compile(rb"\s*(?:\w{3},\s*)?(\d{1,2}) (\w{3}) (\d{4}) (\d\d):(\d\d):(\d\d) ([+-])(\d\d)(\d\d)\s*\Z")
+MONTHS = {m: n for n, m in enumerate(b"Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split(), 1)}
+OFFSETS: dict[bytes, tzinfo] = {}
+
+
 def parse_date(value: bytes | None, name: str) -> datetime | None:
+    """The Date header as an aware datetime; the file name's time (local) when there is none."""
     if value:
+        if (match := DATE.match(value)) and match.group(2) in MONTHS:  # the usual form, fast
+            day, month, year, hour, minute, second, sign, tz_hours, tz_minutes = match.groups()
+            offset = sign + tz_hours + tz_minutes
+            if offset not in OFFSETS:
+                minutes = int(tz_hours) * 60 + int(tz_minutes)
+                OFFSETS[offset] = dt_timezone(timedelta(minutes=-minutes if sign == b"-" else minutes))
+            with contextlib.suppress(ValueError):
+                return datetime(
+                    int(year), MONTHS[month], int(day), int(hour), int(minute), int(second), tzinfo=OFFSETS[offset]
+                )
         with contextlib.suppress(TypeError, ValueError, IndexError):
             parsed = parsedate_to_datetime(value.decode("ascii", "replace").strip())
             return parsed if parsed.tzinfo else timezone.make_aware(parsed)
-    if STAMPED_NAME.match(name):  # no Date header: the time in the file name (local time)
+    if STAMPED_NAME.match(name):
         with contextlib.suppress(ValueError):
             return timezone.make_aware(datetime.strptime(name[:15], "%Y%m%d-%H%M%S"))
     return None

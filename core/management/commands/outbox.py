@@ -38,8 +38,7 @@ def human_size(size: int) -> str:
     return ""  # not reached
 
 
-def local(moment) -> str:
-    return timezone.localtime(moment).isoformat(timespec="seconds") if moment else None
+encode = json.JSONEncoder(ensure_ascii=False).encode  # one encoder for every row, not one per json.dumps call
 
 
 def cut(text: str, width: int) -> str:
@@ -47,14 +46,14 @@ def cut(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def summary_json(item) -> dict:
+def summary_json(item, tz=None) -> dict:
     if isinstance(item, ob.Unreadable):
         return {"id": item.id, "file": item.file, "index": item.index, "reason": item.reason}
     return {
         "id": item.id,
         "file": item.file,
         "index": item.index,
-        "date": local(item.date),
+        "date": item.date.astimezone(tz or timezone.get_current_timezone()).isoformat() if item.date else None,
         "from": item.sender,
         "to": item.to,
         "cc": item.cc,
@@ -180,12 +179,12 @@ class Command(BaseCommand):
         # Written as it is read, so that 100,000 messages need little memory; still one document.
         write = self.stdout.write
         write(f'{{"folder": {json.dumps(str(listing.folder))}, "messages": [', ending="")
-        batch, first = [], True
+        batch, first, tz = [], True, timezone.get_current_timezone()
         for item in listing:
             if isinstance(item, ob.Unreadable):
                 self.stderr.write(f"Unreadable: {item.file}: {item.reason}")
                 continue
-            batch.append(("" if first else ",") + json.dumps(summary_json(item), ensure_ascii=False))
+            batch.append(("" if first else ",") + encode(summary_json(item, tz)))
             first = False
             if len(batch) >= 1000:
                 write("".join(batch), ending="")
