@@ -1,0 +1,176 @@
+"""Benchmark of ``manage.py outbox`` against its baselines, side by side in one run.
+
+    .venv/bin/python bench/outbox_bench.py [--messages 100000] [--keep DIR]
+
+Generates the messages once with the project's own backend (1% of them with
+Django's file backend, as .log files of 50 messages), then times real
+``manage.py outbox`` processes and prints each figure and ratio:
+
+1. ``list`` (20 newest) on 100,000 messages vs on 100 (target ≤ 1.5×);
+2. ``list --all --json`` on 20,000 vs a Python process that opens every file and
+   reads its first 4 KiB (the I/O floor; target ≤ 3×);
+3. ``clear --noinput`` on 100,000 vs ``find DIR -name '*.eml' -delete`` (target ≤ 1.5×);
+4. peak memory (max RSS) of ``list --all --json`` on 100,000 (target < 200 MB).
+
+Times are the best of several runs (the machine is shared); each process is timed
+from start to exit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+ENV = {"PATH": os.environ.get("PATH", ""), "DJANGO_ENV_FILE": "", "DEBUG": "true"}
+
+BASELINE_READ = """
+import os, sys
+folder = sys.argv[1]
+for name in os.listdir(folder):
+    with open(os.path.join(folder, name), "rb") as stream:
+        stream.read(4096)
+"""
+
+
+def generate(folder: Path, count: int) -> None:
+    """``count`` messages: reset-like Cyrillic mail, some with an attachment; 1% in Django .log files."""
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "core.settings")
+    os.environ.update(ENV)
+    import django
+
+    django.setup()
+    from django.conf import settings
+    from django.core import mail
+    from django.core.mail import EmailMultiAlternatives
+
+    from core.mail.config import FILE_BACKEND, OUTBOX_BACKEND
+
+    settings.MAILERS = {
+        "default": {"BACKEND": OUTBOX_BACKEND, "OPTIONS": {"file_path": str(folder)}},
+        "log": {"BACKEND": FILE_BACKEND, "OPTIONS": {"file_path": str(folder)}},
+    }
+
+    def message(n: int) -> EmailMultiAlternatives:
+        link = f"https://cinema.example/users/reset/{n:x}/c4v-{n:016x}/"
+        result = EmailMultiAlternatives(
+            f"Восстановление пароля №{n} на «Киноцентре»",
+            f"Здравствуйте, пользователь {n}!\nОткройте ссылку: {link}\n",
+            "Киноцентр <noreply@cinema.example>",
+            [f"Пользователь {n} <user{n}@example.com>"],
+        )
+        result.attach_alternative(f'<p>Здравствуйте!</p><p><a href="{link}">Новый пароль</a></p>', "text/html")
+        if n % 20 == 0:
+            result.attach(f"отчёт-{n}.txt", "данные\n" * 50, "text/plain")
+        return result
+
+    in_logs = count // 100
+    outbox, log_mailer = mail.mailers["default"], None
+    batch = []
+    for n in range(count - in_logs):
+        batch.append(message(n))
+        if len(batch) == 1000:
+            outbox.send_messages(batch)
+            batch = []
+    outbox.send_messages(batch)
+    for start in range(count - in_logs, count, 50):
+        log_mailer = mail.mailers["log"]  # a new connection: a new .log file
+        log_mailer.send_messages([message(n) for n in range(start, min(start + 50, count))])
+        time.sleep(0.002)  # Django names .log files by second and object id: keep them distinct
+
+
+def link_copy(source: Path, target: Path, messages: int | None = None) -> Path:
+    """A copy of ``source`` made of hard links (same bytes, no extra disk): every file, or
+    ``messages`` messages: all the .log files and the newest .eml files."""
+    target.mkdir()
+    names = sorted(os.listdir(source))
+    if messages is not None:
+        logs = [name for name in names if name.endswith(".log")]
+        in_logs = len(logs) * 50 if messages > len(logs) * 50 else 0
+        emls = [name for name in names if name.endswith(".eml")]
+        names = (logs if in_logs else []) + emls[len(emls) - (messages - in_logs) :]
+    for name in names:
+        os.link(source / name, target / name)
+    return target
+
+
+def timed(command: list[str]) -> tuple[float, int]:
+    """Wall time of a process and its peak RSS in KB."""
+    start = time.perf_counter()
+    process = subprocess.Popen(command, cwd=ROOT, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _, status, usage = os.wait4(process.pid, 0)
+    elapsed = time.perf_counter() - start
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"failed: {' '.join(command)}")
+    return elapsed, usage.ru_maxrss
+
+
+def best(command: list[str], runs: int) -> float:
+    return min(timed(command)[0] for _ in range(runs))
+
+
+def outbox(*args: str) -> list[str]:
+    return [sys.executable, "manage.py", "outbox", *args]
+
+
+def report(label: str, ours: float, base: float, target: float) -> None:
+    ratio = ours / base
+    verdict = "ok" if ratio <= target else "OVER TARGET"
+    print(f"{label}: {ours * 1000:.0f} ms vs {base * 1000:.0f} ms = {ratio:.2f}× (target ≤ {target}×) {verdict}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--messages", type=int, default=100_000)
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--keep", metavar="DIR", help="reuse (or create) the generated messages in DIR")
+    options = parser.parse_args()
+
+    work = Path(tempfile.mkdtemp(prefix="outbox-bench-", dir="/tmp"))
+    try:
+        source = Path(options.keep) if options.keep else work / "source"
+        if not (source.is_dir() and len(os.listdir(source)) > 0):
+            started = time.perf_counter()
+            generate(source, options.messages)
+            print(f"generated {options.messages} messages in {time.perf_counter() - started:.0f} s into {source}")
+        files = len(os.listdir(source))
+        print(f"{files} files ({options.messages // 100} of the messages in .log files); best of {options.runs} runs")
+
+        (work / "empty").mkdir()
+        small = link_copy(source, work / "m100", 100)
+        mid = link_copy(source, work / "m20k", 20_000)
+
+        big_list = best(outbox("list", "--path", str(source)), options.runs)
+        small_list = best(outbox("list", "--path", str(small)), options.runs)
+        report("list (20 newest): 100,000 vs 100 messages", big_list, small_list, 1.5)
+
+        ours = best(outbox("list", "--all", "--json", "--path", str(mid)), options.runs)
+        floor = best([sys.executable, "-c", BASELINE_READ, str(mid)], options.runs)
+        report("list --all --json, 20,000 messages vs open+read 4 KiB each", ours, floor, 3.0)
+        startup = best(outbox("list", "--all", "--json", "--path", str(work / "empty")), options.runs)
+        print(f"  (of which Django's start-up, `outbox list` of an empty folder: {startup * 1000:.0f} ms)")
+
+        elapsed, rss = timed(outbox("list", "--all", "--json", "--path", str(source)))
+        verdict = "ok" if rss < 200 * 1024 else "OVER TARGET"
+        print(f"list --all --json, 100,000 messages: {elapsed * 1000:.0f} ms, peak RSS {rss / 1024:.0f} MB", end=" ")
+        print(f"(target < 200 MB) {verdict}")
+
+        # Real copies, not hard links: unlinking a file's last link is what clearing a real outbox costs.
+        for name in ("clear-ours", "clear-find"):
+            subprocess.run(["cp", "-a", str(source), str(work / name)], check=True)
+        ours = timed(outbox("clear", "--noinput", "--path", str(work / "clear-ours")))[0]
+        find = timed(["find", str(work / "clear-find"), "-name", "*.eml", "-delete"])[0]
+        report("clear --noinput, 100,000 messages vs find -delete", ours, find, 1.5)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,328 @@
+"""``manage.py outbox list|show|clear``: the saved messages, from a terminal.
+
+Reading, filtering and deleting are ``core.mail.outbox``; this module parses
+arguments and renders its results as text or JSON.
+"""
+
+import argparse
+import json
+import sys
+
+from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
+
+from core.mail import outbox as ob
+from core.mail.errors import ExitCode, MailProblem
+from core.management.base import command_error
+
+
+def dumps(data) -> str:
+    return json.dumps(data, ensure_ascii=False, indent=2)
+
+
+def positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be 1 or more")
+    return value
+
+
+def human_size(size: int) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if size < 1024 or unit == "GB":
+            return f"{size} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return ""  # not reached
+
+
+encode = json.JSONEncoder(ensure_ascii=False).encode  # one encoder for every row, not one per json.dumps call
+
+
+def cut(text: str, width: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def summary_json(item, tz=None) -> dict:
+    if isinstance(item, ob.Unreadable):
+        return {"id": item.id, "file": item.file, "index": item.index, "reason": item.reason}
+    return {
+        "id": item.id,
+        "file": item.file,
+        "index": item.index,
+        "date": item.date.astimezone(tz or timezone.get_current_timezone()).isoformat() if item.date else None,
+        "from": item.sender,
+        "to": item.to,
+        "cc": item.cc,
+        "bcc": item.bcc,
+        "subject": item.subject,
+        "attachments": item.attachments,
+        "size": item.size,
+    }
+
+
+class Command(BaseCommand):
+    help = "List, show and clear the messages saved in the outbox folder (sent_emails/ by default)."
+
+    def add_arguments(self, parser):
+        actions = parser.add_subparsers(dest="action", required=True, metavar="{list,show,clear}")
+
+        def folder_options(sub):
+            sub.add_argument("--path", metavar="DIR", help="Read this folder instead of the mailer's file_path.")
+            sub.add_argument(
+                "--using", metavar="ALIAS", help="The MAILERS alias whose file_path is the outbox (default: default)."
+            )
+
+        listing = actions.add_parser("list", help="List messages, newest first.")
+        many = listing.add_mutually_exclusive_group()
+        many.add_argument("--limit", type=positive, default=ob.DEFAULT_LIMIT, metavar="N", help="Show N (default 20).")
+        many.add_argument("--all", action="store_true", help="Show every message.")
+        listing.add_argument("--to", metavar="ADDRESS", help="Only messages to this address (To, Cc or Bcc).")
+        listing.add_argument(
+            "--search", metavar="TEXT", help="Only messages whose subject, sender or recipients hold TEXT (any case)."
+        )
+        listing.add_argument(
+            "--since", metavar="WHEN", help="Only messages since WHEN: 2h, 7d, 2026-05-01, 2026-05-01T14:30."
+        )
+        listing.add_argument("--json", action="store_true", help="Print one JSON document.")
+        folder_options(listing)
+
+        show = actions.add_parser("show", help="Show one message.")
+        show.add_argument(
+            "id", metavar="ID", help="A message ID from `outbox list` (a unique start is enough), or latest."
+        )
+        part = show.add_mutually_exclusive_group()
+        part.add_argument("--raw", action="store_true", help="Print the message exactly as saved.")
+        part.add_argument("--html", action="store_true", help="Print the HTML part.")
+        part.add_argument("--links", action="store_true", help="Print only the links, one per line.")
+        show.add_argument(
+            "--save-attachments", metavar="DIR", help="Write the attachments into DIR (never replacing a file)."
+        )
+        show.add_argument("--json", action="store_true", help="Print one JSON document.")
+        folder_options(show)
+
+        clear = actions.add_parser("clear", help="Delete messages (all, or those matching the filters).")
+        clear.add_argument("--older-than", metavar="AGE", help="Only messages older than AGE (7d, 12h) or a date.")
+        clear.add_argument("--to", metavar="ADDRESS", help="Only messages to this address (To, Cc or Bcc).")
+        clear.add_argument("--dry-run", action="store_true", help="List what would be deleted; delete nothing.")
+        clear.add_argument(
+            "--noinput", "--no-input", action="store_false", dest="interactive", help="Do not ask for confirmation."
+        )
+        folder_options(clear)
+
+    def handle(self, *args, action, **options):
+        try:
+            outbox = ob.Outbox(ob.folder_for(path=options.get("path"), using=options.get("using")))
+            getattr(self, f"do_{action}")(outbox, **options)
+        except MailProblem as problem:
+            raise command_error(problem) from None
+
+    # ------------------------------------------------------------ list
+
+    def do_list(self, outbox, **options):
+        since = ob.parse_when(options["since"]) if options.get("since") else None
+        limit = None if options.get("all") else options.get("limit") or ob.DEFAULT_LIMIT
+        listing = outbox.listing(limit=limit, to=options.get("to"), search=options.get("search"), since=since)
+        if listing.missing:
+            self.stderr.write(f"Note: the folder {listing.folder} does not exist yet: no messages were saved there.")
+        if options["json"]:
+            self.list_json(listing)
+        else:
+            self.list_text(listing, options["verbosity"])
+
+    def list_text(self, listing, verbosity):
+        row = "{:<10}  {:<16}  {:<24}  {:<24}  {:<34}  {:>3}  {:>8}"
+        header = False
+        for item in listing:
+            if not header:
+                self.stdout.write(row.format("ID", "DATE", "FROM", "TO", "SUBJECT", "ATT", "SIZE"))
+                header = True
+            if isinstance(item, ob.Unreadable):
+                self.stdout.write(
+                    self.style.WARNING(
+                        f"{item.id:<10}  unreadable: {item.reason} ({item.file}, message {item.index + 1})"
+                    )
+                    if item.file.endswith(ob.LOG_SUFFIX)
+                    else self.style.WARNING(f"{item.id:<10}  unreadable: {item.reason} ({item.file})")
+                )
+                continue
+            to = item.to + item.cc + item.bcc
+            recipients = to[0] + (f" +{len(to) - 1}" if len(to) > 1 else "") if to else ""
+            self.stdout.write(
+                row.format(
+                    item.id,
+                    timezone.localtime(item.date).strftime("%Y-%m-%d %H:%M") if item.date else "?",
+                    cut(item.sender, 24),
+                    cut(recipients, 24),
+                    cut(item.subject, 34),
+                    item.attachments,
+                    human_size(item.size),
+                )
+            )
+        if verbosity >= 1:
+            self.stdout.write(self.list_summary(listing))
+
+    def list_summary(self, listing) -> str:
+        matching = " matching" if listing.filters else ""
+        size = human_size(listing.size)
+        text = f"{listing.shown}{matching} shown of {listing.total} messages in {listing.folder} ({size})."
+        if listing.unreadable:
+            text += f" {len(listing.unreadable)} unreadable."
+        if not listing.complete:
+            text += " --all or --limit N shows more."
+        return text
+
+    def list_json(self, listing):
+        # Written as it is read, so that 100,000 messages need little memory; still one document.
+        write = self.stdout.write
+        write(f'{{"folder": {json.dumps(str(listing.folder))}, "messages": [', ending="")
+        batch, first, tz = [], True, timezone.get_current_timezone()
+        for item in listing:
+            if isinstance(item, ob.Unreadable):
+                self.stderr.write(f"Unreadable: {item.file}: {item.reason}")
+                continue
+            batch.append(("" if first else ",") + encode(summary_json(item, tz)))
+            first = False
+            if len(batch) >= 1000:
+                write("".join(batch), ending="")
+                batch = []
+        write("".join(batch), ending="")
+        tail = {
+            "shown": listing.shown,
+            "total": listing.total,
+            "size": listing.size,
+            "complete": listing.complete,
+            "unreadable": [summary_json(item) for item in listing.unreadable],
+        }
+        write("], " + json.dumps(tail, ensure_ascii=False)[1:])
+
+    # ------------------------------------------------------------ show
+
+    def do_show(self, outbox, **options):
+        message = outbox.get(options["id"])
+        if isinstance(message, ob.Unreadable):
+            self.unreadable(message, options["json"])
+            return
+        saved = []
+        if options.get("save_attachments"):
+            saved = ob.save_attachments(message, options["save_attachments"])
+        if options.get("raw"):
+            self.write_bytes(message.raw)
+        elif options.get("html"):
+            if message.html is None:
+                raise MailProblem(
+                    ExitCode.BAD_INPUT,
+                    f"The message {message.summary.id} has no HTML part.",
+                    "drop --html to see its text",
+                )
+            self.stdout.write(message.html, ending="" if message.html.endswith("\n") else "\n")
+        elif options.get("links"):
+            for link in message.links:
+                self.stdout.write(link)
+        elif options["json"]:
+            self.stdout.write(dumps(self.message_json(message, saved)))
+            return
+        else:
+            self.show_text(message)
+        for path in saved:
+            self.stderr.write(f"Saved {path}")
+        if options.get("save_attachments") and not message.attachments:
+            self.stderr.write("The message has no attachments; nothing was saved.")
+
+    def unreadable(self, item, as_json):
+        text = f"The message {item.id} ({item.file}) cannot be read: {item.reason}."
+        if as_json:
+            self.stderr.write(text)
+            self.stdout.write(dumps(summary_json(item)))
+        else:
+            self.stdout.write(self.style.WARNING(text))
+
+    def message_json(self, message, saved) -> dict:
+        return {
+            **summary_json(message.summary),
+            "headers": [[name, value] for name, value in message.headers],
+            "text": message.text,
+            "text_from_html": message.text_from_html,
+            "html": message.html,
+            "attachments": [
+                {"name": item.name, "content_type": item.content_type, "size": item.size}
+                for item in message.attachments
+            ],
+            "links": message.links,
+            "saved": [str(path) for path in saved],
+        }
+
+    def show_text(self, message):
+        summary = message.summary
+        self.stdout.write(self.style.MIGRATE_HEADING(f"Message {summary.id}") + f"  ({summary.file})")
+        for name, value in message.headers:
+            if name == "Date" and summary.date:
+                value = f"{value}  ({timezone.localtime(summary.date):%Y-%m-%d %H:%M:%S %Z})"
+            self.stdout.write(f"{name + ':':<12}{value}")
+        self.stdout.write("")
+        if message.text_from_html:
+            self.stdout.write(self.style.NOTICE("(no text part: the HTML part as text)"))
+        self.stdout.write(message.text.rstrip("\n"))
+        if message.attachments:
+            self.stdout.write("")
+            self.stdout.write(self.style.MIGRATE_HEADING(f"Attachments ({len(message.attachments)})"))
+            for item in message.attachments:
+                self.stdout.write(f"  {item.name or '(no name)'}  {item.content_type}  {human_size(item.size)}")
+        if message.links:
+            self.stdout.write("")
+            self.stdout.write(self.style.MIGRATE_HEADING(f"Links ({len(message.links)})"))
+            for link in message.links:
+                self.stdout.write(f"  {link}")
+
+    def write_bytes(self, data: bytes):
+        buffer = getattr(self.stdout._out, "buffer", None)
+        if buffer is not None:
+            self.stdout.flush()
+            buffer.write(data)
+            buffer.flush()
+        else:  # a text stream (call_command with stdout=StringIO)
+            self.stdout.write(data.decode("utf-8", "replace"), ending="")
+
+    # ------------------------------------------------------------ clear
+
+    def do_clear(self, outbox, *, interactive=True, dry_run=False, **options):
+        before = ob.parse_when(options["older_than"], option="--older-than") if options.get("older_than") else None
+        plan = outbox.plan_clear(before=before, to=options.get("to"))
+        where = outbox.folder
+        for item in plan.kept_unreadable:
+            self.stderr.write(f"Kept unreadable {item.file}: {item.reason} (a filter cannot tell whether it matches).")
+        if not plan.count and not plan.files:
+            self.stdout.write(f"Nothing to delete in {where}.")
+            return
+        what = f"{plan.count} message{'s' if plan.count != 1 else ''} ({human_size(plan.size)})"
+        if dry_run:
+            for item in plan.messages:
+                self.stdout.write(f"{item.id}  {item.file}  {cut(item.subject, 60)}")
+            if not plan.messages:
+                for name in plan.files:
+                    self.stdout.write(name)
+            self.stdout.write(f"Would delete {what} from {where}. Nothing was deleted (--dry-run).")
+            return
+        if interactive:
+            if not sys.stdin.isatty():
+                raise CommandError(
+                    f"Refusing to delete {what} from {where} without confirmation: there is no terminal to ask."
+                    "\nHint: add --noinput to delete without asking, or --dry-run to see what would go",
+                    returncode=ExitCode.BAD_INPUT,
+                )
+            answer = input(f"Delete {what} from {where}? Type 'yes' to continue, or 'no' to cancel: ")
+            if answer.strip().lower() != "yes":
+                self.stdout.write("Nothing was deleted.")
+                return
+        result = outbox.clear(plan)
+        for name in result.skipped:
+            self.stderr.write(f"Left {name}: it was removed or written to meanwhile.")
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Deleted {result.count} message{'s' if result.count != 1 else ''} from {where}: "
+                f"{human_size(result.size)} freed."
+            )
+        )

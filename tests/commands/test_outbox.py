@@ -1,0 +1,248 @@
+"""manage.py outbox list|show|clear: output, exit codes and streams, in-process and as real processes."""
+
+import io
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from tests.conftest import ROOT, manage
+from tests.outbox_samples import CYRILLIC_SUBJECT, RESET_LINK, cyrillic_reset, log_file, plain, send, use_folders
+
+
+@pytest.fixture
+def folder(settings, tmp_path):
+    path = tmp_path / "sent_emails"
+    use_folders(settings, path)
+    return path
+
+
+def run(*args):
+    out, err = io.StringIO(), io.StringIO()
+    call_command("outbox", *args, stdout=out, stderr=err)
+    return out.getvalue(), err.getvalue()
+
+
+def env_for(folder):
+    return {"EMAIL_URL": f"outbox://{folder}"}  # absolute: outbox:///tmp/...
+
+
+# ---------------------------------------------------------------- list
+
+
+def test_list_prints_decoded_rows_and_a_summary(folder):
+    send(cyrillic_reset(), plain("Second"))
+    log_file(folder, plain("From a log"))
+    out, err = run("list")
+    lines = out.splitlines()
+    assert lines[0].split() == ["ID", "DATE", "FROM", "TO", "SUBJECT", "ATT", "SIZE"]
+    assert "Восстановление пароля" in out and "Киноцентр" in out and "From a log" in out
+    assert lines[-1].startswith("3 shown of 3 messages in ")
+    assert err == ""
+
+
+def test_list_search_finds_cyrillic_in_any_case_and_limit_stops(folder):
+    send(cyrillic_reset(), *[plain(f"#{n}") for n in range(5)])
+    out, _ = run("list", "--search", "восстановление")
+    assert "Восстановление пароля" in out and "#4" not in out
+    out, _ = run("list", "--limit", "2")
+    assert "#4" in out and "#3" in out and "#2" not in out
+    assert "2 shown of 6 messages" in out and "--all" in out
+
+
+def test_list_json_is_one_document_and_unreadable_files_go_to_stderr(folder):
+    send(cyrillic_reset())
+    (folder / "20000101-000000-000000-00000001.eml").write_bytes(b"")
+    out, err = run("list", "--all", "--json")
+    document = json.loads(out)
+    [message] = document["messages"]
+    assert message["subject"] == CYRILLIC_SUBJECT and message["to"] == ["Анна Петрова <anna@example.com>"]
+    assert message["date"].endswith("+00:00")  # local time: TIME_ZONE is UTC in the tests
+    assert (document["shown"], document["total"]) == (1, 2)
+    assert document["unreadable"][0]["reason"] == "empty file"
+    assert "empty file" in err
+
+
+def test_list_of_a_missing_folder_is_empty_with_a_note(tmp_path):
+    out, err = run("list", "--path", str(tmp_path / "none"))
+    assert "0 shown of 0 messages" in out
+    assert "does not exist" in err
+
+
+def test_list_shows_junk_files_as_unreadable(folder):
+    send(plain("good"))
+    (folder / "20000101-000000-000000-00000002.eml").write_bytes(b"\x00\x01\x02" * 100)
+    out, _ = run("list")
+    assert "good" in out and "unreadable: binary data" in out and "1 unreadable" in out
+
+
+# ---------------------------------------------------------------- show
+
+
+def test_show_latest_links_gives_the_reset_link_alone(folder):
+    send(cyrillic_reset())
+    out, _ = run("show", "latest", "--links")
+    assert out == RESET_LINK + "\n"
+
+
+def test_show_prints_headers_body_attachments_and_links(folder):
+    message = cyrillic_reset()
+    message.attach("отчёт.txt", "данные", "text/plain")
+    send(message)
+    out, _ = run("show", "latest")
+    assert f"Subject:    {CYRILLIC_SUBJECT}" in out
+    assert "Здравствуйте, Анна!" in out
+    assert "отчёт.txt  text/plain" in out
+    assert RESET_LINK in out
+
+
+def test_show_html_and_json(folder):
+    send(cyrillic_reset())
+    out, _ = run("show", "latest", "--html")
+    assert out.startswith("<p>Здравствуйте, Анна!</p>")
+    out, _ = run("show", "latest", "--json")
+    document = json.loads(out)
+    assert document["subject"] == CYRILLIC_SUBJECT and document["links"] == [RESET_LINK]
+
+
+def test_show_save_attachments_writes_inside_the_folder_only(folder, tmp_path):
+    message = plain("att")
+    message.attach("../../../escape.txt", b"payload", "text/plain")
+    send(message)
+    target = tmp_path / "attachments"
+    _, err = run("show", "latest", "--save-attachments", str(target))
+    assert [path.name for path in target.iterdir()] == ["escape.txt"]
+    assert f"Saved {target / 'escape.txt'}" in err
+    assert not (tmp_path / "escape.txt").exists() and not (tmp_path.parent / "escape.txt").exists()
+
+
+def test_show_html_of_a_text_only_message_is_bad_input(folder):
+    send(plain("text only"))
+    with pytest.raises(CommandError) as caught:
+        run("show", "latest", "--html")
+    assert caught.value.returncode == 2 and "no HTML part" in str(caught.value)
+
+
+# ---------------------------------------------------------------- clear
+
+
+def test_clear_dry_run_lists_and_deletes_nothing(folder):
+    send(plain("a"), plain("b"))
+    out, _ = run("clear", "--dry-run")
+    assert "Would delete 2 messages" in out
+    assert len(list(folder.glob("*.eml"))) == 2
+
+
+def test_clear_noinput_deletes_and_reports_count_and_bytes(folder, tmp_path):
+    send(plain("a", to="a@example.com"), plain("b", to="b@example.com"))
+    target = tmp_path / "outside.eml"
+    target.write_text("Subject: outside\n\n")
+    (folder / "20991231-000000-000000-00000000.eml").symlink_to(target)
+    out, _ = run("clear", "--to", "a@example.com", "--noinput")
+    assert "Deleted 1 message from" in out and "freed" in out
+    out, _ = run("clear", "--no-input")
+    assert "Deleted 1 message from" in out
+    assert [path.name for path in folder.iterdir()] == ["20991231-000000-000000-00000000.eml"]
+    assert target.exists()
+
+
+# ---------------------------------------------------------------- real processes
+
+
+def test_process_clear_without_a_terminal_refuses_and_deletes_nothing(tmp_path):
+    folder = tmp_path / "box"
+    folder.mkdir()
+    (folder / "20260101-000000-000000-00000000.eml").write_text("Subject: keep\n\nbody\n")
+    result = manage("outbox", "clear", env=env_for(folder), input="yes\n")
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert "without confirmation" in result.stderr and "Hint: add --noinput" in result.stderr
+    assert (folder / "20260101-000000-000000-00000000.eml").exists()
+
+
+def test_process_clear_asks_on_a_terminal(tmp_path):
+    folder = tmp_path / "box"
+    folder.mkdir()
+    (folder / "20260101-000000-000000-00000000.eml").write_text("Subject: keep\n\nbody\n")
+    for answer, remaining in (("no", 1), ("yes", 0)):
+        primary, secondary = os.openpty()  # a real terminal on stdin
+        try:
+            os.write(primary, answer.encode() + b"\n")
+            env = {"PATH": os.environ["PATH"], "DJANGO_ENV_FILE": "", "DEBUG": "true", **env_for(folder)}
+            result = subprocess.run(
+                [sys.executable, "manage.py", "outbox", "clear"],
+                cwd=ROOT,
+                env=env,
+                stdin=secondary,
+                capture_output=True,
+                text=True,
+                timeout=60,
+            )
+        finally:
+            os.close(primary)
+            os.close(secondary)
+        assert result.returncode == 0, result.stderr
+        assert len(list(folder.glob("*.eml"))) == remaining
+
+
+def test_process_show_raw_prints_the_exact_bytes(tmp_path):
+    folder = tmp_path / "box"
+    folder.mkdir()
+    data = "Subject: =?utf-8?b?0J/RgNC40LLQtdGC?=\nFrom: a@example.com\n\nПривет\n".encode()
+    (folder / "20260101-000000-000000-00000000.eml").write_bytes(data)
+    result = subprocess.run(
+        [sys.executable, "manage.py", "outbox", "show", "latest", "--raw"],
+        cwd=ROOT,
+        env={"PATH": os.environ["PATH"], "DJANGO_ENV_FILE": "", "DEBUG": "true", **env_for(folder)},
+        capture_output=True,
+        timeout=60,
+    )
+    assert result.returncode == 0 and result.stdout == data
+
+
+def test_process_list_json_stdout_is_only_json(tmp_path):
+    folder = tmp_path / "box"
+    folder.mkdir()
+    (folder / "20260101-000000-000000-00000000.eml").write_text("Subject: =?utf-8?b?0J/RgNC40LLQtdGC?=\n\nbody\n")
+    (folder / "20260101-000000-000000-00000001.eml").write_bytes(b"")
+    result = manage("outbox", "list", "--json", env=env_for(folder))
+    assert result.returncode == 0
+    assert json.loads(result.stdout)["messages"][0]["subject"] == "Привет"
+    assert "empty file" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "code", "words"),
+    [
+        (["show", "ffffffffff"], {}, 2, "No message has the ID"),
+        (["list", "--since", "yesterday"], {}, 2, "is not a date"),
+        (["list", "--limit", "0"], {}, 2, "must be 1 or more"),
+        (["list", "--using", "nope"], {}, 3, "no mailer named 'nope'"),
+        (["list"], {"EMAIL_URL": "smtp://mail.example.com:25"}, 3, "--path DIR"),
+    ],
+)
+def test_process_bad_input_exits_with_one_line_and_a_hint(tmp_path, args, env, code, words):
+    folder = tmp_path / "box"
+    folder.mkdir()
+    (folder / "20260101-000000-000000-00000000.eml").write_text("Subject: one\n\nbody\n")
+    result = manage("outbox", *args, env={**env_for(folder), **env})
+    assert result.returncode == code
+    assert words in result.stderr
+    assert "Traceback" not in result.stderr
+    assert result.stdout == ""
+
+
+def test_process_ambiguous_id_names_the_candidates(tmp_path):
+    folder = tmp_path / "box"
+    folder.mkdir()
+    for n in range(17):  # 17 IDs, 16 first digits: two share one
+        (folder / f"20260101-000000-{n:06}-00000000.eml").write_text(f"Subject: {n}\n\nbody\n")
+    ids = [row.split()[0] for row in manage("outbox", "list", "--all", env=env_for(folder)).stdout.splitlines()[1:-1]]
+    shared = next(first for first in "0123456789abcdef" if sum(i.startswith(first) for i in ids) > 1)
+    result = manage("outbox", "show", shared, env=env_for(folder))
+    assert result.returncode == 2
+    assert all(ident in result.stderr for ident in ids if ident.startswith(shared))
+    assert "Hint: type more characters" in result.stderr

@@ -1,0 +1,426 @@
+"""core.mail.outbox: reading, filtering and deleting saved messages (.eml and Django's .log)."""
+
+import os
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from django.core.mail import EmailMessage, EmailMultiAlternatives
+
+from core.mail import outbox as ob
+from core.mail.errors import ExitCode, MailProblem
+from tests.outbox_samples import (
+    CYRILLIC_SUBJECT,
+    DASHES,
+    RESET_LINK,
+    cyrillic_reset,
+    log_file,
+    plain,
+    send,
+    use_folders,
+)
+
+
+@pytest.fixture
+def folder(settings, tmp_path):
+    path = tmp_path / "sent_emails"
+    use_folders(settings, path)
+    return path
+
+
+def readable(items):
+    return [item for item in items if isinstance(item, ob.Summary)]
+
+
+# ---------------------------------------------------------------- listing
+
+
+def test_list_shows_the_20_newest_first_and_counts_all(folder):
+    send(*[plain(f"#{n:02}") for n in range(25)])
+    listing = ob.Outbox(folder).listing()
+    subjects = [item.subject for item in listing]
+    assert subjects == [f"#{n:02}" for n in range(24, 4, -1)]
+    assert (listing.shown, listing.total, listing.complete) == (20, 25, False)
+    assert listing.size == sum(item.size for item in readable(ob.Outbox(folder).messages())[:20])
+
+
+def test_cyrillic_headers_are_decoded_and_search_ignores_case(folder):
+    send(cyrillic_reset(), plain("Other"))
+    outbox = ob.Outbox(folder)
+    [found] = list(outbox.listing(search="КИНОЦЕНТРЕ"))
+    assert found.subject == CYRILLIC_SUBJECT
+    assert found.sender == "Киноцентр <noreply@cinema.example>"
+    assert found.to == ["Анна Петрова <anna@example.com>"]
+    assert [item.subject for item in outbox.listing(search="анна петрова")] == [CYRILLIC_SUBJECT]
+    assert list(outbox.listing(search="nobody")) == []
+
+
+def test_to_matches_any_recipient_ignoring_case(folder):
+    send(
+        plain("to", to="a@example.com"),
+        plain("cc", to="x@example.com", cc=["A@Example.com"]),
+        plain("bcc", to="x@example.com", bcc=["a@example.com"]),
+        plain("none", to="b@example.com"),
+    )
+    assert [item.subject for item in ob.Outbox(folder).listing(to="A@EXAMPLE.COM")] == ["bcc", "cc", "to"]
+
+
+def test_since_keeps_newer_messages(folder):
+    old = plain("old")
+    old.extra_headers["Date"] = "Mon, 01 Jan 2024 10:00:00 +0300"
+    send(old, plain("new"))
+    outbox = ob.Outbox(folder)
+    assert [item.subject for item in outbox.listing(since=ob.parse_when("1d"))] == ["new"]
+    assert [item.subject for item in outbox.listing(since=ob.parse_when("2024-01-01T06:59:59"))] == ["new", "old"]
+    [old_item] = list(outbox.listing(search="old"))
+    assert old_item.date == datetime(2024, 1, 1, 7, tzinfo=UTC)
+
+
+def test_a_missing_folder_is_an_empty_outbox(tmp_path):
+    listing = ob.Outbox(tmp_path / "nothing-here").listing()
+    assert list(listing) == []
+    assert listing.missing and listing.total == 0
+
+
+def test_a_file_given_as_folder_is_bad_input(tmp_path):
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(MailProblem) as caught:
+        ob.Outbox(tmp_path / "file").listing()
+    assert caught.value.code == ExitCode.BAD_INPUT
+
+
+def test_only_message_files_directly_in_the_folder_are_read(folder, tmp_path):
+    [name] = send(plain("real"))
+    outside = tmp_path / "outside.eml"
+    outside.write_bytes((folder / name).read_bytes())
+    (folder / "20991231-235959-000000-deadbeef.eml").symlink_to(outside)
+    (folder / "20991231-235959-000000-cafecafe.eml").mkdir()
+    (folder / ".tmp-abc.part").write_bytes(b"Subject: half\n\n")
+    (folder / ".hidden.eml").write_bytes(b"Subject: hidden\n\n")
+    (folder / "app.log").write_bytes(b"Subject: not Django's\n\n")
+    (folder / ".gitkeep").write_bytes(b"")
+    (folder / "notes.txt").write_text("notes")
+    outbox = ob.Outbox(folder)
+    assert outbox.files() == [name]
+    assert [item.subject for item in outbox.listing()] == ["real"]
+
+
+def test_an_eml_named_by_hand_is_placed_by_its_modification_time(folder):
+    [name] = send(plain("sent"))
+    (folder / "hand-made.eml").write_bytes((folder / name).read_bytes())
+    outbox = ob.Outbox(folder)
+    hour_ago = datetime.now().timestamp() - 3600
+    os.utime(folder / "hand-made.eml", (hour_ago, hour_ago))
+    assert outbox.files() == [name, "hand-made.eml"]
+    os.utime(folder / "hand-made.eml", (hour_ago + 7200, hour_ago + 7200))
+    assert outbox.files() == ["hand-made.eml", name]
+
+
+# ---------------------------------------------------------------- Django's .log files
+
+
+def test_a_log_file_with_several_messages_lists_each_newest_first(folder):
+    log_file(folder, plain("log 0"), plain("log 1", body=f"above\n{DASHES}\nbelow\n"), plain("log 2"))
+    items = list(ob.Outbox(folder).listing())
+    assert [item.subject for item in items] == ["log 2", "log 1", "log 0"]
+    assert [item.index for item in items] == [2, 1, 0]
+    assert len({item.id for item in items}) == 3
+    message = ob.Outbox(folder).get(items[1].id)
+    assert message.text == f"above\n{DASHES}\nbelow\n"  # dashes inside a body are not a separator
+
+
+def test_eml_and_log_messages_are_listed_together(folder):
+    send(plain("eml"))
+    log_file(folder, plain("log"))
+    listing = ob.Outbox(folder).listing()
+    assert sorted(item.subject for item in listing) == ["eml", "log"]
+    assert listing.total == 2
+
+
+def test_an_incomplete_last_message_of_a_log_is_unreadable(folder):
+    path = log_file(folder, plain("whole"), plain("cut"))
+    path.write_bytes(path.read_bytes()[:-100])
+    items = list(ob.Outbox(folder).listing())
+    assert isinstance(items[0], ob.Unreadable) and "incomplete" in items[0].reason
+    assert items[1].subject == "whole"
+
+
+# ---------------------------------------------------------------- unreadable files
+
+
+def test_junk_files_are_listed_as_unreadable_with_the_reason(folder):
+    [good] = send(cyrillic_reset())
+    (folder / "20000101-000000-000000-00000001.eml").write_bytes(b"")
+    (folder / "20000101-000000-000000-00000002.eml").write_bytes(bytes(range(256)) * 4)
+    (folder / "20000101-000000-000000-00000003.eml").write_bytes((folder / good).read_bytes()[:700])
+    (folder / "20000101-000000-000000-00000004.eml").write_bytes(b"just some words\nand more\n")
+    (folder / "20000101-000000-000000-00000005.eml").write_bytes(b"Subject: headers that never end\nFrom: a@b.c")
+    reasons = {item.file[-6:-4]: item.reason for item in ob.Outbox(folder).listing() if isinstance(item, ob.Unreadable)}
+    assert reasons == {
+        "01": "empty file",
+        "02": "binary data, not a mail message",
+        "03": "truncated: the closing MIME boundary is missing",
+        "04": "not a mail message (it does not start with headers)",
+        "05": "truncated: the headers do not end",
+    }
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads any file")
+def test_a_file_without_permission_is_unreadable(folder):
+    [name] = send(plain("secret"))
+    (folder / name).chmod(0)
+    [item] = list(ob.Outbox(folder).listing())
+    assert item.reason == "permission denied"
+
+
+def test_a_file_removed_between_listing_and_reading_is_unreadable(folder):
+    [first, _second] = send(plain("first"), plain("second"))
+    outbox = ob.Outbox(folder)
+    names = outbox.files()
+    (folder / first).unlink()
+    items = [ob.summarize(*entry) for entry in outbox.entries(names)]
+    assert items[0].subject == "second"
+    assert items[1].reason == "removed while reading"
+
+
+# ---------------------------------------------------------------- IDs
+
+
+def test_ids_stay_the_same_when_other_messages_come_and_go(folder):
+    [first, _second] = send(plain("first"), plain("second"))
+    outbox = ob.Outbox(folder)
+    before = {item.subject: item.id for item in outbox.messages()}
+    send(plain("third"))
+    (folder / first).unlink()
+    after = {item.subject: item.id for item in outbox.messages()}
+    assert after["second"] == before["second"]
+
+
+def test_ids_of_kept_log_messages_survive_a_filtered_clear(folder):
+    log_file(folder, plain("a", to="a@example.com"), plain("b", to="b@example.com"), plain("c", to="c@example.com"))
+    outbox = ob.Outbox(folder)
+    before = {item.subject: item.id for item in outbox.messages()}
+    outbox.clear(outbox.plan_clear(to="a@example.com"))
+    assert {item.subject: item.id for item in outbox.messages()} == {"b": before["b"], "c": before["c"]}
+
+
+def test_a_unique_prefix_latest_or_file_name_names_a_message(folder):
+    [first, _second] = send(plain("first"), plain("second"))
+    outbox = ob.Outbox(folder)
+    ids = {item.subject: item.id for item in outbox.messages()}
+    assert outbox.get(ids["first"][:6]).summary.subject == "first"
+    assert outbox.get(ids["first"].upper()).summary.subject == "first"
+    assert outbox.get("latest").summary.subject == "second"
+    assert outbox.get(first).summary.subject == "first"
+
+
+def test_an_unknown_id_is_bad_input(folder):
+    send(plain("only"))
+    for ref in ("0123456789", "not-an-id"):
+        with pytest.raises(MailProblem) as caught:
+            ob.Outbox(folder).get(ref)
+        assert caught.value.code == ExitCode.BAD_INPUT and ref in caught.value.message
+
+
+def test_an_ambiguous_prefix_names_the_candidates(folder):
+    send(*[plain(f"#{n}") for n in range(17)])  # 17 IDs, 16 first digits: two share one
+    outbox = ob.Outbox(folder)
+    ids = [item.id for item in outbox.messages()]
+    shared = next(first for first in "0123456789abcdef" if sum(i.startswith(first) for i in ids) > 1)
+    with pytest.raises(MailProblem) as caught:
+        outbox.get(shared)
+    assert caught.value.code == ExitCode.BAD_INPUT
+    for ident in ids:
+        assert (ident in caught.value.message) == ident.startswith(shared)
+
+
+def test_latest_in_an_empty_folder_is_bad_input(folder):
+    with pytest.raises(MailProblem) as caught:
+        ob.Outbox(folder).get("latest")
+    assert caught.value.code == ExitCode.BAD_INPUT
+
+
+# ---------------------------------------------------------------- one message
+
+
+def test_show_gives_headers_text_attachments_and_links(folder):
+    message = cyrillic_reset()
+    message.attach("отчёт.pdf", b"%PDF-1.4 fake", "application/pdf")
+    send(message)
+    shown = ob.Outbox(folder).get("latest")
+    assert ("Subject", CYRILLIC_SUBJECT) in shown.headers
+    assert shown.text.startswith("Здравствуйте, Анна!") and not shown.text_from_html
+    assert [(a.name, a.content_type, a.size) for a in shown.attachments] == [("отчёт.pdf", "application/pdf", 13)]
+    assert shown.summary.attachments == 1
+    assert shown.links == [RESET_LINK]
+    assert shown.raw == next(folder.glob("*.eml")).read_bytes()
+
+
+def test_an_html_only_message_is_rendered_as_text_with_its_links(folder):
+    message = EmailMessage(
+        "HTML",
+        "<html><head><style>p{}</style></head><body><h1>Hello &amp; welcome</h1>"
+        '<p>Reset: <a href="https://x.example/r?a=1&amp;b=2">here</a>.</p><script>alert(1)</script></body></html>',
+        "a@example.com",
+        ["b@example.com"],
+    )
+    message.content_subtype = "html"
+    send(message)
+    shown = ob.Outbox(folder).get("latest")
+    assert shown.text_from_html
+    assert shown.text == "Hello & welcome\n\nReset: here.\n"
+    assert shown.links == ["https://x.example/r?a=1&b=2"]
+
+
+def test_links_come_from_text_and_html_without_trailing_punctuation(folder):
+    message = EmailMultiAlternatives("L", "See https://a.example/x. Or (https://b.example/y).", "a@x.com", ["b@x.com"])
+    message.attach_alternative('<a href="https://c.example/z">z</a> <a href="javascript:x()">no</a>', "text/html")
+    send(message)
+    assert ob.Outbox(folder).get("latest").links == [
+        "https://a.example/x",
+        "https://b.example/y",
+        "https://c.example/z",
+    ]
+
+
+# ---------------------------------------------------------------- attachments
+
+
+@pytest.mark.parametrize(
+    ("name", "saved_as"),
+    [
+        ("../../x.txt", "x.txt"),
+        ("/etc/x.txt", "x.txt"),
+        ("..\\..\\win.txt", "win.txt"),
+        ("..", "attachment-1"),
+        (".bashrc", "bashrc"),
+        ("a\tb\x07c.txt", "abc.txt"),
+    ],
+)
+def test_hostile_attachment_names_are_saved_inside_the_folder_only(folder, tmp_path, name, saved_as):
+    message = plain("att")
+    message.attach(name, b"payload", "application/octet-stream")
+    send(message)
+    target = tmp_path / "saved"
+    paths = ob.save_attachments(ob.Outbox(folder).get("latest"), target)
+    assert paths == [target / saved_as]
+    assert [path.name for path in target.iterdir()] == [saved_as]
+    assert (target / saved_as).read_bytes() == b"payload"
+    assert not (tmp_path / "x.txt").exists() and not (tmp_path.parent / "x.txt").exists()
+
+
+def test_saving_attachments_never_overwrites_or_follows_a_link(folder, tmp_path):
+    message = plain("att")
+    message.attach("report.txt", b"new", "text/plain")
+    message.attach("link.txt", b"new", "text/plain")
+    send(message)
+    target = tmp_path / "saved"
+    target.mkdir()
+    (target / "report.txt").write_bytes(b"mine")
+    victim = tmp_path / "victim.txt"
+    victim.write_bytes(b"victim")
+    (target / "link.txt").symlink_to(victim)
+    paths = ob.save_attachments(ob.Outbox(folder).get("latest"), target)
+    assert [path.name for path in paths] == ["report-1.txt", "link-1.txt"]
+    assert (target / "report.txt").read_bytes() == b"mine"
+    assert victim.read_bytes() == b"victim"
+
+
+# ---------------------------------------------------------------- clearing
+
+
+def test_clear_removes_every_message_file_and_nothing_else(folder, tmp_path):
+    send(plain("a"), plain("b"))
+    log_file(folder, plain("c"), plain("d"))
+    (folder / "20000101-000000-000000-00000001.eml").write_bytes(b"")  # unreadable, still a message file
+    target = tmp_path / "target.eml"
+    target.write_bytes(b"Subject: keep me\n\n")
+    (folder / "20991231-000000-000000-00000000.eml").symlink_to(target)
+    (folder / "notes.txt").write_text("keep")
+    (folder / "sub").mkdir()
+    outbox = ob.Outbox(folder)
+    plan = outbox.plan_clear()
+    sizes = sum((folder / name).stat().st_size for name in plan.files)
+    result = outbox.clear(plan)
+    assert (result.count, result.size) == (5, sizes)
+    assert sorted(path.name for path in folder.iterdir()) == ["20991231-000000-000000-00000000.eml", "notes.txt", "sub"]
+    assert target.read_bytes() == b"Subject: keep me\n\n"
+
+
+def test_clear_by_recipient_rewrites_a_log_file_keeping_the_others(folder):
+    [eml_a, _eml_b] = send(plain("eml a", to="a@example.com"), plain("eml b", to="b@example.com"))
+    path = log_file(folder, plain("log a", to="a@example.com"), plain("log b", to="b@example.com"))
+    outbox = ob.Outbox(folder)
+    size_before = path.stat().st_size + (folder / eml_a).stat().st_size
+    plan = outbox.plan_clear(to="a@example.com")
+    assert sorted(item.subject for item in plan.messages) == ["eml a", "log a"]
+    result = outbox.clear(plan)
+    assert result.count == 2
+    assert result.size == size_before - path.stat().st_size
+    assert sorted(item.subject for item in outbox.messages()) == ["eml b", "log b"]
+    assert not list(folder.glob(".tmp-*"))
+
+
+def test_clear_by_age_keeps_newer_messages_and_removes_an_emptied_log(folder):
+    old = plain("old")
+    old.extra_headers["Date"] = "Mon, 01 Jan 2024 10:00:00 +0000"
+    send(old, plain("new"))
+    path = log_file(folder, old)
+    outbox = ob.Outbox(folder)
+    result = outbox.clear(outbox.plan_clear(before=ob.parse_when("7d")))
+    assert result.count == 2
+    assert not path.exists()
+    assert [item.subject for item in outbox.messages()] == ["new"]
+
+
+def test_a_filtered_clear_keeps_unreadable_files(folder):
+    send(plain("a", to="a@example.com"))
+    junk = folder / "20000101-000000-000000-00000001.eml"
+    junk.write_bytes(b"")
+    outbox = ob.Outbox(folder)
+    plan = outbox.plan_clear(to="a@example.com")
+    assert [item.file for item in plan.kept_unreadable] == [junk.name]
+    outbox.clear(plan)
+    assert junk.exists()
+
+
+def test_a_file_removed_after_the_plan_is_skipped(folder):
+    [a, _b] = send(plain("a"), plain("b"))
+    outbox = ob.Outbox(folder)
+    plan = outbox.plan_clear()
+    (folder / a).unlink()
+    result = outbox.clear(plan)
+    assert (result.count, result.skipped) == (1, [a])
+
+
+# ---------------------------------------------------------------- folder and times
+
+
+def test_the_folder_is_the_file_path_of_the_chosen_mailer(folder, tmp_path):
+    assert ob.folder_for() == folder
+    assert ob.folder_for(using="log") == folder
+    assert ob.folder_for(path=tmp_path / "x", using="nope") == tmp_path / "x"
+
+
+@pytest.mark.parametrize("alias", ["nope", "memory"])
+def test_an_unknown_or_not_file_based_mailer_is_a_configuration_error(folder, alias):
+    with pytest.raises(MailProblem) as caught:
+        ob.folder_for(using=alias)
+    assert caught.value.code == ExitCode.CONFIG and caught.value.hint
+
+
+def test_when_takes_ages_dates_and_date_times():
+    now = datetime(2026, 5, 10, 12, 0, tzinfo=UTC)
+    assert ob.parse_when("2h", now=now) == now - timedelta(hours=2)
+    assert ob.parse_when("7d", now=now) == now - timedelta(days=7)
+    assert ob.parse_when("30min", now=now) == now - timedelta(minutes=30)
+    assert ob.parse_when("2026-05-01") == datetime(2026, 5, 1, tzinfo=UTC)  # TIME_ZONE is UTC in tests
+    assert ob.parse_when("2026-05-01 14:30") == datetime(2026, 5, 1, 14, 30, tzinfo=UTC)
+    for bad in ("yesterday", "7 parsecs", "2026-13-01", ""):
+        with pytest.raises(MailProblem) as caught:
+            ob.parse_when(bad, option="--older-than")
+        assert caught.value.code == ExitCode.BAD_INPUT and "--older-than" in caught.value.message
+
+
+def test_reading_errors_are_named_in_words():
+    assert ob.os_reason(PermissionError(13, "Permission denied")) == "permission denied"
+    assert ob.os_reason(FileNotFoundError(2, "No such file or directory")) == "removed while reading"
