@@ -82,7 +82,7 @@ def security(backend: SmtpBackend) -> str:
 def describe(backend) -> dict:
     """What a report shows of a backend instance (never the password)."""
     cls = type(backend)
-    result = {"alias": backend.alias, "backend": f"{cls.__module__}.{cls.__qualname__}"}
+    result = {"alias": backend.alias, "backend": f"{cls.__module__}.{cls.__qualname__}", "kind": kind(backend)}
     if isinstance(backend, SmtpBackend):
         result.update(
             host=backend.host,
@@ -97,8 +97,9 @@ def describe(backend) -> dict:
 
 
 def describe_mailer(alias: str = "default") -> dict:
-    """What a report shows of a mailer: {"alias", "backend", and for SMTP "host", "port", "security"
-    ("ssl" | "starttls" | "none"), "login" (never the password), "timeout"; for file backends "file_path"}.
+    """What a report shows of a mailer: {"alias", "backend", "kind" (see ``kind``), and for SMTP "host",
+    "port", "security" ("ssl" | "starttls" | "none"), "login" (never the password), "timeout";
+    for file backends "file_path"}.
     Raises MailProblem(ExitCode.CONFIG, ...) for an unknown alias or InvalidMailer."""
     return describe(get_backend(alias))
 
@@ -237,20 +238,22 @@ def send_test_messages(
 def check_mailer(
     alias: str = "default",
     *,
-    sender: str = "",
+    sender: str | None = None,
     recipients: list[str] = (),
     timeout: float | None = None,
 ) -> CheckReport:
     """Connect, start TLS, log in, read the capabilities; ask the server whether it
-    would take ``sender`` and ``recipients`` (MAIL FROM, RCPT TO), then RSET and quit.
+    would take ``sender`` (default ``DEFAULT_FROM_EMAIL``) and ``recipients``
+    (MAIL FROM, RCPT TO), then RSET and quit.
 
     Sends nothing. A backend that is not SMTP has nothing to connect to: its
     report only describes it (a file backend's folder was checked when it was made).
     """
     backend = _prepared_backend(alias, timeout)
-    report = CheckReport(mailer=describe(backend), seconds=0.0, sender=sender)
+    report = CheckReport(mailer=describe(backend), seconds=0.0)
     if not isinstance(backend, SmtpBackend):
         return report
+    sender = report.sender = sender or settings.DEFAULT_FROM_EMAIL
     start = time.perf_counter()
     stage = "connect"
     try:
@@ -260,21 +263,20 @@ def check_mailer(
         connection.ehlo_or_helo_if_needed()
         report.logged_in = bool(backend.username and backend.password)
         report.capabilities = _capabilities(connection, backend)
-        if sender:
-            code, reply = connection.mail(backend.prep_address(sender))
-            if code != 250:
-                raise smtplib.SMTPSenderRefused(code, reply, sender)
-            refused = {}
-            for address in _unique(backend.prep_address(address) for address in recipients):
-                code, reply = connection.rcpt(address)
-                if code in (250, 251):
-                    report.accepted.append(address)
-                else:
-                    refused[address] = (code, reply)
-            connection.rset()
-            if refused and not report.accepted:
-                raise smtplib.SMTPRecipientsRefused(refused)
-            report.refused = {address: _reply(code, reply) for address, (code, reply) in refused.items()}
+        code, reply = connection.mail(backend.prep_address(sender))
+        if code != 250:
+            raise smtplib.SMTPSenderRefused(code, reply, sender)
+        refused = {}
+        for address in _unique(backend.prep_address(address) for address in recipients):
+            code, reply = connection.rcpt(address)
+            if code in (250, 251):
+                report.accepted.append(address)
+            else:
+                refused[address] = (code, reply)
+        connection.rset()
+        if refused and not report.accepted:
+            raise smtplib.SMTPRecipientsRefused(refused)
+        report.refused = {address: _reply(code, reply) for address, (code, reply) in refused.items()}
         stage = "quit"
         backend.close()
     except Exception as error:
