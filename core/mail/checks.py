@@ -28,31 +28,36 @@ PORT_HINT = "Port 465 is SSL from the first byte (smtp+ssl://, EMAIL_USE_SSL=tru
 
 @register(Tags.mail)
 def check_mailers(app_configs=None, **kwargs) -> list:
+    return [message for alias in getattr(settings, "MAILERS", {}) for message in mailer_messages(alias)]
+
+
+def mailer_messages(alias: str) -> list:
+    """The checks' findings about ``MAILERS[alias]`` (sendtestmail reports them too)."""
+    config = getattr(settings, "MAILERS", {}).get(alias)
+    if config is None:
+        return []
+    try:
+        backend = import_string(config.get("BACKEND", DEFAULT_MAILER_BACKEND))
+    except ImportError:
+        return []  # Django reports this itself (InvalidMailer) when the mailer is used
+    if not isinstance(backend, type):
+        return []
+    options = config.get("OPTIONS", {})
     messages = []
-    for alias, config in getattr(settings, "MAILERS", {}).items():
-        try:
-            backend = import_string(config.get("BACKEND", DEFAULT_MAILER_BACKEND))
-        except ImportError:
-            continue  # Django reports this itself (InvalidMailer) when the mailer is used
-        options = config.get("OPTIONS", {})
-        if isinstance(backend, type) and issubclass(backend, SmtpBackend):
-            messages += _smtp_messages(alias, options)
-        elif isinstance(backend, type) and issubclass(backend, FileBackend):
-            messages += _folder_messages(alias, options)
-        if (
-            isinstance(backend, type)
-            and issubclass(backend, ConsoleBackend | MemoryBackend | DummyBackend)
-            and not settings.DEBUG
-        ):
-            messages.append(
-                Warning(
-                    f"MAILERS[{alias!r}] ({backend.__module__}.{backend.__qualname__}) keeps mail on this "
-                    "machine instead of sending it, while DEBUG is off.",
-                    hint="On a server set EMAIL_URL to your provider's SMTP server, like "
-                    "smtp+ssl://you%40yandex.ru:app-password@smtp.yandex.ru:465.",
-                    id="core.mail.W004",
-                )
+    if issubclass(backend, SmtpBackend):
+        messages += _smtp_messages(alias, options)
+    elif issubclass(backend, FileBackend):
+        messages += _folder_messages(alias, options)
+    if issubclass(backend, ConsoleBackend | MemoryBackend | DummyBackend) and not settings.DEBUG:
+        messages.append(
+            Warning(
+                f"MAILERS[{alias!r}] ({backend.__module__}.{backend.__qualname__}) keeps mail on this "
+                "machine instead of sending it, while DEBUG is off.",
+                hint="On a server set EMAIL_URL to your provider's SMTP server, like "
+                "smtp+ssl://you%40yandex.ru:app-password@smtp.yandex.ru:465.",
+                id="core.mail.W004",
             )
+        )
     return messages
 
 

@@ -200,7 +200,9 @@ def test_login_without_password_is_named(settings, smtp_with_login):
 def test_credentials_for_a_server_that_offers_no_login(settings, smtp_sink):
     problem = failure(settings, mailers_for(*smtp_sink, user=LOGIN, password=PASSWORD))
     assert problem.code == ExitCode.LOGIN_REFUSED
-    assert problem.message == f"{smtp_sink.host}:{smtp_sink.port} offers no login (no AUTH), but the login '{LOGIN}' is configured."
+    assert problem.message == (
+        f"{smtp_sink.host}:{smtp_sink.port} offers no login (no AUTH), but the login '{LOGIN}' is configured."
+    )
 
 
 # ---------------------------------------------------------------- the message
@@ -298,7 +300,8 @@ def test_a_file_where_the_outbox_folder_should_be(settings, tmp_path):
 
 def test_diagnose_names_host_and_port_of_the_alias(settings):
     settings.MAILERS = mailers_for("smtp.example.com", 587, tls=True, user=LOGIN, password=PASSWORD)
-    problem = diagnose(smtplib.SMTPAuthenticationError(535, b"5.7.8 Error: authentication failed: " + PASSWORD.encode()))
+    reply = b"5.7.8 Error: authentication failed: " + PASSWORD.encode()  # a server that echoes it
+    problem = diagnose(smtplib.SMTPAuthenticationError(535, reply))
     assert problem.code == ExitCode.LOGIN_REFUSED
     assert problem.message.startswith("smtp.example.com:587 refused the login")
     assert PASSWORD not in problem.message and "********" in problem.message

@@ -4,7 +4,7 @@ import sys
 
 from django.core.management.base import BaseCommand
 
-from core.mail import compose, diagnosis
+from core.mail import checks, compose, diagnosis
 from core.mail.errors import MailProblem
 from core.management.base import command_error
 
@@ -36,6 +36,9 @@ class Command(BaseCommand):
         "Exit status: 0 done, 2 bad input, 3 configuration, 4 server unreachable, 5 login refused, "
         "6 message refused."
     )
+    # The mail checks that concern the mailer used are part of the report; the
+    # project's other checks must not stop a person from testing mail.
+    requires_system_checks = []
 
     def add_arguments(self, parser):
         parser.add_argument("email", nargs="*", help="Addresses to send the test message to.")
@@ -84,13 +87,17 @@ class Command(BaseCommand):
                 self.stdout.write(json.dumps({"ok": False, **problem.as_dict()}, ensure_ascii=False))
             raise command_error(problem) from problem
         problem = report.problem()  # some recipients refused, others accepted
+        warnings = checks.mailer_messages(options["using"])
         if options["json"]:
             document = {"ok": problem is None, **report.as_dict()}
+            document["warnings"] = [{"id": w.id, "message": w.msg, "hint": w.hint or ""} for w in warnings]
             if problem:
                 document.update(problem.as_dict())
             self.stdout.write(json.dumps(document, ensure_ascii=False))
         elif options["verbosity"] > 0:
             self.render(report, options["verbosity"])
+            for warning in warnings:
+                self.stderr.write(self.style.WARNING(f"Warning: {warning.msg} ({warning.id})\nHint: {warning.hint}"))
         if problem:
             raise command_error(problem)
 
