@@ -51,8 +51,8 @@ def mailer_messages(alias: str) -> list:
     if issubclass(backend, ConsoleBackend | MemoryBackend | DummyBackend) and not settings.DEBUG:
         messages.append(
             Warning(
-                f"MAILERS[{alias!r}] ({backend.__module__}.{backend.__qualname__}) keeps mail on this "
-                "machine instead of sending it, while DEBUG is off.",
+                f"MAILERS[{alias!r}] uses {backend.__module__}.{backend.__qualname__}, which keeps mail on "
+                "this machine instead of sending it, while DEBUG is off.",
                 hint="On a server set EMAIL_URL to your provider's SMTP server, like "
                 "smtp+ssl://you%40yandex.ru:app-password@smtp.yandex.ru:465.",
                 id="core.mail.W004",
