@@ -319,3 +319,24 @@ def test_help_lists_every_option():
     result = manage("sendtestmail", "--help")
     for option in ("--admins", "--managers", "--body-file", "--html-file", "--attach", "--count", "--check"):
         assert option in result.stdout
+
+
+def test_partial_refusal_in_text_lists_both_and_keeps_stderr_to_the_error(settings):
+    with smtp_server(handler=Handler(refuse=(REFUSED_RECIPIENT,))) as server:
+        settings.MAILERS = mailers_for(*server)  # DEFAULT_FROM_EMAIL is the placeholder: a warning
+        stdout, stderr = io.StringIO(), io.StringIO()
+        with pytest.raises(CommandError) as caught:
+            call_command("sendtestmail", TO, REFUSED_RECIPIENT, stdout=stdout, stderr=stderr)
+    assert caught.value.returncode == 6 and stderr.getvalue() == ""
+    assert f"  to          {TO}" in stdout.getvalue()
+    assert f"  refused     {REFUSED_RECIPIENT}: 550" in stdout.getvalue()
+
+
+def test_mail_check_findings_come_with_a_successful_report(settings, smtp_sink):
+    settings.MAILERS = mailers_for(*smtp_sink)
+    settings.DEFAULT_FROM_EMAIL = "webmaster@localhost"
+    _, stderr = sendtestmail(TO)
+    assert stderr.startswith("Warning: DEFAULT_FROM_EMAIL is still Django's placeholder")
+    assert "(core.mail.W005)\nHint: " in stderr
+    stdout, _ = sendtestmail(TO, "--json")
+    assert [warning["id"] for warning in json.loads(stdout)["warnings"]] == ["core.mail.W005"]

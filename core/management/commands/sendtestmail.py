@@ -96,7 +96,7 @@ class Command(BaseCommand):
             self.stdout.write(json.dumps(document, ensure_ascii=False))
         elif options["verbosity"] > 0:
             self.render(report, options["verbosity"])
-            for warning in warnings:
+            for warning in [] if problem else warnings:  # an error keeps stderr to its one sentence
                 self.stderr.write(self.style.WARNING(f"Warning: {warning.msg} ({warning.id})\nHint: {warning.hint}"))
         if problem:
             raise command_error(problem)
@@ -172,7 +172,9 @@ class Command(BaseCommand):
             return f"Saved {count} {noun} {took}: nothing was sent, the mailer writes files."
         if report.delivery == "printed":
             return f"Printed {count} {noun} {took}: nothing was sent, the mailer prints to the terminal."
-        return f"{report.delivery.capitalize()} {count} {noun} {took}: nothing left the process."
+        if report.delivery == "kept in memory":
+            return f"Kept {count} {noun} in memory {took}: nothing left the process."
+        return f"Discarded {count} {noun} {took}: nothing left the process."
 
     def check_headline(self, report) -> str:
         mailer = report.mailer
