@@ -340,3 +340,12 @@ def test_mail_check_findings_come_with_a_successful_report(settings, smtp_sink):
     assert "(core.mail.W005)\nHint: " in stderr
     stdout, _ = sendtestmail(TO, "--json")
     assert [warning["id"] for warning in json.loads(stdout)["warnings"]] == ["core.mail.W005"]
+
+
+def test_check_asks_about_admins_too_and_needs_no_recipient(settings, smtp_sink):
+    settings.MAILERS = mailers_for(*smtp_sink)
+    settings.ADMINS = ["ops@example.com"]
+    stdout, _ = sendtestmail("--check", "--admins", "--from", LOGIN, "--json")
+    assert json.loads(stdout)["accepted"] == ["ops@example.com"]
+    stdout, _ = sendtestmail("--check", "--from", LOGIN, "--json")
+    assert json.loads(stdout)["accepted"] == [] and smtp_sink.messages == []

@@ -104,6 +104,8 @@ class Command(BaseCommand):
     def run(self, options):
         """Everything a person typed is checked before the mailer is opened."""
         recipients = [compose.check_address(address, "recipient") for address in options["email"]]
+        if options["admins"] or options["managers"] or not options["check"]:  # --check needs no recipient
+            recipients = compose.recipients_from(recipients, admins=options["admins"], managers=options["managers"])
         sender = options["from_email"]
         if options["check"]:
             return diagnosis.check_mailer(
@@ -112,7 +114,6 @@ class Command(BaseCommand):
                 recipients=recipients,
                 timeout=options["timeout"],
             )
-        recipients = compose.recipients_from(recipients, admins=options["admins"], managers=options["managers"])
         body_file = options["body_file"]
         body = compose.read_text(body_file, "body file", sys.stdin) if body_file else options["body"]
         html = compose.read_text(options["html_file"], "HTML file") if options["html_file"] else options["html"]
