@@ -1,6 +1,6 @@
 """sendtestmail --count N against a local SMTP sink, beside a plain smtplib loop (the practical limit).
 
-    .venv/bin/python bench/sendtestmail_rate.py [--count 1000] [--rounds 3]
+    .venv/bin/python bench/sendtestmail_rate.py [--count 1000] [--rounds 5]
 
 One process: an aiosmtpd sink on 127.0.0.1 in a thread; the baseline sends one
 prebuilt message N times over one smtplib connection; the command
@@ -67,7 +67,7 @@ def command(count: int) -> tuple[float, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--count", type=int, default=1000)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
 
     sink = Sink()
