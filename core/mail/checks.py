@@ -22,8 +22,9 @@ from django.core.mail.backends.smtp import EmailBackend as SmtpBackend
 from django.core.mail.handler import DEFAULT_MAILER_BACKEND
 from django.utils.module_loading import import_string
 
+from core.mail.diagnosis import PORT_HINT
+
 PLACEHOLDER_FROM = "webmaster@localhost"  # Django's default DEFAULT_FROM_EMAIL
-PORT_HINT = "Port 465 is SSL from the first byte (smtp+ssl://, EMAIL_USE_SSL=true); 587 is STARTTLS (smtp+tls://)."
 
 
 @register(Tags.mail)
