@@ -1,0 +1,106 @@
+"""sendtestmail --count N against a local SMTP sink, beside a plain smtplib loop (the practical limit).
+
+    .venv/bin/python bench/sendtestmail_rate.py [--count 1000] [--rounds 5]
+
+One process: an aiosmtpd sink on 127.0.0.1 in a thread; the baseline sends one
+prebuilt message N times over one smtplib connection; the command
+(``call_command("sendtestmail", ..., count=N)``) builds N messages and sends them over
+one connection through Django's SMTP backend. Rates are messages per second over
+the whole call (composing included); the best of ``--rounds`` is kept for each.
+Target: the command reaches at least 0.8 of the baseline.
+"""
+
+import argparse
+import io
+import json
+import os
+import smtplib
+import sys
+import time
+from pathlib import Path
+
+from aiosmtpd.controller import Controller
+
+ROOT = Path(__file__).resolve().parent.parent
+HOST = "127.0.0.1"
+TO = "anna@example.com"
+SENDER = "site@example.com"
+
+
+class Sink:
+    def __init__(self):
+        self.count = 0
+
+    async def handle_DATA(self, server, session, envelope):
+        self.count += 1
+        return "250 OK"
+
+
+class SinkController(Controller):
+    def __init__(self, handler):
+        super().__init__(handler, hostname=HOST, port=0, server_hostname="sink.test")
+
+    def _trigger_server(self):
+        self.port = self.server.sockets[0].getsockname()[1]
+        super()._trigger_server()
+
+
+def smtplib_loop(port: int, count: int, data: bytes) -> float:
+    start = time.perf_counter()
+    connection = smtplib.SMTP(HOST, port, timeout=10)
+    for _ in range(count):
+        connection.sendmail(SENDER, [TO], data)
+    connection.quit()
+    return count / (time.perf_counter() - start)
+
+
+def command(count: int) -> tuple[float, float]:
+    from django.core.management import call_command
+
+    stdout = io.StringIO()
+    start = time.perf_counter()
+    call_command("sendtestmail", TO, "--from", SENDER, "--count", str(count), "--json", stdout=stdout)
+    wall = count / (time.perf_counter() - start)
+    return wall, json.loads(stdout.getvalue())["per_second"]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--count", type=int, default=1000)
+    parser.add_argument("--rounds", type=int, default=5)
+    args = parser.parse_args()
+
+    sink = Sink()
+    controller = SinkController(sink)
+    controller.start()
+    sys.path.insert(0, str(ROOT))
+    os.environ.update(
+        DJANGO_SETTINGS_MODULE="core.settings",
+        DJANGO_ENV_FILE="",
+        DEBUG="true",
+        EMAIL_URL=f"smtp://{HOST}:{controller.port}",
+    )
+    import django
+    from django.core.mail import EmailMessage
+
+    django.setup()
+    data = EmailMessage("Test message", "If you can read it, mail works.\n", SENDER, [TO]).message().as_bytes()
+
+    smtplib_loop(controller.port, 50, data)  # warm up both paths
+    command(50)
+    baseline, ours, ours_sending = 0.0, 0.0, 0.0
+    for _ in range(args.rounds):
+        baseline = max(baseline, smtplib_loop(controller.port, args.count, data))
+        wall, sending = command(args.count)
+        ours, ours_sending = max(ours, wall), max(ours_sending, sending)
+    controller.stop()
+
+    print(f"messages per round: {args.count}, rounds: {args.rounds} (best kept), sink received {sink.count}")
+    print(f"smtplib loop, one connection:      {baseline:8.1f} messages/s")
+    print(f"sendtestmail --count {args.count} (whole call): {ours:8.1f} messages/s")
+    print(f"  (its own report, sending only):  {ours_sending:8.1f} messages/s")
+    print(f"ratio sendtestmail / smtplib:      {ours / baseline:8.2f}  (target >= 0.80)")
+
+
+if __name__ == "__main__":
+    main()

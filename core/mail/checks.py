@@ -1,0 +1,160 @@
+"""System checks of the mail settings: mistakes found without connecting to anything.
+
+Registered from ``core.apps.CoreConfig.ready`` under the ``mail`` tag, so
+``manage.py check`` and ``runserver`` show them. Ids are ``core.mail.E00x`` (errors)
+and ``core.mail.W00x`` (warnings); Django's own mail checks use ``mail.*``.
+These read ``settings.MAILERS`` only: no backend is made, no folder created.
+"""
+
+from __future__ import annotations
+
+import os
+from email.utils import parseaddr
+from pathlib import Path
+
+from django.conf import settings
+from django.core.checks import Error, Tags, Warning, register
+from django.core.mail.backends.console import EmailBackend as ConsoleBackend
+from django.core.mail.backends.dummy import EmailBackend as DummyBackend
+from django.core.mail.backends.filebased import EmailBackend as FileBackend
+from django.core.mail.backends.locmem import EmailBackend as MemoryBackend
+from django.core.mail.backends.smtp import EmailBackend as SmtpBackend
+from django.core.mail.handler import DEFAULT_MAILER_BACKEND
+from django.utils.module_loading import import_string
+
+from core.mail.diagnosis import PORT_HINT
+
+PLACEHOLDER_FROM = "webmaster@localhost"  # Django's default DEFAULT_FROM_EMAIL
+
+
+@register(Tags.mail)
+def check_mailers(app_configs=None, **kwargs) -> list:
+    return [message for alias in getattr(settings, "MAILERS", {}) for message in mailer_messages(alias)]
+
+
+def mailer_messages(alias: str) -> list:
+    """The checks' findings about ``MAILERS[alias]`` (sendtestmail reports them too)."""
+    config = getattr(settings, "MAILERS", {}).get(alias)
+    if config is None:
+        return []
+    try:
+        backend = import_string(config.get("BACKEND", DEFAULT_MAILER_BACKEND))
+    except ImportError:
+        return []  # Django reports this itself (InvalidMailer) when the mailer is used
+    if not isinstance(backend, type):
+        return []
+    options = config.get("OPTIONS", {})
+    messages = []
+    if issubclass(backend, SmtpBackend):
+        messages += _smtp_messages(alias, options)
+    elif issubclass(backend, FileBackend):
+        messages += _folder_messages(alias, options)
+    if issubclass(backend, ConsoleBackend | MemoryBackend | DummyBackend) and not settings.DEBUG:
+        messages.append(
+            Warning(
+                f"MAILERS[{alias!r}] uses {backend.__module__}.{backend.__qualname__}, which keeps mail on "
+                "this machine instead of sending it, while DEBUG is off.",
+                hint="On a server set EMAIL_URL to your provider's SMTP server, like "
+                "smtp+ssl://you%40yandex.ru:app-password@smtp.yandex.ru:465.",
+                id="core.mail.W004",
+            )
+        )
+    return messages
+
+
+def _smtp_messages(alias: str, options: dict) -> list:
+    name = f"MAILERS[{alias!r}]"
+    use_ssl, use_tls = bool(options.get("use_ssl")), bool(options.get("use_tls"))
+    port = options.get("port") or (465 if use_ssl else 587 if use_tls else 25)
+    login, password = options.get("username") or "", options.get("password") or ""
+    messages = []
+    if use_ssl and use_tls:
+        messages.append(
+            Error(
+                f"{name} has SSL and STARTTLS both on; a connection uses one or the other.",
+                hint=PORT_HINT + " Set only one of EMAIL_USE_SSL and EMAIL_USE_TLS.",
+                id="core.mail.E001",
+            )
+        )
+    elif port == 465 and not use_ssl:
+        messages.append(
+            Warning(
+                f"{name} uses port 465 without SSL: the server waits for SSL and the connection hangs until "
+                "the timeout.",
+                hint="Use smtp+ssl:// (EMAIL_USE_SSL=true) for port 465.",
+                id="core.mail.W001",
+            )
+        )
+    elif port in (25, 587) and use_ssl:
+        messages.append(
+            Warning(
+                f"{name} uses SSL on port {port}, which speaks plain SMTP and STARTTLS "
+                "(the error will be SSL: WRONG_VERSION_NUMBER).",
+                hint="Use smtp+tls:// (EMAIL_USE_TLS=true) for port 587, or smtp+ssl:// on port 465.",
+                id="core.mail.W002",
+            )
+        )
+    if options.get("timeout") is None:
+        messages.append(
+            Warning(
+                f"{name} has no timeout: a server that does not answer blocks the request forever.",
+                hint="Set EMAIL_TIMEOUT (10 is sensible) or OPTIONS['timeout'].",
+                id="core.mail.W003",
+            )
+        )
+    sender = parseaddr(settings.DEFAULT_FROM_EMAIL)[1]
+    if sender == PLACEHOLDER_FROM:
+        messages.append(
+            Warning(
+                f"DEFAULT_FROM_EMAIL is still Django's placeholder {PLACEHOLDER_FROM!r} while {name} is an "
+                "SMTP server; providers refuse it.",
+                hint="Set DEFAULT_FROM_EMAIL to the mailbox you log in as, or use a full address as the login.",
+                id="core.mail.W005",
+            )
+        )
+    elif "@" in login and _domain(sender) != _domain(login):
+        messages.append(
+            Warning(
+                f"DEFAULT_FROM_EMAIL {sender!r} is not in the domain of the login {login!r} of {name}; "
+                "providers such as Yandex refuse such mail (553).",
+                hint="Send from the mailbox you log in as: leave DEFAULT_FROM_EMAIL unset or set it to the login.",
+                id="core.mail.W006",
+            )
+        )
+    if login and not password:
+        messages.append(
+            Warning(
+                f"{name} has the login {login!r} but an empty password, so Django does not log in at all.",
+                hint="Set the password (EMAIL_HOST_PASSWORD, or in EMAIL_URL), or remove the login.",
+                id="core.mail.W007",
+            )
+        )
+    return messages
+
+
+def _folder_messages(alias: str, options: dict) -> list:
+    """A file backend's folder must exist and be writable, or be creatable."""
+    raw = options.get("file_path")
+    if not raw:
+        return []  # Django's InvalidMailer names the missing option
+    folder = Path(raw).resolve()
+    existing = next(path for path in (folder, *folder.parents) if path.exists())
+    if existing == folder and not folder.is_dir():
+        problem = "is not a folder"
+    elif not existing.is_dir():
+        problem = f"cannot be created: {existing} is not a folder"
+    elif not os.access(existing, os.W_OK | os.X_OK):
+        problem = "is not writable" if existing == folder else f"cannot be created in {existing} (not writable)"
+    else:
+        return []
+    return [
+        Error(
+            f"MAILERS[{alias!r}] saves messages to {folder}, which {problem}.",
+            hint="Set EMAIL_URL=outbox://folder to a folder this user can create and write.",
+            id="core.mail.E002",
+        )
+    ]
+
+
+def _domain(address: str) -> str:
+    return address.rpartition("@")[2].lower()

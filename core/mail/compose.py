@@ -1,0 +1,147 @@
+"""The test message: recipients, sender, text, HTML and attachments, checked before any connection.
+
+Every input a person types is checked here, so a bad one is named (exit 2)
+before a mailer is opened: an invalid address, a header with a line break, a
+file that cannot be read.
+"""
+
+from __future__ import annotations
+
+import mimetypes
+import socket
+from email.utils import getaddresses, make_msgid
+from pathlib import Path
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.mail import DNS_NAME, EmailMultiAlternatives
+from django.core.validators import validate_email
+from django.utils import timezone
+
+from core.mail.errors import ExitCode, MailProblem
+
+ADDRESS_HINT = "Write one address per argument, as name@example.com or 'Name <name@example.com>'."
+DEFAULT_BODY = (
+    "This is a test message from {host}, sent by `manage.py sendtestmail`.\n"
+    "If you can read it, the site's mail works.\n"
+)
+
+
+def check_address(value: str, what: str = "address") -> str:
+    """``value`` if it is one valid address (with or without a display name), else MailProblem(BAD_INPUT)."""
+    text = str(value).strip()
+    parsed = getaddresses([text])
+    if "\n" in text or "\r" in text or len(parsed) != 1:
+        raise MailProblem(ExitCode.BAD_INPUT, f"The {what} {text!r} is not one valid email address.", ADDRESS_HINT)
+    try:
+        validate_email(parsed[0][1])
+    except ValidationError:
+        raise MailProblem(
+            ExitCode.BAD_INPUT, f"The {what} {text!r} is not a valid email address.", ADDRESS_HINT
+        ) from None
+    return text
+
+
+def check_header(value: str, what: str) -> str:
+    if "\n" in value or "\r" in value:
+        raise MailProblem(
+            ExitCode.BAD_INPUT,
+            f"The {what} contains a line break; a mail header is one line.",
+            f"Write the {what} on one line.",
+        )
+    return value
+
+
+def recipients_from(addresses: list[str], *, admins: bool = False, managers: bool = False) -> list[str]:
+    """The addresses given, then ``ADMINS`` and/or ``MANAGERS``; each checked, duplicates dropped."""
+    result = [check_address(address, "recipient") for address in addresses]
+    for wanted, name in ((admins, "ADMINS"), (managers, "MANAGERS")):
+        if not wanted:
+            continue
+        configured = [_setting_address(entry) for entry in getattr(settings, name)]
+        if not configured:
+            raise MailProblem(
+                ExitCode.BAD_INPUT,
+                f"--{name.lower()} was given, but {name} is empty.",
+                f"Set {name} in .env (like 'Anna <anna@example.com>, ops@example.com'), or name the recipients.",
+            )
+        result.extend(check_address(entry, f"{name} address") for entry in configured)
+    if not result:
+        raise MailProblem(
+            ExitCode.BAD_INPUT,
+            "No recipients: name at least one address, or pass --admins or --managers.",
+            "For example: python manage.py sendtestmail you@example.com",
+        )
+    return list(dict.fromkeys(result))
+
+
+def _setting_address(entry) -> str:
+    if isinstance(entry, list | tuple):  # the older (name, address) form
+        name, address = entry
+        return f"{name} <{address}>" if name else address
+    return entry
+
+
+def read_text(path: str, what: str, stdin=None) -> str:
+    """The UTF-8 text of ``path`` (``-`` reads ``stdin``), or MailProblem(BAD_INPUT) naming the file."""
+    if path == "-":
+        return stdin.read()
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise MailProblem(ExitCode.BAD_INPUT, f"The {what} {path} is not UTF-8 text.", "Save it as UTF-8.") from None
+    except OSError as error:
+        raise _unreadable(path, what, error) from None
+
+
+def read_attachment(path: str) -> tuple[str, bytes, str]:
+    """(file name, content, content type guessed from the name) or MailProblem(BAD_INPUT)."""
+    try:
+        content = Path(path).read_bytes()
+    except OSError as error:
+        raise _unreadable(path, "attachment", error) from None
+    mimetype = mimetypes.guess_type(path)[0] or "application/octet-stream"
+    return Path(path).name, content, mimetype
+
+
+def _unreadable(path: str, what: str, error: OSError) -> MailProblem:
+    return MailProblem(
+        ExitCode.BAD_INPUT,
+        f"Cannot read the {what} {path}: {error.strerror or error}.",
+        "Check the path and that this user may read the file.",
+    )
+
+
+def default_subject() -> str:
+    return f"Test message from {socket.gethostname()} at {timezone.localtime():%Y-%m-%d %H:%M:%S %Z}"
+
+
+def compose_messages(
+    recipients: list[str],
+    *,
+    subject: str | None = None,
+    body: str | None = None,
+    html: str | None = None,
+    from_email: str | None = None,
+    attachments: list[tuple[str, bytes, str]] = (),
+    count: int = 1,
+) -> list[EmailMultiAlternatives]:
+    """``count`` messages to ``recipients`` (numbered when more than one), each with its own Message-ID."""
+    subject = check_header(subject, "subject") if subject is not None else default_subject()
+    sender = check_address(from_email, "sender (--from)") if from_email else settings.DEFAULT_FROM_EMAIL
+    body = body if body is not None else DEFAULT_BODY.format(host=socket.gethostname())
+    messages = []
+    for number in range(1, count + 1):
+        message = EmailMultiAlternatives(
+            f"{subject} ({number}/{count})" if count > 1 else subject,
+            body,
+            sender,
+            recipients,
+            headers={"Message-ID": make_msgid(domain=DNS_NAME.get_fqdn())},
+        )
+        if html is not None:
+            message.attach_alternative(html, "text/html")
+        for name, content, mimetype in attachments:
+            message.attach(name, content, mimetype)
+        messages.append(message)
+    return messages

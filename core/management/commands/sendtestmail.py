@@ -1,0 +1,206 @@
+import argparse
+import json
+import sys
+
+from django.core.management.base import BaseCommand
+
+from core.mail import checks, compose, diagnosis
+from core.mail.errors import MailProblem
+from core.management.base import command_error
+
+SECURITY = {"ssl": "SSL", "starttls": "STARTTLS", "none": "no encryption"}
+BACKEND_NAMES = {
+    "file": "saves to {file_path}",
+    "console": "prints to the terminal",
+    "memory": "keeps messages in memory",
+    "dummy": "discards messages",
+}
+
+
+def positive(kind):
+    def parse(text):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+        if not value > 0:
+            raise argparse.ArgumentTypeError(f"{text!r} must be more than 0")
+        return value
+
+    return parse
+
+
+class Command(BaseCommand):
+    help = (
+        "Send a test message through a mailer (or only --check the connection) and explain any failure. "
+        "Exit status: 0 done, 2 bad input, 3 configuration, 4 server unreachable, 5 login refused, "
+        "6 message refused."
+    )
+    # The mail checks that concern the mailer used are part of the report; the
+    # project's other checks must not stop a person from testing mail.
+    requires_system_checks = []
+
+    def add_arguments(self, parser):
+        parser.add_argument("email", nargs="*", help="Addresses to send the test message to.")
+        parser.add_argument("--admins", action="store_true", help="Also send to the addresses in ADMINS.")
+        parser.add_argument("--managers", action="store_true", help="Also send to the addresses in MANAGERS.")
+        parser.add_argument("--subject", help="Subject (default: names this host and the time).")
+        body = parser.add_mutually_exclusive_group()
+        body.add_argument("--body", help="Text of the message (default: a short note).")
+        body.add_argument("--body-file", metavar="PATH", help="Read the text from a UTF-8 file; - reads stdin.")
+        html = parser.add_mutually_exclusive_group()
+        html.add_argument("--html", help="Add an HTML alternative with this content.")
+        html.add_argument("--html-file", metavar="PATH", help="Add an HTML alternative read from a UTF-8 file.")
+        parser.add_argument(
+            "--from", dest="from_email", metavar="ADDRESS", help="Sender (default: DEFAULT_FROM_EMAIL)."
+        )
+        parser.add_argument(
+            "--attach", action="append", default=[], metavar="PATH", help="Attach a file (repeat for more)."
+        )
+        parser.add_argument("--using", default="default", metavar="ALIAS", help="The MAILERS alias (default: default).")
+        parser.add_argument(
+            "--count",
+            type=positive(int),
+            default=1,
+            metavar="N",
+            help="Send N numbered messages over one connection and report messages per second.",
+        )
+        parser.add_argument(
+            "--check",
+            action="store_true",
+            help="Connect, start TLS, log in, read the server's capabilities and ask whether it takes the sender "
+            "(and recipients, if given), then quit: nothing is sent.",
+        )
+        parser.add_argument(
+            "--timeout",
+            type=positive(float),
+            metavar="SECONDS",
+            help="Seconds to wait for the server (default: the mailer's timeout, EMAIL_TIMEOUT).",
+        )
+        parser.add_argument("--json", action="store_true", help="Print one JSON document on stdout.")
+
+    def handle(self, *args, **options):
+        try:
+            report = self.run(options)
+        except MailProblem as problem:
+            if options["json"]:
+                self.stdout.write(json.dumps({"ok": False, **problem.as_dict()}, ensure_ascii=False))
+            raise command_error(problem) from problem
+        problem = report.problem()  # some recipients refused, others accepted
+        warnings = checks.mailer_messages(options["using"])
+        if options["json"]:
+            document = {"ok": problem is None, **report.as_dict()}
+            document["warnings"] = [{"id": w.id, "message": w.msg, "hint": w.hint or ""} for w in warnings]
+            if problem:
+                document.update(problem.as_dict())
+            self.stdout.write(json.dumps(document, ensure_ascii=False))
+        elif options["verbosity"] > 0:
+            self.render(report, options["verbosity"])
+            for warning in [] if problem else warnings:  # an error keeps stderr to its one sentence
+                self.stderr.write(self.style.WARNING(f"Warning: {warning.msg} ({warning.id})\nHint: {warning.hint}"))
+        if problem:
+            raise command_error(problem)
+
+    def run(self, options):
+        """Everything a person typed is checked before the mailer is opened."""
+        recipients = [compose.check_address(address, "recipient") for address in options["email"]]
+        if options["admins"] or options["managers"] or not options["check"]:  # --check needs no recipient
+            recipients = compose.recipients_from(recipients, admins=options["admins"], managers=options["managers"])
+        sender = options["from_email"]
+        if options["check"]:
+            return diagnosis.check_mailer(
+                options["using"],
+                sender=compose.check_address(sender, "sender (--from)") if sender else None,
+                recipients=recipients,
+                timeout=options["timeout"],
+            )
+        body_file = options["body_file"]
+        body = compose.read_text(body_file, "body file", sys.stdin) if body_file else options["body"]
+        html = compose.read_text(options["html_file"], "HTML file") if options["html_file"] else options["html"]
+        attachments = [compose.read_attachment(path) for path in options["attach"]]
+        messages = compose.compose_messages(
+            recipients,
+            subject=options["subject"],
+            body=body,
+            html=html,
+            from_email=sender,
+            attachments=attachments,
+            count=options["count"],
+        )
+        return diagnosis.send_test_messages(
+            messages,
+            options["using"],
+            timeout=options["timeout"],
+            console_stream=self.stderr if options["json"] else self.stdout,
+        )
+
+    # ---------------------------------------------------------------- text output
+
+    def render(self, report, verbosity: int) -> None:
+        mailer = report.mailer
+        write = self.stdout.write
+        if isinstance(report, diagnosis.CheckReport):
+            write(self.style.SUCCESS(self.check_headline(report)))
+            write(f"  mailer      {mailer_text(mailer)}")
+            if report.capabilities:
+                write(f"  server      {capabilities_text(report.capabilities)}")
+            if report.sender:
+                write(f"  from        {report.sender} (the server would take it)")
+        else:
+            write(self.style.SUCCESS(self.send_headline(report)))
+            write(f"  mailer      {mailer_text(mailer)}")
+            write(f"  from        {report.sender}")
+        if report.accepted:
+            write(f"  to          {', '.join(report.accepted)}")
+        for address, reply in report.refused.items():
+            write(self.style.WARNING(f"  refused     {address}: {reply}"))
+        ids = getattr(report, "message_ids", [])
+        shown = ids if verbosity > 1 or len(ids) < 3 else [ids[0], "...", ids[-1]]
+        for message_id in shown:
+            write(f"  Message-ID  {message_id}")
+        files = getattr(report, "files", [])
+        for path in files if verbosity > 1 or len(files) < 3 else [files[0], "...", files[-1]]:
+            write(f"  file        {path}")
+
+    def send_headline(self, report) -> str:
+        count = len(report.message_ids)
+        noun = "message" if count == 1 else "messages"
+        rate = f" ({report.per_second:.1f} per second)" if count > 1 else ""
+        took = f"in {report.seconds:.2f} s{rate}"
+        if report.delivery == "sent":
+            return f"Sent {count} {noun} through {where(report.mailer)} {took}."
+        if report.delivery == "saved":
+            return f"Saved {count} {noun} {took}: nothing was sent, the mailer writes files."
+        if report.delivery == "printed":
+            return f"Printed {count} {noun} {took}: nothing was sent, the mailer prints to the terminal."
+        if report.delivery == "kept in memory":
+            return f"Kept {count} {noun} in memory {took}: nothing left the process."
+        return f"Discarded {count} {noun} {took}: nothing left the process."
+
+    def check_headline(self, report) -> str:
+        mailer = report.mailer
+        if "host" not in mailer:
+            return f"The mailer {mailer['alias']!r} has no server to connect to; nothing was sent."
+        login = f", logged in as {mailer['login']}" if report.logged_in else ", no login"
+        return f"Connected to {where(mailer)}{login}, in {report.seconds:.2f} s; nothing was sent."
+
+
+def where(mailer: dict) -> str:
+    return f"{mailer['host']}:{mailer['port']} ({SECURITY[mailer['security']]})"
+
+
+def mailer_text(mailer: dict) -> str:
+    """``default: SMTP host:port, STARTTLS, login x`` or ``default: <backend>, saves to <folder>``."""
+    if "host" in mailer:
+        login = f"login {mailer['login']}" if mailer["login"] else "no login"
+        return f"{mailer['alias']}: SMTP {mailer['host']}:{mailer['port']}, {SECURITY[mailer['security']]}, {login}"
+    what = BACKEND_NAMES.get(mailer["kind"], "").format(**mailer)
+    return f"{mailer['alias']}: {mailer['backend']}" + (f", {what}" if what else "")
+
+
+def capabilities_text(capabilities: dict) -> str:
+    size = capabilities["size_limit"]
+    parts = [f"size limit {size / 1_000_000:.1f} MB" if size else "no size limit announced"]
+    parts.append(f"login methods {' '.join(capabilities['auth'])}" if capabilities["auth"] else "no login offered")
+    parts.append("STARTTLS offered" if capabilities["starttls"] else "no STARTTLS")
+    return "; ".join(parts)

@@ -1,0 +1,337 @@
+"""Real SMTP servers on 127.0.0.1 for the tests: ones that work, and ones written to fail.
+
+Every server is an aiosmtpd server in a thread on a free port of 127.0.0.1 (never
+any other address), except the silent one, a listening socket that never speaks.
+Use the context managers, or the fixtures at the end (a test module or a
+``conftest.py`` imports the ones it needs)::
+
+    from tests.smtp_servers import LOGIN, PASSWORD, mailers_for, smtp_refusing_login  # noqa: F401
+
+    def test_something(smtp_refusing_login, settings):
+        host, port = smtp_refusing_login
+        settings.MAILERS = mailers_for(host, port, user=LOGIN, password=PASSWORD)
+
+TLS certificates come from trustme, and a client trusts them only where a test
+says so: the ``trusted_ca`` fixture sets ``SSL_CERT_FILE`` (which
+``ssl.create_default_context()`` reads) for this process; ``env_for()`` passes it
+to a real ``manage.py`` process.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import email
+import email.policy
+import logging
+import os
+import socket
+import ssl
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from urllib.parse import quote
+
+import pytest
+import trustme
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
+
+from core.mail.config import SMTP_BACKEND
+
+HOST = "127.0.0.1"
+LOGIN = "sender@example.com"
+# A unique marker: the tests assert it never appears in any output.
+PASSWORD = "app-pass-7Qx!marker"
+SERVER_NAME = "mail.test"  # what the servers call themselves (no DNS lookup)
+
+# aiosmtpd logs a deprecation notice of its own at every successful login.
+logging.getLogger("mail.log").setLevel(logging.ERROR)
+
+REFUSED_RECIPIENT = "nobody@example.com"
+SENDER_NOT_OWNED = "553 5.7.1 Sender address rejected: not owned by user sender@example.com"
+RECIPIENT_UNKNOWN = "550 5.1.1 Recipient address rejected: User unknown in virtual mailbox table"
+TOO_LARGE = "552 5.3.4 Message size exceeds fixed limit"
+LOGIN_REQUIRED = "530 5.7.0 Authentication required"
+POLICY = "554 5.7.1 Message rejected under policy: spam suspected"
+
+
+# ---------------------------------------------------------------- what a server received
+
+
+@dataclass
+class Received:
+    """One message a server accepted: the envelope and the bytes after DATA."""
+
+    mail_from: str
+    rcpt_tos: list[str]
+    data: bytes
+
+    def message(self) -> email.message.EmailMessage:
+        return email.message_from_bytes(self.data, policy=email.policy.default)
+
+
+@dataclass
+class Handler:
+    """An aiosmtpd handler that keeps what it accepts and refuses what it is told to.
+
+    ``refuse_sender``: the reply to every MAIL FROM (a sender refusal).
+    ``refuse``: recipients answered with ``RECIPIENT_UNKNOWN``.
+    ``data_reply``: the reply after DATA instead of accepting the message.
+    ``require_login``: MAIL FROM before a successful login gets ``LOGIN_REQUIRED``.
+    """
+
+    require_login: bool = False
+    refuse_sender: str | None = None
+    refuse: tuple[str, ...] = ()
+    data_reply: str | None = None
+    messages: list[Received] = field(default_factory=list)
+
+    async def handle_MAIL(self, server, session, envelope, address, mail_options):
+        if self.require_login and not session.authenticated:
+            return LOGIN_REQUIRED
+        if self.refuse_sender:
+            return self.refuse_sender
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 2.1.0 OK"
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address.lower() in self.refuse:
+            return RECIPIENT_UNKNOWN
+        envelope.rcpt_tos.append(address)
+        return "250 2.1.5 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        if self.data_reply:
+            return self.data_reply
+        self.messages.append(Received(envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content))
+        return "250 2.0.0 OK: queued"
+
+
+class Authenticator:
+    """Accepts exactly one login and password; ``accept=False`` refuses every login (535)."""
+
+    def __init__(self, login: str = LOGIN, password: str = PASSWORD, *, accept: bool = True):
+        self.login, self.password, self.accept = login, password, accept
+
+    def __call__(self, server, session, envelope, mechanism, auth_data):
+        ok = (
+            self.accept
+            and isinstance(auth_data, LoginPassword)
+            and (auth_data.login.decode(), auth_data.password.decode()) == (self.login, self.password)
+        )
+        # handled=False: aiosmtpd sends the 535 reply itself.
+        return AuthResult(success=ok, handled=False)
+
+
+class DroppingSMTP(SMTP):
+    """Reads the first line of the message after DATA, then hangs up."""
+
+    async def smtp_DATA(self, arg):
+        if await self.check_helo_needed() or await self.check_auth_needed("DATA"):
+            return
+        await self.push("354 End data with <CR><LF>.<CR><LF>")
+        await self._reader.readline()
+        self.transport.close()
+
+
+class _Controller(Controller):
+    """aiosmtpd's controller on a port of 127.0.0.1 the kernel picks, with a chosen SMTP class."""
+
+    def __init__(self, handler, *, smtp_class=SMTP, **kwargs):
+        self.smtp_class = smtp_class
+        super().__init__(handler, hostname=HOST, port=0, **kwargs)
+
+    def factory(self):
+        return self.smtp_class(self.handler, **self.SMTP_kwargs)
+
+    def _trigger_server(self):
+        self.port = self.server.sockets[0].getsockname()[1]
+        super()._trigger_server()
+
+
+@dataclass
+class SmtpServer:
+    """A running server. Unpacks as ``host, port``."""
+
+    host: str
+    port: int
+    handler: Handler | None = None
+
+    @property
+    def messages(self) -> list[Received]:
+        return self.handler.messages if self.handler else []
+
+    def __iter__(self):
+        return iter((self.host, self.port))
+
+
+# ---------------------------------------------------------------- certificates
+
+
+@dataclass
+class CertificateAuthority:
+    """A trustme CA, its certificate as a file, and server contexts signed by it."""
+
+    ca: trustme.CA
+    ca_file: str
+
+    def server_context(self, *names: str) -> ssl.SSLContext:
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        self.ca.issue_cert(*(names or ("localhost", HOST))).configure_cert(context)
+        return context
+
+
+_CA: CertificateAuthority | None = None
+
+
+def certificate_authority() -> CertificateAuthority:
+    """One CA for the whole run (making keys is slow); its certificate is in a temporary file."""
+    global _CA
+    if _CA is None:
+        ca = trustme.CA()
+        path = os.path.join(tempfile.mkdtemp(prefix="test-ca-"), "ca.pem")
+        ca.cert_pem.write_to_path(path)
+        _CA = CertificateAuthority(ca, path)
+    return _CA
+
+
+# ---------------------------------------------------------------- servers
+
+
+@contextlib.contextmanager
+def smtp_server(
+    *,
+    security: str = "none",
+    cert_names: tuple[str, ...] = (),
+    auth: Authenticator | None = None,
+    auth_required: bool = False,
+    handler: Handler | None = None,
+    smtp_class: type[SMTP] = SMTP,
+    **smtp_options,
+) -> Iterator[SmtpServer]:
+    """An aiosmtpd server on 127.0.0.1.
+
+    ``security``: "none", "starttls" (offers STARTTLS) or "ssl" (TLS from the first
+    byte), with a certificate of the test CA for ``cert_names`` (default localhost
+    and 127.0.0.1). ``auth``: offer AUTH (also without TLS) and check logins with it;
+    without it the server offers no AUTH at all. ``auth_required``: refuse MAIL FROM
+    before a login (530). ``smtp_options`` go to aiosmtpd's SMTP (data_size_limit...).
+    """
+    handler = handler or Handler()
+    options = {"server_hostname": SERVER_NAME, "ready_timeout": 10, **smtp_options}
+    if security == "starttls":
+        options["tls_context"] = certificate_authority().server_context(*cert_names)
+    elif security == "ssl":
+        options["ssl_context"] = certificate_authority().server_context(*cert_names)
+    if auth:
+        options.update(authenticator=auth, auth_require_tls=False)
+    # aiosmtpd's own auth_required warns when TLS is not required too; the handler does it.
+    handler.require_login = auth_required
+    controller = _Controller(handler, smtp_class=smtp_class, **options)
+    controller.start()
+    try:
+        yield SmtpServer(HOST, controller.port, handler)
+    finally:
+        controller.stop()
+
+
+@contextlib.contextmanager
+def silent_server() -> Iterator[SmtpServer]:
+    """Accepts TCP connections (the kernel does, into the backlog) and never says a word."""
+    with socket.create_server((HOST, 0), backlog=16) as sock:
+        yield SmtpServer(HOST, sock.getsockname()[1])
+
+
+def closed_port() -> SmtpServer:
+    """A port of 127.0.0.1 where nothing listens (connection refused)."""
+    with socket.socket() as sock:
+        sock.bind((HOST, 0))
+        return SmtpServer(HOST, sock.getsockname()[1])
+
+
+# ---------------------------------------------------------------- pointing a mailer at a server
+
+
+def mailers_for(
+    host: str,
+    port: int,
+    *,
+    ssl: bool = False,
+    tls: bool = False,
+    user: str = "",
+    password: str = "",
+    timeout: float = 5.0,
+    alias: str = "default",
+) -> dict:
+    """The ``MAILERS`` setting for an SMTP server, as core.mail.config would build it."""
+    options = {
+        "host": host,
+        "port": port,
+        "username": user,
+        "password": password,
+        "use_ssl": ssl,
+        "use_tls": tls,
+        "timeout": timeout,
+    }
+    return {alias: {"BACKEND": SMTP_BACKEND, "OPTIONS": options}}
+
+
+def env_for(
+    host: str,
+    port: int,
+    *,
+    ssl: bool = False,
+    tls: bool = False,
+    user: str = "",
+    password: str = "",
+    timeout: float = 5.0,
+    sender: str = "",
+) -> dict:
+    """The environment of a real ``manage.py`` process whose mailer is that server.
+
+    The login and password are percent-encoded into ``EMAIL_URL``; the test CA is trusted.
+    """
+    scheme = "smtp+ssl" if ssl else "smtp+tls" if tls else "smtp"
+    credentials = f"{quote(user, safe='')}:{quote(password, safe='')}@" if user else ""
+    env = {
+        "EMAIL_URL": f"{scheme}://{credentials}{host}:{port}",
+        "EMAIL_TIMEOUT": str(timeout),
+        "SSL_CERT_FILE": certificate_authority().ca_file,
+    }
+    if sender:
+        env["DEFAULT_FROM_EMAIL"] = sender
+    return env
+
+
+# ---------------------------------------------------------------- fixtures
+
+
+@pytest.fixture
+def trusted_ca(monkeypatch) -> CertificateAuthority:
+    """The test CA, trusted by ``ssl.create_default_context()`` in this process for this test."""
+    authority = certificate_authority()
+    monkeypatch.setenv("SSL_CERT_FILE", authority.ca_file)
+    monkeypatch.delenv("SSL_CERT_DIR", raising=False)
+    return authority
+
+
+@pytest.fixture
+def smtp_sink() -> Iterator[SmtpServer]:
+    """A plain SMTP server without login that accepts everything."""
+    with smtp_server() as server:
+        yield server
+
+
+@pytest.fixture
+def smtp_with_login() -> Iterator[SmtpServer]:
+    """A plain SMTP server that offers AUTH, accepts ``LOGIN`` / ``PASSWORD`` and requires it."""
+    with smtp_server(auth=Authenticator(), auth_required=True) as server:
+        yield server
+
+
+@pytest.fixture
+def smtp_refusing_login() -> Iterator[SmtpServer]:
+    """A plain SMTP server that offers AUTH and refuses every login with 535. Unpacks as host, port."""
+    with smtp_server(auth=Authenticator(accept=False), auth_required=True) as server:
+        yield server
