@@ -233,7 +233,7 @@ def send_test_messages(
         refused=refused,
         message_ids=[message.extra_headers.get("Message-ID", "") for message in messages],
         seconds=seconds,
-        files=_files_written(backend),
+        files=files_written(backend),
     )
 
 
@@ -395,7 +395,8 @@ def _envelope(backend, address: str) -> str:
     return backend.prep_address(address) if isinstance(backend, SmtpBackend) else address
 
 
-def _files_written(backend) -> list[str]:
+def files_written(backend) -> list[str]:
+    """The files a file-based backend wrote in its last send."""
     if hasattr(backend, "written"):  # the project's outbox backend: one .eml per message
         return list(backend.written)
     name = getattr(backend, "_fname", None)  # Django's file backend: one .log per connection

@@ -9,15 +9,25 @@ templates, so Django's own templates and the project's both work.
 from __future__ import annotations
 
 import logging
+import unicodedata
 from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
+from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.contrib.auth.tokens import default_token_generator
 from django.core.mail import EmailMultiAlternatives
 from django.template import loader
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
+
+from core.mail.config import ConfigError, parse_site_url
+from core.mail.diagnosis import describe, explain, files_written, get_backend
+from core.mail.errors import ExitCode, MailProblem
 
 logger = logging.getLogger(__name__)
 
@@ -78,3 +88,129 @@ def send_reset_messages(
             continue
         sent.append(context)
     return sent
+
+
+# ---------------------------------------------------------------- outside a request
+
+
+@dataclass
+class ResetResult:
+    """What happened for one ``resetuser`` argument; the command renders it."""
+
+    argument: str
+    username: str = ""
+    email: str = ""
+    link: str = ""
+    sent: bool = False
+    mailer: dict = field(default_factory=dict)  # diagnosis.describe() of the mailer used
+    files: list[str] = field(default_factory=list)
+    expires: datetime | None = None
+    problem: MailProblem | None = None
+
+    @property
+    def code(self) -> ExitCode:
+        return self.problem.code if self.problem else ExitCode.DONE
+
+
+def site_url_for_links(override: str | None = None) -> str:
+    """``--site-url`` or ``SITE_URL``; never a guess like example.com or localhost."""
+    if override:
+        try:
+            return parse_site_url("--site-url", override)
+        except ConfigError as error:
+            raise MailProblem(ExitCode.BAD_INPUT, f"{error}.", error.hint) from None
+    if settings.SITE_URL:
+        return settings.SITE_URL
+    raise MailProblem(
+        ExitCode.CONFIG,
+        "No site address to build the reset link with: SITE_URL is not set.",
+        "set SITE_URL=https://your-site.example in .env, or pass --site-url https://your-site.example",
+    )
+
+
+def _same_address(a: str, b: str) -> bool:
+    """Compare addresses as Django's reset form does (Unicode-normalised, case-folded)."""
+    return unicodedata.normalize("NFKC", a).casefold() == unicodedata.normalize("NFKC", b).casefold()
+
+
+def find_user(argument: str):
+    """The one user an address (any letter case) or, failing that, a username names.
+
+    Raises MailProblem(BAD_INPUT) when nobody matches, or when the user cannot
+    reset a password (inactive, no usable password, no address).
+    """
+    user_model = get_user_model()
+    email_field = user_model.get_email_field_name()
+    users = [
+        user
+        for user in user_model._default_manager.filter(**{f"{email_field}__iexact": argument})
+        if _same_address(argument, getattr(user, email_field))
+    ]
+    if not users:
+        users = list(user_model._default_manager.filter(**{user_model.USERNAME_FIELD: argument}))
+    if not users:
+        raise MailProblem(
+            ExitCode.BAD_INPUT,
+            f"No active user with address or username {argument!r}.",
+            "check the spelling; users are listed at /admin/users/user/",
+        )
+    if len(users) > 1:  # only where the database lacks the project's unique constraint
+        names = ", ".join(user.get_username() for user in users)
+        raise MailProblem(
+            ExitCode.BAD_INPUT, f"{argument!r} matches several users ({names}).", "give the username instead"
+        )
+    user = users[0]
+    who = f"User {user.get_username()!r}"
+    if not user.is_active:
+        raise MailProblem(
+            ExitCode.BAD_INPUT,
+            f"{who} is inactive, so the reset link would not work.",
+            "activate the account first (Active in /admin/users/user/)",
+        )
+    if not user.has_usable_password():
+        raise MailProblem(
+            ExitCode.BAD_INPUT,
+            f"{who} has no usable password (it signs in another way), so Django's reset does not apply.",
+            f"set a password with: python manage.py changepassword {user.get_username()}",
+        )
+    if not getattr(user, email_field):
+        raise MailProblem(
+            ExitCode.BAD_INPUT,
+            f"{who} has no email address to send the link to.",
+            f"add one in /admin/users/user/{user.pk}/change/, or use --dry-run to get the link",
+        )
+    return user
+
+
+def reset_user(argument: str, *, site_url: str, using: str = "default", dry_run: bool = False) -> ResetResult:
+    """Find the user ``argument`` names and send the web form's reset message.
+
+    Mail failures come back as the result's ``problem``, diagnosed as
+    sendtestmail diagnoses them; nothing is swallowed.
+    """
+    result = ResetResult(argument)
+    try:
+        user = find_user(argument)
+    except MailProblem as problem:
+        result.problem = problem
+        return result
+    context = reset_context(user, site_url=site_url)
+    result.username, result.email, result.link = user.get_username(), context["email"], context["reset_url"]
+    result.expires = timezone.localtime() + timedelta(seconds=settings.PASSWORD_RESET_TIMEOUT)
+    if dry_run:
+        return result
+    message = build_reset_message(context)
+    try:
+        backend = get_backend(using)
+    except MailProblem as problem:
+        result.problem = problem
+        return result
+    result.mailer = describe(backend)
+    try:
+        backend.send_messages([message])
+    except Exception as error:
+        result.problem = explain(error, backend)
+        return result
+    result.sent = True
+    result.files = files_written(backend)
+    return result

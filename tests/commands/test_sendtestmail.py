@@ -243,17 +243,16 @@ def test_failure_gives_exit_code_one_line_and_hint_and_never_the_password(name):
     with make() as (server, env):
         if name == "untrusted certificate":
             env["SSL_CERT_FILE"] = None  # the test CA is not trusted
-        start = time.monotonic()
-        result = manage("sendtestmail", TO, "--json", "--verbosity", "3", *args, env=env)
-        elapsed = time.monotonic() - start
+        # manage() fails the test if the process outlives its timeout: the command must not hang.
+        result = manage("sendtestmail", TO, "--json", "--verbosity", "3", *args, env=env, timeout=30)
     where = f"{server.host}:{server.port}"
     assert result.returncode == code, result.stderr
     error, hint = result.stderr.splitlines()
-    assert error.startswith("CommandError: " + first_line.format(where=where))
+    assert error.startswith("Error: " + first_line.format(where=where))
     assert hint.startswith("Hint: ")
-    assert json.loads(result.stdout) == {"ok": False, "code": code, "error": error[14:], "hint": hint[6:]}
+    document = {"ok": False, "code": code, "error": error.removeprefix("Error: "), "hint": hint.removeprefix("Hint: ")}
+    assert json.loads(result.stdout) == document
     assert PASSWORD not in result.stdout + result.stderr
-    assert elapsed < 15
 
 
 def test_partial_refusal_reports_who_was_accepted_and_exits_6():
@@ -262,7 +261,7 @@ def test_partial_refusal_reports_who_was_accepted_and_exits_6():
     assert result.returncode == 6
     document = json.loads(result.stdout)
     assert document["accepted"] == [TO] and list(document["refused"]) == [REFUSED_RECIPIENT]
-    assert result.stderr.startswith(f"CommandError: {server.host}:{server.port} refused some recipients: ")
+    assert result.stderr.startswith(f"Error: {server.host}:{server.port} refused some recipients: ")
     assert [m.rcpt_tos for m in server.messages] == [[TO]]
 
 
@@ -304,7 +303,7 @@ def test_body_from_stdin_as_a_real_process(tmp_path):
 @pytest.mark.parametrize(
     ("args", "code", "stderr"),
     [
-        (("--using", "bulk", TO), 3, "CommandError: There is no mailer 'bulk' in MAILERS"),
+        (("--using", "bulk", TO), 3, "Error: There is no mailer 'bulk' in MAILERS"),
         (("--count", "0", TO), 2, "sendtestmail: error: argument --count: '0' must be more than 0"),
         (("--timeout", "soon", TO), 2, "sendtestmail: error: argument --timeout: 'soon' is not a number"),
     ],

@@ -1,6 +1,7 @@
 """core/mail/diagnosis.py against real SMTP servers on 127.0.0.1, working and written to fail."""
 
 import smtplib
+import socket
 import time
 
 import pytest
@@ -136,7 +137,13 @@ def test_nothing_listening(settings):
     assert problem.message == f"Nothing is listening at {host}:{port} (connection refused)."
 
 
-def test_unknown_host(settings):
+def test_unknown_host(settings, monkeypatch):
+    # The one stand-in of the suite: a real lookup would query the machine's DNS
+    # server, and tests send traffic to loopback only. The resolver's own error is raised.
+    def no_such_name(*args, **kwargs):
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+
+    monkeypatch.setattr(socket, "getaddrinfo", no_such_name)
     problem = failure(settings, mailers_for("mail.invalid", 25))
     assert problem.code == ExitCode.UNREACHABLE
     assert problem.message.startswith("Cannot find the mail server mail.invalid:25: the name 'mail.invalid'")

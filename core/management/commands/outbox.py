@@ -8,7 +8,7 @@ import argparse
 import json
 import sys
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand
 from django.utils import timezone
 
 from core.mail import outbox as ob
@@ -308,10 +308,12 @@ class Command(BaseCommand):
             return
         if interactive:
             if not sys.stdin.isatty():
-                raise CommandError(
-                    f"Refusing to delete {what} from {where} without confirmation: there is no terminal to ask."
-                    "\nHint: add --noinput to delete without asking, or --dry-run to see what would go",
-                    returncode=ExitCode.BAD_INPUT,
+                raise command_error(
+                    MailProblem(
+                        ExitCode.BAD_INPUT,
+                        f"Refusing to delete {what} from {where} without confirmation: there is no terminal to ask.",
+                        "add --noinput to delete without asking, or --dry-run to see what would go",
+                    )
                 )
             answer = input(f"Delete {what} from {where}? Type 'yes' to continue, or 'no' to cancel: ")
             if answer.strip().lower() != "yes":

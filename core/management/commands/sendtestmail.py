@@ -6,15 +6,7 @@ from django.core.management.base import BaseCommand
 
 from core.mail import checks, compose, diagnosis
 from core.mail.errors import MailProblem
-from core.management.base import command_error
-
-SECURITY = {"ssl": "SSL", "starttls": "STARTTLS", "none": "no encryption"}
-BACKEND_NAMES = {
-    "file": "saves to {file_path}",
-    "console": "prints to the terminal",
-    "memory": "keeps messages in memory",
-    "dummy": "discards messages",
-}
+from core.management.base import command_error, mailer_text, where
 
 
 def positive(kind):
@@ -183,19 +175,6 @@ class Command(BaseCommand):
             return f"The mailer {mailer['alias']!r} has no server to connect to; nothing was sent."
         login = f", logged in as {mailer['login']}" if report.logged_in else ", no login"
         return f"Connected to {where(mailer)}{login}, in {report.seconds:.2f} s; nothing was sent."
-
-
-def where(mailer: dict) -> str:
-    return f"{mailer['host']}:{mailer['port']} ({SECURITY[mailer['security']]})"
-
-
-def mailer_text(mailer: dict) -> str:
-    """``default: SMTP host:port, STARTTLS, login x`` or ``default: <backend>, saves to <folder>``."""
-    if "host" in mailer:
-        login = f"login {mailer['login']}" if mailer["login"] else "no login"
-        return f"{mailer['alias']}: SMTP {mailer['host']}:{mailer['port']}, {SECURITY[mailer['security']]}, {login}"
-    what = BACKEND_NAMES.get(mailer["kind"], "").format(**mailer)
-    return f"{mailer['alias']}: {mailer['backend']}" + (f", {what}" if what else "")
 
 
 def capabilities_text(capabilities: dict) -> str:
