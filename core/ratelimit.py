@@ -59,9 +59,9 @@ def parse_seconds(variable: str, value: str) -> float:
     try:
         seconds = float(value.strip())
     except ValueError:
-        raise ConfigError(variable, f"{value.strip()!r} is not a number of seconds") from None
+        seconds = float("nan")
     if not 0 <= seconds < float("inf"):
-        raise ConfigError(variable, f"must be 0 seconds or more, not {value.strip()}")
+        raise ConfigError(variable, f"{value.strip()!r} is not a number of seconds (0 or more)")
     return seconds
 
 

@@ -121,13 +121,20 @@ if _cache_url.partition("://")[0] not in environ.Env.CACHE_SCHEMES:
         "for example filecache:///var/cache/site or redis://127.0.0.1:6379/1",
     )
 _cache = environ.Env.cache_url_config(_cache_url)
+if _cache["BACKEND"].rpartition(".")[2] in ("LocMemCache", "DummyCache", "DatabaseCache"):
+    raise ConfigError(
+        "CACHE_URL",
+        f"{_cache_url.partition('://')[0]}:// cannot hold the rate-limit counters "
+        "(memory is per process, dummy keeps nothing, the database cache does not increment atomically)",
+        "use filecache:///path (one machine), redis:// or pymemcache://",
+    )
 if _cache["BACKEND"] == "django.core.cache.backends.filebased.FileBasedCache":
     _cache["BACKEND"] = "core.cache.FileBasedCache"
     _cache["LOCATION"] = mailconfig.resolve_dir("CACHE_URL", _cache["LOCATION"], BASE_DIR)
 CACHES = {"default": _cache}
 # django-ratelimit warns that it does not know core.cache.FileBasedCache or
-# Django's own RedisCache; both increment atomically. Its errors for caches that
-# do not (locmem, dbcache, plain filebased) stay on.
+# Django's own RedisCache; both increment atomically (the caches that do not are
+# refused above).
 SILENCED_SYSTEM_CHECKS = ["django_ratelimit.W001"]
 
 # TASKS (mail sent off the request path: run `manage.py db_worker`)
@@ -195,4 +202,11 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": "WARNING"},
+    "loggers": {
+        # Task outcomes go to the console only. A failed attempt at a reset message
+        # is retried, and a lost one is reported by core.mail.tasks through the
+        # "admins" mailer. Django's mail_admins handler would use the default
+        # mailer, the failing one, and in Django 6.1 its error stops the worker.
+        "django.tasks": {"handlers": ["console"], "level": "INFO", "propagate": False},
+    },
 }

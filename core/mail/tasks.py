@@ -73,7 +73,7 @@ def request_password_reset(*, email: str, site_url: str) -> int:
     """Queue one message per account using ``email``; return how many."""
     users = list(auth_forms.PasswordResetForm().get_users(email))  # active, usable password, same address
     for user in users:
-        send_password_reset.enqueue(user_pk=user.pk, site_url=site_url, delivery=uuid.uuid4().hex)
+        send_password_reset.enqueue(user_pk=user.pk, site_url=site_url, delivery=uuid.uuid4().hex, attempt=1)
     return len(users)
 
 
