@@ -24,7 +24,12 @@ def run(n: int = 50, retry_delay: float = 1.0) -> dict:
     emails = [f"outage{i}@bench.example" for i in range(n)]
     smtp = SMTPServer()  # not started: the server is down
     with tempfile.TemporaryDirectory(prefix="bench-outage-") as folder:
-        env = {"EMAIL_URL": smtp.url, "RESET_RETRY_DELAY": str(retry_delay), "RESET_SEND_ATTEMPTS": "8"}
+        env = {
+            "EMAIL_URL": smtp.url,
+            "RESET_RATE_PER_CLIENT": f"{n + 10}/m",  # all requests come from this one client
+            "RESET_RETRY_DELAY": str(retry_delay),
+            "RESET_SEND_ATTEMPTS": "8",
+        }
         with Site(Path(folder), env) as site:
             site.prepare(emails)
             site.start_server()
