@@ -114,17 +114,18 @@ DATABASES = {"default": environ.Env.db_url_config(_database_url)}
 # incr), which needs no extra service. Any django-environ cache URL works:
 # redis://127.0.0.1:6379/1 (pip install redis), pymemcache://127.0.0.1:11211.
 _cache_url = _text("CACHE_URL", f"filecache://{BASE_DIR / '.cache'}")
-if _cache_url.partition("://")[0] not in environ.Env.CACHE_SCHEMES:
+_cache_scheme = _cache_url.partition("://")[0]
+if _cache_scheme not in environ.Env.CACHE_SCHEMES:
     raise ConfigError(
         "CACHE_URL",
-        f"unknown cache scheme {_cache_url.partition('://')[0]!r}",
+        f"unknown cache scheme {_cache_scheme!r}",
         "for example filecache:///var/cache/site or redis://127.0.0.1:6379/1",
     )
 _cache = environ.Env.cache_url_config(_cache_url)
 if _cache["BACKEND"].rpartition(".")[2] in ("LocMemCache", "DummyCache", "DatabaseCache"):
     raise ConfigError(
         "CACHE_URL",
-        f"{_cache_url.partition('://')[0]}:// cannot hold the rate-limit counters "
+        f"{_cache_scheme}:// cannot hold the rate-limit counters "
         "(memory is per process, dummy keeps nothing, the database cache does not increment atomically)",
         "use filecache:///path (one machine), redis:// or pymemcache://",
     )
