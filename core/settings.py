@@ -112,7 +112,7 @@ DATABASES = {"default": environ.Env.db_url_config(_database_url)}
 # ------------------------------------------------------------------------------
 # Default: files in .cache/ (core.cache: Django's file cache with atomic add and
 # incr), which needs no extra service. Any django-environ cache URL works:
-# redis://127.0.0.1:6379/1 (pip install redis), pymemcache://127.0.0.1:11211.
+# redis://127.0.0.1:6379/1 (pip install redis), or Memcached.
 _cache_url = _text("CACHE_URL", f"filecache://{BASE_DIR / '.cache'}")
 _cache_scheme = _cache_url.partition("://")[0]
 if _cache_scheme not in environ.Env.CACHE_SCHEMES:
@@ -127,7 +127,7 @@ if _cache["BACKEND"].rpartition(".")[2] in ("LocMemCache", "DummyCache", "Databa
         "CACHE_URL",
         f"{_cache_scheme}:// cannot hold the rate-limit counters "
         "(memory is per process, dummy keeps nothing, the database cache does not increment atomically)",
-        "use filecache:///path (one machine), redis:// or pymemcache://",
+        "use filecache:///path (one machine) or redis://host:6379/0",
     )
 if _cache["BACKEND"] == "django.core.cache.backends.filebased.FileBasedCache":
     _cache["BACKEND"] = "core.cache.FileBasedCache"
