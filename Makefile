@@ -33,8 +33,11 @@ $(VENV)/.dev: requirements.txt requirements-dev.txt | $(PY)
 run: $(VENV)/.runtime .env
 	$(PY) manage.py migrate --noinput
 	@echo
-	@echo "Open http://$(HOST):$(PORT)/ (messages are saved in sent_emails/; Ctrl+C stops the server)"
+	@echo "Open http://$(HOST):$(PORT)/ (messages are saved in sent_emails/; Ctrl+C stops the server and the worker)"
 	@echo
+	@# The task worker sends the reset messages; it runs beside the server and stops with it.
+	$(PY) manage.py db_worker --no-reload & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null; wait $$worker' EXIT INT TERM; \
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
 browser:

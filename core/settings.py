@@ -11,6 +11,7 @@ from pathlib import Path
 
 import environ
 
+from core import ratelimit
 from core.mail import config as mailconfig
 from core.mail.config import ConfigError
 
@@ -62,6 +63,8 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "django_tasks_db",
+    "django_ratelimit",
     "core",
     "users",
 ]
@@ -105,6 +108,40 @@ if _database_url.partition("://")[0] not in environ.Env.DB_SCHEMES:
     )
 DATABASES = {"default": environ.Env.db_url_config(_database_url)}
 
+# CACHES (rate-limit counters; shared by every process of the site)
+# ------------------------------------------------------------------------------
+# Default: files in .cache/ (core.cache: Django's file cache with atomic add and
+# incr), which needs no extra service. Any django-environ cache URL works:
+# redis://127.0.0.1:6379/1 (pip install redis), or Memcached.
+_cache_url = _text("CACHE_URL", f"filecache://{BASE_DIR / '.cache'}")
+_cache_scheme = _cache_url.partition("://")[0]
+if _cache_scheme not in environ.Env.CACHE_SCHEMES:
+    raise ConfigError(
+        "CACHE_URL",
+        f"unknown cache scheme {_cache_scheme!r}",
+        "for example filecache:///var/cache/site or redis://127.0.0.1:6379/1",
+    )
+_cache = environ.Env.cache_url_config(_cache_url)
+if _cache["BACKEND"].rpartition(".")[2] in ("LocMemCache", "DummyCache", "DatabaseCache"):
+    raise ConfigError(
+        "CACHE_URL",
+        f"{_cache_scheme}:// cannot hold the rate-limit counters "
+        "(memory is per process, dummy keeps nothing, the database cache does not increment atomically)",
+        "use filecache:///path (one machine) or redis://host:6379/0",
+    )
+if _cache["BACKEND"] == "django.core.cache.backends.filebased.FileBasedCache":
+    _cache["BACKEND"] = "core.cache.FileBasedCache"
+    _cache["LOCATION"] = mailconfig.resolve_dir("CACHE_URL", _cache["LOCATION"], BASE_DIR)
+CACHES = {"default": _cache}
+# django-ratelimit warns that it does not know core.cache.FileBasedCache or
+# Django's own RedisCache; both increment atomically (the caches that do not are
+# refused above).
+SILENCED_SYSTEM_CHECKS = ["django_ratelimit.W001"]
+
+# TASKS (mail sent off the request path: run `manage.py db_worker`)
+# ------------------------------------------------------------------------------
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
+
 # AUTH
 # ------------------------------------------------------------------------------
 AUTH_USER_MODEL = "users.User"
@@ -126,7 +163,29 @@ SERVER_EMAIL = (
     mailconfig.parse_address("SERVER_EMAIL", _text("SERVER_EMAIL")) if _text("SERVER_EMAIL") else DEFAULT_FROM_EMAIL
 )
 ADMINS = mailconfig.parse_addresses("ADMINS", _text("ADMINS"))
+# A second mailer, used only to tell ADMINS that a reset message was not
+# delivered (the default mailer is the one failing then). Unset: the log.
+if _text("ADMINS_EMAIL_URL"):
+    try:
+        MAILERS["admins"] = mailconfig.mailer_from_url(_text("ADMINS_EMAIL_URL"), BASE_DIR, mailconfig.DEFAULT_TIMEOUT)
+    except ConfigError as error:
+        raise ConfigError("ADMINS_EMAIL_URL", error.problem, error.hint) from None
 MANAGERS = mailconfig.parse_addresses("MANAGERS", _text("MANAGERS")) if _text("MANAGERS") else ADMINS
+
+# PASSWORD RESET (rate limits and delivery; see core/ratelimit.py, core/mail/tasks.py)
+# ------------------------------------------------------------------------------
+# Budgets as comma-separated rates, N per s/m/h/d. Defaults as strict as
+# django-allauth's (20/m per client, 5/m per address) plus an hourly cap.
+RESET_RATE_PER_CLIENT = ratelimit.parse_rates("RESET_RATE_PER_CLIENT", _text("RESET_RATE_PER_CLIENT", "20/m"))
+RESET_RATE_PER_ADDRESS = ratelimit.parse_rates("RESET_RATE_PER_ADDRESS", _text("RESET_RATE_PER_ADDRESS", "5/m,10/h"))
+# How many proxies in front of the site append to X-Forwarded-For. 0: the header
+# is ignored and the client is REMOTE_ADDR (anyone can write the header).
+TRUSTED_PROXY_COUNT = ratelimit.parse_count("TRUSTED_PROXY_COUNT", _text("TRUSTED_PROXY_COUNT", "0"), minimum=0)
+RATELIMIT_IP_META_KEY = "core.ratelimit.client_ip"
+# Attempts at one reset message, and the first wait between them (doubling):
+# 8 attempts from 30 s cover an outage of about an hour.
+RESET_SEND_ATTEMPTS = ratelimit.parse_count("RESET_SEND_ATTEMPTS", _text("RESET_SEND_ATTEMPTS", "8"), minimum=1)
+RESET_RETRY_DELAY = ratelimit.parse_seconds("RESET_RETRY_DELAY", _text("RESET_RETRY_DELAY", "30"))
 
 # SECURITY
 # ------------------------------------------------------------------------------
@@ -144,4 +203,11 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": "WARNING"},
+    "loggers": {
+        # Task outcomes go to the console only. A failed attempt at a reset message
+        # is retried, and a lost one is reported by core.mail.tasks through the
+        # "admins" mailer. Django's mail_admins handler would use the default
+        # mailer, the failing one, and in Django 6.1 its error stops the worker.
+        "django.tasks": {"handlers": ["console"], "level": "INFO", "propagate": False},
+    },
 }

@@ -1,6 +1,8 @@
 from django.contrib.auth import views as auth_views
+from django.http import HttpResponseRedirect
 from django.shortcuts import render
 
+from core import ratelimit
 from users.forms import PasswordResetForm
 
 
@@ -8,5 +10,34 @@ def home(request):
     return render(request, "home.html")
 
 
+def in_words(seconds: int) -> str:
+    if seconds < 90:
+        return f"{seconds} second{'s' if seconds != 1 else ''}"
+    minutes = round(seconds / 60)
+    return f"{minutes} minutes" if minutes < 90 else f"{round(minutes / 60)} hours"
+
+
 class PasswordResetView(auth_views.PasswordResetView):
+    """Django's reset request, rate limited (core.ratelimit) and sending in the background.
+
+    Too many requests from one client: 429 with Retry-After. Too many for one
+    address: the usual "check your email" page and no message, so the limit
+    says nothing about the address.
+    """
+
     form_class = PasswordResetForm
+    limited_template_name = "registration/password_reset_limited.html"
+
+    def post(self, request, *args, **kwargs):
+        verdict = ratelimit.check_client(request)
+        if verdict.limited:
+            context = {"retry_after": verdict.retry_after, "wait": in_words(verdict.retry_after)}
+            response = render(request, self.limited_template_name, context, status=429)
+            response["Retry-After"] = str(verdict.retry_after)
+            return response
+        return super().post(request, *args, **kwargs)
+
+    def form_valid(self, form):
+        if ratelimit.check_address(self.request, form.cleaned_data["email"]).limited:
+            return HttpResponseRedirect(self.get_success_url())
+        return super().form_valid(form)

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import saved_messages
+from tests.mail.queue import drain
 from users.models import User
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -54,6 +55,7 @@ def test_forgotten_password_reset_in_the_browser(live_server, outbox_dir, page):
     page.get_by_role("button", name="Send me the link").click()
     page.get_by_role("heading", name="Check your email").wait_for()
 
+    drain()
     [message] = saved_messages(outbox_dir)
     link = re.search(r"https?://\S+/users/reset/\S+/", message.get_body(("plain",)).get_content()).group(0)
     page.goto(link)

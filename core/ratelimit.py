@@ -1,0 +1,117 @@
+"""Rate limits on the password-reset request, counted by django-ratelimit.
+
+Two budgets, each a list of rates such as ``5/m,10/h`` (settings
+``RESET_RATE_PER_CLIENT`` and ``RESET_RATE_PER_ADDRESS``):
+
+* per client address: over it the page answers 429 with ``Retry-After``;
+* per target email address, normalised (Unicode NFKC, then casefold) so that
+  ``A@x.ru`` and ``a@X.RU`` share one budget: over it the page answers as usual
+  and no message is sent, so the limit reveals nothing about the address.
+
+The counters live in the ``default`` cache, shared by every process of the site.
+The client address is ``REMOTE_ADDR``; ``X-Forwarded-For`` is read only when
+``TRUSTED_PROXY_COUNT`` says how many proxies in front of the site append to it.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+from django.conf import settings
+from django_ratelimit.core import get_usage
+
+from core.mail.config import ConfigError
+
+RATE = re.compile(r"^([1-9][0-9]*)/([1-9][0-9]*)?([smhd])$")
+CLIENT_GROUP = "password_reset:client"
+ADDRESS_GROUP = "password_reset:address"
+
+
+# ---------------------------------------------------------------- settings
+
+
+def parse_rates(variable: str, value: str) -> list[str]:
+    """``"5/m, 10/h"`` → ``["5/m", "10/h"]``: requests per second, minute, hour or day (``10/5m`` too)."""
+    rates = [part.strip() for part in value.split(",") if part.strip()]
+    if not rates:
+        raise ConfigError(variable, "no rate given", "write it as 5/m or 5/m,10/h (requests per s, m, h or d)")
+    for rate in rates:
+        if not RATE.match(rate):
+            raise ConfigError(
+                variable, f"{rate!r} is not a rate", "write it as 5/m or 5/m,10/h (requests per s, m, h or d)"
+            )
+    return rates
+
+
+def parse_count(variable: str, value: str, *, minimum: int) -> int:
+    try:
+        number = int(value.strip())
+    except ValueError:
+        raise ConfigError(variable, f"{value.strip()!r} is not a whole number") from None
+    if number < minimum:
+        raise ConfigError(variable, f"must be {minimum} or more, not {number}")
+    return number
+
+
+def parse_seconds(variable: str, value: str) -> float:
+    try:
+        seconds = float(value.strip())
+    except ValueError:
+        seconds = float("nan")
+    if not 0 <= seconds < float("inf"):
+        raise ConfigError(variable, f"{value.strip()!r} is not a number of seconds (0 or more)")
+    return seconds
+
+
+# ---------------------------------------------------------------- keys
+
+
+def client_ip(request) -> str:
+    """The client's address: ``REMOTE_ADDR``, or the entry the nearest trusted proxy added to X-Forwarded-For.
+
+    With ``TRUSTED_PROXY_COUNT = n`` the n-th address from the right of
+    ``X-Forwarded-For`` is the client (the entries left of it were written by
+    the client itself and can be anything). With 0 the header is ignored.
+    """
+    count = settings.TRUSTED_PROXY_COUNT
+    if count:
+        forwarded = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
+        forwarded = [part for part in forwarded if part]
+        if len(forwarded) >= count:
+            return forwarded[-count]
+    return request.META["REMOTE_ADDR"]
+
+
+def normalise_address(address: str) -> str:
+    """One key per mailbox however it is typed: ``ＡＮＮＡ@Example.COM`` → ``anna@example.com``."""
+    return unicodedata.normalize("NFKC", address).strip().casefold()
+
+
+# ---------------------------------------------------------------- checks
+
+
+@dataclass(frozen=True)
+class Verdict:
+    limited: bool
+    retry_after: int = 0  # seconds until the exhausted window ends
+
+
+def _count(request, group: str, rates: list[str], key) -> Verdict:
+    """Count one request against every rate of a budget."""
+    worst = Verdict(False)
+    for rate in rates:
+        usage = get_usage(request, group=group, key=key, rate=rate, method="POST", increment=True)
+        if usage and usage["should_limit"]:
+            worst = Verdict(True, max(worst.retry_after, usage["time_left"], 1))
+    return worst
+
+
+def check_client(request) -> Verdict:
+    return _count(request, CLIENT_GROUP, settings.RESET_RATE_PER_CLIENT, "ip")
+
+
+def check_address(request, address: str) -> Verdict:
+    key = normalise_address(address)
+    return _count(request, ADDRESS_GROUP, settings.RESET_RATE_PER_ADDRESS, lambda group, request: key)

@@ -1,0 +1,23 @@
+"""The timing and outage benchmarks at a small size: they deliver what they must (no times asserted)."""
+
+from bench import outage, timing
+
+
+def test_timing_bench_delivers_one_message_per_existing_address():
+    result = timing.run(n=5, delay=0.05)
+    assert result["requests"] == 10
+    assert (result["delivered"], result["addresses_with_one_message"], result["unexpected"]) == (5, 5, [])
+    assert 0 <= result["p_value"] <= 1
+
+
+def test_outage_bench_delivers_everything_once_after_the_server_returns():
+    result = outage.run(n=5, retry_delay=0.3)
+    assert result["statuses"] == [302]
+    assert result["failed_attempts_during_outage"] >= 5
+    assert (result["delivered"], result["addresses_with_one_message"]) == (5, 5)
+
+
+def test_mann_whitney_p_value_matches_the_textbook():
+    # U = 0 for two samples of 3: the normal approximation with continuity correction gives 0.0809.
+    assert round(timing.mann_whitney_p([1, 2, 3], [4, 5, 6]), 4) == 0.0809
+    assert timing.mann_whitney_p([1, 2, 3, 4], [1, 2, 3, 4]) == 1.0

@@ -1,0 +1,70 @@
+"""The reset guard's variables: a bad value stops start-up with one line naming it, and exit 3."""
+
+import pytest
+
+from core.mail.config import ConfigError
+from core.ratelimit import parse_count, parse_rates, parse_seconds
+from tests.conftest import manage
+
+SECRET = "s3cr3t-marker-Zq9"
+
+
+@pytest.mark.parametrize(
+    ("env", "first_line"),
+    [
+        ({"CACHE_URL": "nosuch://x"}, "Configuration error: CACHE_URL: unknown cache scheme 'nosuch'"),
+        ({"CACHE_URL": "locmemcache://"}, "Configuration error: CACHE_URL: locmemcache:// cannot hold the rate-limit"),
+        (
+            {"CACHE_URL": "dbcache://cache_table"},
+            "Configuration error: CACHE_URL: dbcache:// cannot hold the rate-limit",
+        ),
+        ({"CACHE_URL": "filecache://manage.py"}, "Configuration error: CACHE_URL: "),
+        ({"RESET_RATE_PER_CLIENT": "lots"}, "Configuration error: RESET_RATE_PER_CLIENT: 'lots' is not a rate"),
+        (
+            {"RESET_RATE_PER_ADDRESS": "5/m,10/week"},
+            "Configuration error: RESET_RATE_PER_ADDRESS: '10/week' is not a rate",
+        ),
+        ({"RESET_RATE_PER_ADDRESS": " , "}, "Configuration error: RESET_RATE_PER_ADDRESS: no rate given"),
+        ({"TRUSTED_PROXY_COUNT": "one"}, "Configuration error: TRUSTED_PROXY_COUNT: 'one' is not a whole number"),
+        ({"TRUSTED_PROXY_COUNT": "-1"}, "Configuration error: TRUSTED_PROXY_COUNT: must be 0 or more"),
+        ({"RESET_SEND_ATTEMPTS": "0"}, "Configuration error: RESET_SEND_ATTEMPTS: must be 1 or more"),
+        ({"RESET_RETRY_DELAY": "soon"}, "Configuration error: RESET_RETRY_DELAY: 'soon' is not a number of seconds"),
+        (
+            {"ADMINS_EMAIL_URL": f"smtp://ops:{SECRET}@h:port"},
+            "Configuration error: ADMINS_EMAIL_URL: the port 'port' is not a number",
+        ),
+    ],
+)
+def test_bad_value_stops_start_up_with_one_line_and_exit_3(env, first_line):
+    result = manage("check", env=env)
+    assert (result.returncode, result.stdout) == (3, "")
+    lines = result.stderr.splitlines()
+    assert lines[0].startswith(first_line)
+    assert len(lines) <= 2 and all(line.startswith("Hint: ") for line in lines[1:])
+    assert SECRET not in result.stderr
+
+
+def test_good_values_start(tmp_path):
+    result = manage(
+        "check",
+        env={
+            "CACHE_URL": f"filecache://{tmp_path}",
+            "RESET_RATE_PER_CLIENT": "100/5m",
+            "RESET_RATE_PER_ADDRESS": "3/m, 6/h, 10/d",
+            "TRUSTED_PROXY_COUNT": "1",
+            "RESET_SEND_ATTEMPTS": "3",
+            "RESET_RETRY_DELAY": "0.5",
+            "ADMINS_EMAIL_URL": "outbox://sent_emails/admins",
+        },
+    )
+    assert (result.returncode, result.stderr) == (0, "")
+
+
+def test_parsers():
+    assert parse_rates("V", "5/m, 10/h") == ["5/m", "10/h"]
+    assert parse_count("V", " 2 ", minimum=0) == 2
+    assert parse_seconds("V", "0") == 0
+    with pytest.raises(ConfigError, match=r"V: '-1' is not a number of seconds \(0 or more\)"):
+        parse_seconds("V", "-1")
+    with pytest.raises(ConfigError, match="V: '0/m' is not a rate"):
+        parse_rates("V", "0/m")

@@ -1,0 +1,152 @@
+"""Rate limits on the reset request, and the request only queueing the work, over real HTTP."""
+
+import pytest
+import requests
+from django.core.cache import cache
+from django.test import RequestFactory
+from django_tasks_db.models import DBTaskResult
+
+from core.mail.tasks import request_password_reset
+from core.ratelimit import client_ip, normalise_address
+from tests.conftest import saved_messages
+from tests.mail.queue import drain
+from tests.users.test_reset_flow import csrf_post
+from users.models import User
+from users.views import in_words
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture(autouse=True)
+def fresh_counters():
+    cache.clear()
+
+
+@pytest.fixture
+def anna():
+    return User.objects.create_user("anna", "anna@example.com", "old-password-1")
+
+
+@pytest.fixture
+def reset(live_server):
+    session = requests.Session()
+
+    def post(email, headers=None):
+        url = f"{live_server.url}/users/password_reset/"
+        page = session.get(url)
+        token = page.text.split('name="csrfmiddlewaretoken" value="', 1)[1].split('"', 1)[0]
+        return session.post(
+            url,
+            data={"csrfmiddlewaretoken": token, "email": email},
+            headers={"Referer": url, **(headers or {})},
+            allow_redirects=False,
+        )
+
+    return post
+
+
+def test_the_request_queues_the_work_and_sends_nothing_itself(live_server, outbox_dir, anna):
+    done = csrf_post(requests.Session(), f"{live_server.url}/users/password_reset/", {"email": "anna@example.com"})
+    assert "Check your email" in done.text
+    assert not outbox_dir.exists() or saved_messages(outbox_dir) == []
+    [queued] = DBTaskResult.objects.all()
+    assert queued.task_path == request_password_reset.module_path
+    assert queued.task_result.kwargs == {"email": "anna@example.com", "site_url": live_server.url}
+    drain()
+    assert [m["To"] for m in saved_messages(outbox_dir)] == ["anna@example.com"]
+
+
+def test_unknown_address_queues_the_same_work(live_server, anna):
+    csrf_post(requests.Session(), f"{live_server.url}/users/password_reset/", {"email": "nobody@example.com"})
+    [queued] = DBTaskResult.objects.all()
+    assert queued.task_path == request_password_reset.module_path
+
+
+def test_over_the_client_limit_the_page_says_wait_with_429_and_retry_after(settings, reset, anna):
+    settings.RESET_RATE_PER_CLIENT = ["3/m"]
+    statuses = [reset(f"someone{i}@example.com").status_code for i in range(3)]
+    assert statuses == [302, 302, 302]
+
+    limited = reset("anna@example.com")
+    assert limited.status_code == 429
+    assert 1 <= int(limited.headers["Retry-After"]) <= 60
+    assert "<h1>Too many requests</h1>" in limited.text
+    assert f"Please wait {limited.headers['Retry-After']} second" in limited.text
+    assert DBTaskResult.objects.count() == 3  # nothing queued for the refused request
+
+
+def test_an_hourly_client_limit_says_how_long_in_words(settings, reset):
+    settings.RESET_RATE_PER_CLIENT = ["1/h"]
+    reset("a@example.com")
+    limited = reset("a@example.com")
+    assert limited.status_code == 429
+    seconds = int(limited.headers["Retry-After"])
+    assert 1 <= seconds <= 3600
+    assert f"Please wait {in_words(seconds)}, then" in limited.text
+
+
+@pytest.mark.parametrize(
+    ("seconds", "words"),
+    [
+        (1, "1 second"),
+        (59, "59 seconds"),
+        (89, "89 seconds"),
+        (90, "2 minutes"),
+        (3599, "60 minutes"),
+        (86400, "24 hours"),
+    ],
+)
+def test_waiting_time_in_words(seconds, words):
+    assert in_words(seconds) == words
+
+
+def test_over_the_address_limit_the_page_is_the_usual_one_and_no_message_goes(settings, reset, outbox_dir, anna):
+    """One budget per mailbox, whatever the letter case or Unicode form the address is typed in."""
+    settings.RESET_RATE_PER_ADDRESS = ["2/m"]
+    # NFKC turns the full-width domain into example.com: the same budget (no account matches it as typed).
+    first = reset("anna@ｅｘａｍｐｌｅ.com")
+    second = reset("anna@example.com")
+    over = reset("ANNA@Example.COM")
+    assert [r.status_code for r in (first, second, over)] == [302, 302, 302]
+    assert {r.headers["Location"] for r in (first, second, over)} == {"/users/password_reset/done/"}
+    drain()
+    assert [m["To"] for m in saved_messages(outbox_dir)] == ["anna@example.com"]
+    assert reset("boris@example.com").status_code == 302  # another address has its own budget
+
+
+def test_x_forwarded_for_is_ignored_unless_a_proxy_is_trusted(settings, reset):
+    settings.RESET_RATE_PER_CLIENT = ["2/m"]
+    spoofed = [reset("a@example.com", {"X-Forwarded-For": f"198.51.100.{i}"}).status_code for i in range(3)]
+    assert spoofed == [302, 302, 429]
+
+
+def test_behind_one_trusted_proxy_the_client_is_the_address_it_added(settings, reset):
+    settings.RESET_RATE_PER_CLIENT = ["2/m"]
+    settings.TRUSTED_PROXY_COUNT = 1
+    # Different clients behind the proxy: each has its own budget.
+    assert [reset("a@x.example", {"X-Forwarded-For": f"203.0.113.{i}"}).status_code for i in range(3)] == [302] * 3
+    # One client writing anything to the left of what the proxy added: one budget.
+    same = [reset("a@x.example", {"X-Forwarded-For": f"10.0.0.{i}, 203.0.113.50"}).status_code for i in range(3)]
+    assert same == [302, 302, 429]
+
+
+@pytest.mark.parametrize(
+    ("proxies", "header", "client"),
+    [
+        (0, "198.51.100.7", "127.0.0.1"),
+        (1, "198.51.100.7", "198.51.100.7"),
+        (1, "evil, 198.51.100.7", "198.51.100.7"),
+        (2, "evil, 198.51.100.7, 10.0.0.2", "198.51.100.7"),
+        (2, "198.51.100.7", "127.0.0.1"),  # fewer entries than proxies: not through them
+        (1, "", "127.0.0.1"),
+    ],
+)
+def test_client_ip(settings, proxies, header, client):
+    settings.TRUSTED_PROXY_COUNT = proxies
+    request = RequestFactory().post("/", REMOTE_ADDR="127.0.0.1", HTTP_X_FORWARDED_FOR=header)
+    assert client_ip(request) == client
+
+
+def test_addresses_are_normalised_by_unicode_form_and_case():
+    assert normalise_address(" ＡＮＮＡ@Example.COM ") == "anna@example.com"
+    assert normalise_address("STRASSE@x.de") == normalise_address("straße@X.DE")
