@@ -201,13 +201,22 @@ CSRF_COOKIE_SECURE = not DEBUG
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"require_debug_false": {"()": "django.utils.log.RequireDebugFalse"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler"},
+        # Django's error mail to ADMINS, but a mail failure never escapes the logging call.
+        "mail_admins": {
+            "class": "core.logging.AdminEmailHandler",
+            "level": "ERROR",
+            "filters": ["require_debug_false"],
+        },
+    },
     "root": {"handlers": ["console"], "level": "WARNING"},
     "loggers": {
+        "django": {"handlers": ["mail_admins"], "level": "INFO"},
         # Task outcomes go to the console only. A failed attempt at a reset message
         # is retried, and a lost one is reported by core.mail.tasks through the
-        # "admins" mailer. Django's mail_admins handler would use the default
-        # mailer, the failing one, and in Django 6.1 its error stops the worker.
+        # "admins" mailer; mail_admins would try the default mailer, the failing one.
         "django.tasks": {"handlers": ["console"], "level": "INFO", "propagate": False},
     },
 }
