@@ -8,9 +8,7 @@ templates, so Django's own templates and the project's both work.
 
 from __future__ import annotations
 
-import logging
 import unicodedata
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
@@ -28,8 +26,6 @@ from django.utils.http import urlsafe_base64_encode
 from core.mail.config import ConfigError, parse_site_url
 from core.mail.diagnosis import describe, explain, files_written, get_backend
 from core.mail.errors import ExitCode, MailProblem
-
-logger = logging.getLogger(__name__)
 
 SUBJECT_TEMPLATE = "registration/password_reset_subject.txt"
 TEXT_TEMPLATE = "registration/password_reset_email.txt"
@@ -64,30 +60,11 @@ def build_reset_message(context: dict, *, from_email: str | None = None) -> Emai
     return message
 
 
-def send_reset_messages(
-    users: Iterable,
-    *,
-    site_url: str,
-    using: str | None = None,
-    raise_errors: bool = True,
-) -> list[dict]:
-    """Send a reset message to each user; return the context used for each.
-
-    With ``raise_errors=False`` (the web form) a failure is logged, as Django's
-    form does, and the page answers as usual.
-    """
-    sent = []
-    for user in users:
-        context = reset_context(user, site_url=site_url)
-        try:
-            build_reset_message(context).send(using=using)
-        except Exception:
-            if raise_errors:
-                raise
-            logger.exception("Failed to send password reset email to user %s", user.pk)
-            continue
-        sent.append(context)
-    return sent
+def send_reset_message(user, *, site_url: str, using: str | None = None) -> dict:
+    """Send ``user`` the reset message (errors are raised, not swallowed); return its context."""
+    context = reset_context(user, site_url=site_url)
+    build_reset_message(context).send(using=using)
+    return context
 
 
 # ---------------------------------------------------------------- outside a request

@@ -34,7 +34,7 @@ from django.core.mail import mail_admins
 from django.tasks import TaskResultStatus, task
 from django.utils import timezone
 
-from core.mail.reset import send_reset_messages
+from core.mail.reset import send_reset_message
 
 logger = logging.getLogger(__name__)
 
@@ -86,7 +86,7 @@ def send_password_reset(*, user_pk, site_url: str, delivery: str, attempt: int =
     if user is None:
         return "no such user"
     try:
-        send_reset_messages([user], site_url=site_url)
+        send_reset_message(user, site_url=site_url)
     except Exception as error:
         attempts = settings.RESET_SEND_ATTEMPTS
         if is_temporary(error) and attempt < attempts:
