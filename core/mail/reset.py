@@ -1,6 +1,6 @@
 """Building and sending the password-reset message, in a request or outside one.
 
-The web form (``users.forms.PasswordResetForm``) and ``manage.py resetuser`` both
+The web form's task (``core.mail.tasks``) and ``manage.py resetuser`` both
 call these functions, so the message (templates, token, link) cannot drift
 between them. The context is the one Django's ``PasswordResetForm`` gives its
 templates, so Django's own templates and the project's both work.
