@@ -305,7 +305,7 @@ class Command(BaseCommand):
             for item in plan.messages:
                 self.stdout.write(f"{item.id}  {item.file}  {cut(item.subject, 60)}")
             if not plan.messages:
-                for name in plan.files:
+                for name in sorted(plan.files, reverse=True):  # newest first: the names start with their time
                     self.stdout.write(name)
             self.stdout.write(f"Would delete {what} from {where}. Nothing was deleted (--dry-run).")
             return
