@@ -27,6 +27,7 @@ import binascii
 import contextlib
 import email
 import email.policy
+import functools
 import hashlib
 import os
 import re
@@ -59,7 +60,9 @@ DEFAULT_LIMIT = 20
 # Headers the list reads, found with one regular expression over the header block.
 HEADER_LINE = re.compile(rb"^(subject|from|to|cc|bcc|date|content-type)[ \t]*:[ \t]*(.*(?:\r?\n[ \t].*)*)", re.I | re.M)
 ANY_HEADER = re.compile(rb"[!-9;-~]+[ \t]*:")
-ATTACHMENT = re.compile(rb"^content-disposition:[ \t]*attachment", re.I | re.M)
+# A line starting `Content-Disposition: attachment`, any case: searched in the lower-cased bytes
+# behind a newline, so that the regular expression starts with a literal (fast) rather than `^`.
+ATTACHMENT = re.compile(rb"\ncontent-disposition:[ \t]*attachment")
 BOUNDARY = re.compile(rb'boundary[ \t]*=[ \t]*"?([^";\r\n]+)', re.I)
 FOLD = re.compile(r"\r?\n(?=[ \t])")
 URL = re.compile(r"""https?://[^\s<>"'`]+""", re.I)
@@ -559,7 +562,8 @@ def split_log(name: str, data: bytes) -> Iterator[tuple[str, int, str, bytes | s
 
 def header_block(data: bytes) -> bytes | None:
     end = data.find(b"\n\n")
-    end_crlf = data.find(b"\r\n\r\n")
+    # Only a CRLF blank line that starts before `end` can come first: do not scan the body for one.
+    end_crlf = data.find(b"\r\n\r\n", 0, len(data) if end == -1 else end + 3)
     if end_crlf != -1 and (end == -1 or end_crlf < end):
         end = end_crlf
     return None if end == -1 else data[:end]
@@ -569,7 +573,7 @@ def problem_with(data: bytes, headers: bytes | None) -> str:
     """Why ``data`` is not a message, or ''."""
     if not data:
         return "empty file"
-    if b"\0" in data[:8192]:
+    if data.find(b"\0", 0, 8192) != -1:
         return "binary data, not a mail message"
     if not ANY_HEADER.match(data):
         return "not a mail message (it does not start with headers)"
@@ -613,12 +617,17 @@ def decode(value: bytes) -> str:
 
 def addresses(value: bytes) -> list[tuple[str, str]]:
     """``(display name, address)`` pairs of an address header, names decoded."""
+    return list(_addresses(value))
+
+
+@functools.lru_cache(maxsize=1024)  # the same sender (and often recipients) on most messages of an outbox
+def _addresses(value: bytes) -> tuple[tuple[str, str], ...]:
     text = value.decode("utf-8", "replace")
     if "\n" in text:
         text = FOLD.sub("", text)
     if '"' in text or "(" in text or "\\" in text:  # quoted names, comments: the standard library's parser
         pairs = getaddresses([text])
-        return [(decode_words(name) if "=?" in name else name, addr) for name, addr in pairs if name or addr]
+        return tuple((decode_words(name) if "=?" in name else name, addr) for name, addr in pairs if name or addr)
     pairs = []  # `a@x, Name <b@y>, =?utf-8?b?...?= <c@z>`: no comma can hide inside a name, fast
     for part in text.split(","):
         if "<" in part and (match := NAME_ADDR.match(part)):
@@ -626,7 +635,7 @@ def addresses(value: bytes) -> list[tuple[str, str]]:
             pairs.append((decode_words(name) if "=?" in name else name, match.group(2).strip()))
         elif part := part.strip():
             pairs.append(("", part))
-    return pairs
+    return tuple(pairs)
 
 
 def show_address(name: str, address: str) -> str:
@@ -660,6 +669,14 @@ def parse_date(value: bytes | None, name: str) -> datetime | None:
     return None
 
 
+def count_attachments(data: bytes) -> int:
+    """How many parts say ``Content-Disposition: attachment`` at the start of a line."""
+    lowered = data.lower()
+    if b"attachment" not in lowered:
+        return 0
+    return len(ATTACHMENT.findall(b"\n" + lowered))
+
+
 def summarize(name: str, index: int, ident: str, data: bytes | str) -> Summary | Unreadable:
     """The list's view of one message, from its bytes (headers only, plus a scan for attachments)."""
     if isinstance(data, str):
@@ -689,7 +706,7 @@ def summarize(name: str, index: int, ident: str, data: bytes | str) -> Summary |
         cc=[show_address(*pair) for pair in cc],
         bcc=[show_address(*pair) for pair in bcc],
         subject=decode(found[b"subject"]) if b"subject" in found else "",
-        attachments=len(ATTACHMENT.findall(data)),
+        attachments=count_attachments(data),
         size=len(data),
         addresses=frozenset(address.casefold() for _, address in to + cc + bcc),
     )
