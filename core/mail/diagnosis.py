@@ -107,8 +107,17 @@ def describe_mailer(alias: str = "default") -> dict:
 # ---------------------------------------------------------------- reports
 
 
+class _PartialRefusal:
+    """Shared by the reports: a partial refusal (some recipients refused, not all) as a problem."""
+
+    def problem(self) -> MailProblem | None:
+        if not self.refused:
+            return None
+        return _refused_problem(self.mailer, self.refused, partial=True)
+
+
 @dataclass
-class SendReport:
+class SendReport(_PartialRefusal):
     """What a send did: who took the messages, who refused them, how fast."""
 
     mailer: dict
@@ -128,12 +137,6 @@ class SendReport:
     def per_second(self) -> float:
         return len(self.message_ids) / self.seconds if self.seconds else 0.0
 
-    def problem(self) -> MailProblem | None:
-        """A partial refusal: the message went to some recipients, not all."""
-        if not self.refused:
-            return None
-        return _refused_problem(self.mailer, self.refused, partial=True)
-
     def as_dict(self) -> dict:
         return {
             "action": "send",
@@ -152,7 +155,7 @@ class SendReport:
 
 
 @dataclass
-class CheckReport:
+class CheckReport(_PartialRefusal):
     """What ``--check`` learnt from the server, without sending anything."""
 
     mailer: dict
@@ -162,11 +165,6 @@ class CheckReport:
     sender: str = ""
     accepted: list[str] = field(default_factory=list)
     refused: dict[str, str] = field(default_factory=dict)
-
-    def problem(self) -> MailProblem | None:
-        if not self.refused:
-            return None
-        return _refused_problem(self.mailer, self.refused, partial=True)
 
     def as_dict(self) -> dict:
         return {
