@@ -6,7 +6,9 @@ subclass writes each message to its own file, atomically: the bytes go to a
 hidden temporary file in the same folder, which is then renamed into place.
 
 File names are ``YYYYMMDD-HHMMSS-ffffff-<random>.eml`` in local time, the same
-prefix as Django's ``.log`` files, so sorting by name sorts by time.
+prefix as Django's ``.log`` files, so sorting by name sorts by time. Each file
+also gets a line in the folder's summary index (``core.mail.index``), so that
+``outbox list`` need not parse every file again.
 
 Configure it with ``EMAIL_URL=outbox://sent_emails`` or in ``MAILERS``::
 
@@ -23,8 +25,8 @@ from datetime import datetime
 
 from django.core.mail.backends.filebased import EmailBackend as FileEmailBackend
 
-EML_SUFFIX = ".eml"
-TEMP_PREFIX = ".tmp-"
+from core.mail import index
+from core.mail.outbox import EML_SUFFIX, TEMP_PREFIX, Summary, message_id, summarize
 
 
 def message_bytes(email_message) -> bytes:
@@ -46,23 +48,33 @@ class EmailBackend(FileEmailBackend):
 
     def send_messages(self, email_messages):
         """Save each message; ``self.written`` lists the paths of this call's files."""
-        self.written = [self.write_file(message_bytes(message)) for message in email_messages]
+        self.written, rows = [], []
+        for email_message in email_messages:
+            data = message_bytes(email_message)
+            path, inode = self.write_file(data)
+            self.written.append(path)
+            name = os.path.basename(path)
+            summary = summarize(name, 0, message_id(name), data)
+            if isinstance(summary, Summary):  # not Unreadable (it cannot be, from here)
+                rows.append((name, summary.row(inode)))
+        index.append(self.file_path, rows)
         return len(self.written)
 
     def new_filename(self) -> str:
         stamp = datetime.now().strftime("%Y%m%d-%H%M%S-%f")
         return f"{stamp}-{secrets.token_hex(4)}{EML_SUFFIX}"
 
-    def write_file(self, data: bytes) -> str:
-        """Write ``data`` to a new file atomically and return its path."""
+    def write_file(self, data: bytes) -> tuple[str, int]:
+        """Write ``data`` to a new file atomically; its path and inode."""
         fd, temp_path = tempfile.mkstemp(dir=self.file_path, prefix=TEMP_PREFIX, suffix=".part")
         try:
             with os.fdopen(fd, "wb") as stream:
                 stream.write(data)
+                inode = os.fstat(fd).st_ino
             path = os.path.join(self.file_path, self.new_filename())
             os.replace(temp_path, path)
         except BaseException:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(temp_path)
             raise
-        return path
+        return path, inode

@@ -85,7 +85,7 @@ def test_json_lists_one_result_per_argument(outbox_dir, capsys, settings):
     document = json.loads(capsys.readouterr().out)
     anna, ghost = document["results"]
     assert (anna["ok"], anna["sent"], anna["email"], anna["exit_code"]) == (True, True, "anna@example.com", 0)
-    assert anna["files"] == [str(path) for path in sorted(outbox_dir.iterdir())]
+    assert anna["files"] == [str(path) for path in sorted(outbox_dir.glob("*.eml"))]
     assert "link" not in anna  # only with --show-link or --dry-run
     assert (ghost["ok"], ghost["exit_code"], ghost["sent"]) == (False, 2, False)
     assert ghost["error"] == "No active user with address or username 'ghost@example.com'."

@@ -6,6 +6,7 @@ import threading
 from django.core import mail
 from django.core.mail import EmailMessage, EmailMultiAlternatives
 
+from core.mail import index
 from tests.conftest import read_eml, saved_messages
 
 CYRILLIC_SUBJECT = "Восстановление пароля на «Киноцентре»"
@@ -18,7 +19,8 @@ def test_each_message_is_one_eml_file_a_mail_client_can_open(outbox_dir):
     )
     assert sent == 3
     files = sorted(outbox_dir.iterdir())
-    assert [path.suffix for path in files] == [".eml"] * 3
+    assert [path.suffix for path in files] == [".jsonl", ".eml", ".eml", ".eml"]  # the index, a dotfile, first
+    assert files[0].name == index.INDEX_NAME
     assert [message["Subject"] for message in saved_messages(outbox_dir)] == ["Message 0", "Message 1", "Message 2"]
 
 
@@ -45,7 +47,7 @@ def test_bcc_recipients_are_kept_in_the_saved_file(outbox_dir):
 def test_file_names_sort_in_sending_order_and_no_temporary_file_is_left(outbox_dir):
     for n in range(20):
         EmailMessage(f"#{n:02}", "Body", "from@example.com", ["to@example.com"]).send()
-    names = sorted(path.name for path in outbox_dir.iterdir())
+    names = sorted(path.name for path in outbox_dir.iterdir() if path.name != index.INDEX_NAME)
     assert len(names) == 20
     assert all(name.endswith(".eml") and not name.startswith(".") for name in names)
     assert [m["Subject"] for m in saved_messages(outbox_dir)] == [f"#{n:02}" for n in range(20)]
@@ -120,7 +122,11 @@ def test_processes_writing_at_once_give_exactly_n_complete_files(outbox_dir):
 
 def assert_complete(folder, expected):
     entries = list(folder.iterdir())
-    assert len(entries) == expected, "one file per message, and no temporary file left behind"
+    assert len(entries) == expected + 1, "one file per message and the index, no temporary file left behind"
+    lines = (folder / index.INDEX_NAME).read_bytes().splitlines()
+    assert len(lines) == expected, "one whole line per message in the index: appends did not mix"
+    assert {line.split(b"\t")[0].decode() for line in lines} == {path.name for path in folder.glob("*.eml")}
+    assert all(index.row(line.split(b"\t", 1)[1]) for line in lines)
     messages = saved_messages(folder)
     assert len({m["Subject"] for m in messages}) == expected
     for message in messages:
