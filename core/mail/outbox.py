@@ -353,18 +353,23 @@ class Outbox:
     def summaries(self, names: list[str] | None = None) -> Iterator[Summary | Unreadable]:
         """The summary of every message, newest first: read from the files, or past the first
         ``INDEX_AFTER`` from the index where it has a line for the same file (name and inode)."""
-        names = self.files() if names is None else names
-        lines: dict[bytes, bytes] = {}
-        inodes: dict[str, int] = {}
-        for position, name in enumerate(names):
-            if position == INDEX_AFTER:
-                inodes = {entry.name: entry.inode() for entry in self._entries}  # from readdir: no stat
-                lines = self._index_lines(inodes)
-            if lines and (summary := self._indexed(name, lines, inodes)) is not None:
-                yield summary
-            else:
-                for entry in self.entries([name]):
-                    yield summarize(*entry)
+        names = iter(self.files() if names is None else names)
+        for name in itertools.islice(names, INDEX_AFTER):
+            yield from self._read_summaries(name)
+        inodes = {entry.name: entry.inode() for entry in self._entries}  # from readdir: no stat
+        lines = self._index_lines(inodes)
+        for chunk in itertools.batched(names, 500):  # lines are decoded many at a time
+            rows = index_file.rows([lines.get(encode_name(name)) for name in chunk])
+            for name, row in zip(chunk, rows, strict=True):
+                summary = self._indexed(name, row, inodes)
+                if summary is None:
+                    yield from self._read_summaries(name)
+                else:
+                    yield summary
+
+    def _read_summaries(self, name: str) -> Iterator[Summary | Unreadable]:
+        for entry in self.entries([name]):
+            yield summarize(*entry)
 
     def _index_lines(self, inodes: dict[str, int]) -> dict[bytes, bytes]:
         lines = index_file.load(self.folder)
@@ -372,9 +377,9 @@ class Outbox:
             index_file.rewrite(self.folder, drop=lines.keys() - set(map(encode_name, inodes)))
         return lines
 
-    def _indexed(self, name: str, lines: dict[bytes, bytes], inodes: dict[str, int]) -> Summary | None:
-        line = lines.get(encode_name(name))
-        if line is None or (row := index_file.row(line)) is None or not row or row[0] != inodes.get(name):
+    def _indexed(self, name: str, row: list | None, inodes: dict[str, int]) -> Summary | None:
+        """The summary a row gives, if it is for this very file (name and inode)."""
+        if not row or row[0] != inodes.get(name):
             return None
         try:
             return Summary.from_row(name, row)

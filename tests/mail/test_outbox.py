@@ -392,6 +392,25 @@ def test_a_file_removed_after_the_plan_is_skipped(folder):
     assert (result.count, result.skipped) == (1, [a])
 
 
+def test_clearing_many_files_in_two_threads_removes_each_once_and_counts_them(folder):
+    names = send(*[plain(f"#{n}") for n in range(ob.UNLINK_IN_THREADS + 201)])
+    log = log_file(folder, plain("c"), plain("d"))
+    (folder / "hand.eml").write_bytes(b"Subject: dropped in by hand\n\nHi\n")  # no index line: stat-ed
+    (folder / "notes.txt").write_text("keep")
+    sizes = sum(path.stat().st_size for path in folder.iterdir() if path.suffix in (".eml", ".log"))
+    outbox = ob.Outbox(folder)
+    plan = outbox.plan_clear()
+    gone = names[::7]  # removed by someone else between the plan and the clear
+    for name in gone:
+        (folder / name).unlink()
+    result = outbox.clear(plan)
+    assert sorted(result.skipped) == sorted(gone)
+    assert result.count == len(names) - len(gone) + 2 + 1
+    assert result.size == sizes - sum(plan.files[name][1] for name in gone)
+    assert sorted(os.listdir(folder)) == ["notes.txt"]
+    assert not log.exists()
+
+
 # ---------------------------------------------------------------- folder and times
 
 
