@@ -1,7 +1,7 @@
 """The outbox's summary index: what ``outbox list`` shows of each message, kept by the backend.
 
 Listing 20,000 messages by parsing each file's headers costs about 20 µs a message;
-reading one line of this index instead costs about 3. The outbox backend appends a
+taking its summary from a line of this index costs about 3. The outbox backend appends a
 line for every ``.eml`` file it writes, in one ``write`` per batch (``O_APPEND``, so
 lines of concurrent writers do not mix):
 
@@ -101,6 +101,8 @@ def rewrite(folder: str | os.PathLike, drop: Set[bytes]) -> None:
     """Replace the index, atomically, without the lines of the files named in ``drop`` (none left: no index)."""
     path = os.path.join(folder, INDEX_NAME)
     lines = load(folder)
+    if lines.keys().isdisjoint(drop):
+        return
     kept = b"".join(name + b"\t" + lines[name] + b"\n" for name in lines.keys() - drop)
     if not kept:
         remove(folder)

@@ -356,9 +356,11 @@ class Outbox:
         names = iter(self.files() if names is None else names)
         for name in itertools.islice(names, INDEX_AFTER):
             yield from self._read_summaries(name)
-        inodes = {entry.name: entry.inode() for entry in self._entries}  # from readdir: no stat
-        lines = self._index_lines(inodes)
+        lines = inodes = None
         for chunk in itertools.batched(names, 500):  # lines are decoded many at a time
+            if lines is None:  # there are more than INDEX_AFTER
+                inodes = {entry.name: entry.inode() for entry in self._entries}  # from readdir: no stat
+                lines = self._index_lines(inodes)
             rows = index_file.rows([lines.get(encode_name(name)) for name in chunk])
             for name, row in zip(chunk, rows, strict=True):
                 summary = self._indexed(name, row, inodes)
@@ -543,7 +545,7 @@ class Outbox:
                 result.size += freed
         if plan.everything:  # every line was for a removed file (or one saved meanwhile: it is read instead)
             index_file.remove(self.folder)
-        else:
+        elif plan.files:
             index_file.rewrite(self.folder, drop=set(map(encode_name, plan.files)))
         return result
 
@@ -573,9 +575,9 @@ class Outbox:
 def unlink_names(folder_fd: int, names: list[str]) -> list[str]:
     """Unlink ``names`` relative to the folder open as ``folder_fd``; the names already gone.
 
-    Many names are shared between two threads: a folder's unlinks overlap well (``os.unlink``
+    Many names are split between two threads: unlinks in one folder overlap well (``os.unlink``
     lets go of the GIL), and 100,000 files go in about 300 ms instead of 550 on this machine's
-    ext4, where more threads gain nothing (``bench/outbox_bench.py``).
+    ext4; more threads gain nothing (measured with ``bench/outbox_bench.py``).
     """
 
     def unlink(part: list[str]) -> list[str]:
