@@ -32,7 +32,7 @@ from collections.abc import Iterable, Set
 
 INDEX_NAME = ".outbox-index-v1.jsonl"
 LINE = re.compile(rb"([^\t\n]+)\t([^\n]+)\n")  # a complete line: a half-written last one has no newline yet
-SIZE = re.compile(rb"([^\t\n]+)\t\[[0-9]+,([0-9]+),[^\n]*\n")  # a line's file name and recorded size
+SIZE = re.compile(rb"([^\t\n]+)\t\[[0-9]+,([0-9]+),[^\n]*\n")  # name and size: rows start [inode,size,
 _decode = json.JSONDecoder().raw_decode
 _encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 

@@ -125,7 +125,10 @@ class Summary:
         return before is None or (self.date is not None and self.date < before)
 
     def row(self, inode: int) -> list:
-        """The index's JSON array for this summary of an .eml file (``core.mail.index``)."""
+        """The index's JSON array for this summary of an .eml file (``core.mail.index``).
+
+        Inode and size come first: ``index.sizes`` reads them with a regular expression.
+        """
         date = self.date.isoformat() if self.date else None
         addresses = sorted(self.addresses)
         return [
