@@ -61,9 +61,10 @@ SUFFIXES = (EML_SUFFIX, LOG_SUFFIX)
 LOG_SEPARATOR = b"\n" + b"-" * 79 + b"\n"  # what Django's file backend writes after each message
 LOG_NAME = re.compile(r"\d{8}-\d{6}-\d+\.log\Z")
 STAMPED_NAME = re.compile(r"\d{8}-\d{6}")  # the sortable time prefix both backends write
-# Names joined by newlines (and ended by one) that are all named as the backends name them:
+# Names, each followed by a / (which no name holds), that are all named as the backends name them:
 # the time first, then an .eml name or Django's .log name. Anything else takes a closer look.
-PLAIN_NAMES = re.compile(r"(?:[0-9]{8}-[0-9]{6}(?:[^\n]*\.eml|-[0-9]+\.log)\n)*")
+PLAIN_NAMES = re.compile(r"(?:[0-9]{8}-[0-9]{6}(?:[^/]*\.eml|-[0-9]+\.log)/)*")
+SCAN_BATCH = 4096  # directory entries checked at a time
 SORTED_FIRST = 100  # names found with a heap before the rest is sorted
 UNLINK_IN_THREADS = 1000  # from this many files, clear unlinks in two threads
 ID_LENGTH = 10  # hex digits: 40 bits, so 100,000 messages very rarely share one
@@ -240,6 +241,11 @@ def encode_name(name: str) -> bytes:
     return name.encode("utf-8", "surrogateescape")
 
 
+def plain_names(names: list[str]) -> bool:
+    """Whether every name is one the backends write (a time first), so that names sort by time."""
+    return not names or PLAIN_NAMES.fullmatch("/".join(names) + "/") is not None  # no name holds a /
+
+
 def is_message_name(name: str) -> bool:
     if name.startswith("."):
         return False
@@ -262,7 +268,9 @@ class Outbox:
         This runs on every ``list``, so it is kept to readdir alone (no stat): name tests and
         ``is_file`` come from the directory entries, and the rare names that need a closer
         look (dotfiles and other names without a time, ``.log`` files Django did not name)
-        are found by one regular expression over all the names at once.
+        are found by one regular expression over a batch of names at once: usually every name
+        is one the backends write, and only a batch holding another (the index, ``.gitkeep``)
+        is filtered name by name. (One string of all 100,000 names would cost more.)
         """
         try:
             fd = os.open(self.folder, os.O_RDONLY | os.O_DIRECTORY)
@@ -270,18 +278,22 @@ class Outbox:
             return []
         except OSError as error:
             raise self._folder_problem(error) from None
+        found: list[os.DirEntry] = []
+        names: list[str] = []
+        self._odd_names = False
         try:  # by descriptor: no path is joined to each name; is_file(follow_symlinks=False) is False for links
             with os.scandir(fd) as entries:
-                found = [
-                    entry for entry in entries if entry.name.endswith(SUFFIXES) and entry.is_file(follow_symlinks=False)
-                ]
+                while batch := list(itertools.islice(entries, SCAN_BATCH)):
+                    batch = [entry for entry in batch if entry.is_file(follow_symlinks=False)]
+                    batch_names = [entry.name for entry in batch]
+                    if not plain_names(batch_names):
+                        batch = [entry for entry in batch if is_message_name(entry.name)]
+                        batch_names = [entry.name for entry in batch]
+                        self._odd_names = self._odd_names or not plain_names(batch_names)
+                    found += batch
+                    names += batch_names
         finally:
             os.close(fd)
-        names = [entry.name for entry in found]
-        self._odd_names = PLAIN_NAMES.fullmatch("\n".join(names) + "\n") is None if names else False
-        if self._odd_names:
-            found = [entry for entry in found if is_message_name(entry.name)]
-            names = [entry.name for entry in found]
         self._entries = found
         return names
 

@@ -104,6 +104,14 @@ def test_only_message_files_directly_in_the_folder_are_read(folder, tmp_path):
     assert [item.subject for item in outbox.listing()] == ["real"]
 
 
+def test_a_name_with_a_newline_is_not_taken_for_two_message_names(folder):
+    [name] = send(plain("real"))
+    (folder / "20260101-120000-a.eml\n20260101-120000-1.log").write_bytes(b"Subject: not Django's\n\n")
+    outbox = ob.Outbox(folder)
+    assert outbox.files() == [name]
+    assert [item.subject for item in outbox.listing()] == ["real"]
+
+
 def test_an_eml_named_by_hand_is_placed_by_its_modification_time(folder):
     [name] = send(plain("sent"))
     (folder / "hand-made.eml").write_bytes((folder / name).read_bytes())
