@@ -13,7 +13,9 @@ subfolders and symbolic links, whatever they point to, are never read or
 removed. Names sort by time, so the newest messages are found from the names
 alone; ``list`` of the 20 newest reads about 20 files whatever the folder holds.
 Past the first hundred, summaries come from the backend's index
-(``core.mail.index``) wherever it has a line for the very file.
+(``core.mail.index``) wherever it has a line for the very file. While a folder
+is unchanged, ``list`` takes its newest names from the snapshot the previous
+``list`` kept (``core.mail.snapshot``) instead of reading every name.
 
 An ID is a short hash of the file name (and, inside a ``.log``, of the
 message's bytes), so it does not change when other messages come or go. Any
@@ -52,6 +54,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from core.mail import index as index_file
+from core.mail import snapshot
 from core.mail.errors import ExitCode, MailProblem
 
 EML_SUFFIX = ".eml"
@@ -247,7 +250,8 @@ def plain_names(names: list[str]) -> bool:
 
 
 def is_message_name(name: str) -> bool:
-    if name.startswith("."):
+    """A message file's name: an .eml or a Django .log; not a dotfile (nor ``..``), no path, no NUL."""
+    if name.startswith(".") or os.sep in name or "\0" in name:
         return False
     return name.endswith(EML_SUFFIX) or (name.endswith(LOG_SUFFIX) and LOG_NAME.match(name) is not None)
 
@@ -259,6 +263,7 @@ class Outbox:
         self.folder = Path(folder)
         self._entries: list[os.DirEntry] = []  # the message files the last scan found
         self._odd_names = False  # whether it found names the backends do not write
+        self._stamp: list[int] | None = None  # the folder as it found it, if settled (see core.mail.snapshot)
 
     # -- files
 
@@ -281,7 +286,9 @@ class Outbox:
         found: list[os.DirEntry] = []
         names: list[str] = []
         self._odd_names = False
-        try:  # by descriptor: no path is joined to each name; is_file(follow_symlinks=False) is False for links
+        try:
+            before = os.fstat(fd)
+            # By descriptor: no path is joined to each name; is_file(follow_symlinks=False) is False for links.
             with os.scandir(fd) as entries:
                 while batch := list(itertools.islice(entries, SCAN_BATCH)):
                     batch = [entry for entry in batch if entry.is_file(follow_symlinks=False)]
@@ -292,6 +299,8 @@ class Outbox:
                         self._odd_names = self._odd_names or not plain_names(batch_names)
                     found += batch
                     names += batch_names
+            # Names sorted by modification time could change order unseen: keep no snapshot of them.
+            self._stamp = None if self._odd_names else snapshot.stamp(before, os.fstat(fd))
         finally:
             os.close(fd)
         self._entries = found
@@ -312,6 +321,27 @@ class Outbox:
         yield from top
         if len(names) > len(top):
             yield from sorted(names, reverse=True)[len(top) :]
+
+    def recent(self) -> snapshot.Snapshot | None:
+        """The newest names as the last full read of the folder found them, if it has not changed since."""
+        try:
+            fd = os.open(self.folder, os.O_RDONLY | os.O_DIRECTORY)
+        except OSError:
+            return None
+        try:
+            found = snapshot.read(fd)
+        finally:
+            os.close(fd)
+        if found is None or not all(map(is_message_name, [*found.newest, *found.logs])):
+            return None
+        return found
+
+    def remember(self, names: list[str]) -> None:
+        """Keep the newest of the names the last scan found, for ``recent``, if the folder had settled."""
+        if self._stamp is not None:
+            logs = [name for name in names if name.endswith(LOG_SUFFIX)]
+            found = snapshot.Snapshot(heapq.nlargest(snapshot.NEWEST, names), len(names), logs)
+            snapshot.write(self.folder, self._stamp, found)
 
     def _folder_problem(self, error: OSError) -> MailProblem | OSError:
         if isinstance(error, NotADirectoryError):
@@ -339,7 +369,7 @@ class Outbox:
 
     def read_file(self, name: str) -> bytes:
         """The bytes of message file ``name``, which must be a regular file directly in the folder."""
-        if os.sep in name or name in (".", "..") or not is_message_name(name):
+        if not is_message_name(name):
             raise ValueError(f"not a message file name: {name!r}")
         fd = os.open(os.path.join(self.folder, name), os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
         try:
@@ -420,10 +450,14 @@ class Outbox:
         """How many messages the folder holds (a .log file is read to count its messages)."""
         names = self.scan() if names is None else names
         logs = [name for name in names if name.endswith(LOG_SUFFIX)]
-        total = len(names) - len(logs)
+        return len(names) - len(logs) + self.log_messages(logs)
+
+    def log_messages(self, logs: list[str]) -> int:
+        """How many messages the .log files hold (an empty or unreadable file is one unreadable message)."""
+        total = 0
         for name in logs:
             try:
-                total += len(log_chunks(self.read_file(name))) or 1  # an empty file is one unreadable message
+                total += len(log_chunks(self.read_file(name))) or 1
             except OSError:
                 total += 1
         return total
@@ -615,6 +649,9 @@ class Listing:
 
     After iteration, ``shown``, ``size`` and ``unreadable`` describe what was yielded; ``total``
     is every message in the folder, ``missing`` tells that the folder does not exist.
+
+    The newest few, unfiltered, come from the folder's snapshot while it is valid
+    (``core.mail.snapshot``); otherwise every name is read, and the snapshot renewed.
     """
 
     def __init__(self, outbox: Outbox, limit: int | None, filters: dict):
@@ -622,18 +659,36 @@ class Listing:
         self.folder = outbox.folder
         self.limit = limit
         self.filters = {key: value for key, value in filters.items() if value is not None}
-        self.names = outbox.scan()
-        self.missing = not self.names and not outbox.exists
-        self.total = outbox.count(self.names)
+        few = not self.filters and limit is not None and limit < snapshot.NEWEST
+        self._recent = outbox.recent() if few else None
+        if self._recent is None:
+            self._names = outbox.scan()
+            outbox.remember(self._names)
+            self.missing = not self._names and not outbox.exists
+            self.total = outbox.count(self._names)
+        else:
+            self.missing = False
+            logs = self._recent.logs
+            self.total = self._recent.files - len(logs) + outbox.log_messages(logs)
         self.shown = 0
         self.size = 0
         self.unreadable: list[Unreadable] = []
         self.complete = True  # False when the limit stopped the listing early
 
+    def _newest_first(self) -> Iterator[str]:
+        if self._recent is None:
+            yield from self.outbox.newest_first(self._names)
+            return
+        yield from self._recent.newest
+        if self._recent.files > len(self._recent.newest):  # unreadable files took the room: read every name
+            seen = set(self._recent.newest)
+            names = self.outbox.scan()
+            yield from (name for name in self.outbox.newest_first(names) if name not in seen)
+
     def __iter__(self) -> Iterator[Summary | Unreadable]:
         if self.limit is not None and self.limit <= 0:
             return
-        for item in self.outbox.summaries(self.outbox.newest_first(self.names)):
+        for item in self.outbox.summaries(self._newest_first()):
             if isinstance(item, Unreadable):
                 self.unreadable.append(item)
                 yield item
