@@ -8,7 +8,7 @@ Two budgets, each a list of rates such as ``5/m,10/h`` (settings
   ``A@x.ru`` and ``a@X.RU`` share one budget: over it the page answers as usual
   and no message is sent, so the limit reveals nothing about the address.
 
-The counters live in the ``default`` cache, shared by every process of the site.
+The counters live in the ``counters`` cache (core/counters.py), shared by every process of the site.
 The client address is ``REMOTE_ADDR``; ``X-Forwarded-For`` is read only when
 ``TRUSTED_PROXY_COUNT`` says how many proxies in front of the site append to it.
 """

@@ -19,6 +19,17 @@ SECRET = "s3cr3t-marker-Zq9"
             "Configuration error: CACHE_URL: dbcache:// cannot hold the rate-limit",
         ),
         ({"CACHE_URL": "filecache://manage.py"}, "Configuration error: CACHE_URL: "),
+        ({"CACHE_URL": "dummycache://"}, "Configuration error: CACHE_URL: dummycache:// cannot hold the rate-limit"),
+        (
+            {"CACHE_URL": "pymemcache://127.0.0.1:11211"},
+            "Configuration error: CACHE_URL: pymemcache:// cannot hold the rate-limit counters (memcached evicts",
+        ),
+        ({"CACHE_URL": "127.0.0.1:6379"}, "Configuration error: CACHE_URL: not a URL"),
+        (
+            {"CACHE_URL": f"redis://:{SECRET}[@127.0.0.1:6379/0"},
+            "Configuration error: CACHE_URL: the redis:// URL cannot be read",
+        ),
+        ({"CACHE_URL": f"redis://:{SECRET}@127.0.0.1:port/0"}, "Configuration error: CACHE_URL: the redis:// URL"),
         ({"RESET_RATE_PER_CLIENT": "lots"}, "Configuration error: RESET_RATE_PER_CLIENT: 'lots' is not a rate"),
         (
             {"RESET_RATE_PER_ADDRESS": "5/m,10/week"},
@@ -48,7 +59,7 @@ def test_good_values_start(tmp_path):
     result = manage(
         "check",
         env={
-            "CACHE_URL": f"filecache://{tmp_path}",
+            "CACHE_URL": f"diskcache://{tmp_path}",
             "RESET_RATE_PER_CLIENT": "100/5m",
             "RESET_RATE_PER_ADDRESS": "3/m, 6/h, 10/d",
             "TRUSTED_PROXY_COUNT": "1",
@@ -57,6 +68,12 @@ def test_good_values_start(tmp_path):
             "ADMINS_EMAIL_URL": "outbox://sent_emails/admins",
         },
     )
+    assert (result.returncode, result.stderr) == (0, "")
+
+
+@pytest.mark.parametrize("url", ["", "filecache://{tmp}", "redis://:p%5Bw@127.0.0.1:6379/1", "rediss://h:6380/0"])
+def test_counter_stores_that_lose_nothing_start(url, tmp_path):
+    result = manage("check", env={"CACHE_URL": url.format(tmp=tmp_path)})
     assert (result.returncode, result.stderr) == (0, "")
 
 
