@@ -15,6 +15,7 @@ The client address is ``REMOTE_ADDR``; ``X-Forwarded-For`` is read only when
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -27,6 +28,7 @@ from core.mail.config import ConfigError
 RATE = re.compile(r"^([1-9][0-9]*)/([1-9][0-9]*)?([smhd])$")
 CLIENT_GROUP = "password_reset:client"
 ADDRESS_GROUP = "password_reset:address"
+MAX_IP_LENGTH = 45  # the longest textual IPv6 address (IPv4-mapped form)
 
 
 # ---------------------------------------------------------------- settings
@@ -73,15 +75,31 @@ def client_ip(request) -> str:
 
     With ``TRUSTED_PROXY_COUNT = n`` the n-th address from the right of
     ``X-Forwarded-For`` is the client (the entries left of it were written by
-    the client itself and can be anything). With 0 the header is ignored.
+    the client itself and can be anything). With 0 the header is ignored. An
+    entry that is not a plain IP address (``unknown``, ``1.2.3.4:5678``,
+    ``[2001:db8::1]:443``, a zone ``%eth0``, non-ASCII digits...) falls back to
+    ``REMOTE_ADDR``: counting a client never fails on a header.
     """
     count = settings.TRUSTED_PROXY_COUNT
     if count:
-        forwarded = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
-        forwarded = [part for part in forwarded if part]
-        if len(forwarded) >= count:
-            return forwarded[-count]
+        header = request.META.get("HTTP_X_FORWARDED_FOR", "")
+        forwarded = [part.strip() for part in header.rsplit(",", count)[-count:] if part.strip()]
+        if len(forwarded) == count and (address := plain_ip(forwarded[0])):
+            return address
     return request.META["REMOTE_ADDR"]
+
+
+def plain_ip(text: str) -> str | None:
+    """``text`` as a canonical IPv4 or IPv6 address, or None (ports, brackets, zones, names, junk)."""
+    if not text.isascii() or len(text) > MAX_IP_LENGTH:
+        return None
+    try:
+        address = ipaddress.ip_address(text)
+    except ValueError:
+        return None
+    if getattr(address, "scope_id", None):
+        return None  # fe80::1%eth0: a zone means nothing to us, and ip_network() refuses it
+    return str(address)
 
 
 def normalise_address(address: str) -> str:
