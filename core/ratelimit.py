@@ -1,4 +1,4 @@
-"""Rate limits on the password-reset request, counted by django-ratelimit.
+"""Rate limits on the password-reset request and on failed logins, counted by django-ratelimit.
 
 Two budgets, each a list of rates such as ``5/m,10/h`` (settings
 ``RESET_RATE_PER_CLIENT`` and ``RESET_RATE_PER_ADDRESS``):
@@ -7,6 +7,11 @@ Two budgets, each a list of rates such as ``5/m,10/h`` (settings
 * per target email address, normalised (Unicode NFKC, then casefold) so that
   ``A@x.ru`` and ``a@X.RU`` share one budget: over it the page answers as usual
   and no message is sent, so the limit reveals nothing about the address.
+
+Failed logins (settings ``LOGIN_RATE_PER_CLIENT``, ``LOGIN_RATE_PER_USERNAME``)
+are counted per client and per username, normalised as the addresses; once a
+budget is spent the login forms refuse without checking the password
+(``users.forms.ThrottledLoginMixin``).
 
 The counters live in the ``counters`` cache (core/counters.py), shared by every process of the site.
 The client address is ``REMOTE_ADDR``; ``X-Forwarded-For`` is read only when
@@ -28,6 +33,8 @@ from core.mail.config import ConfigError
 RATE = re.compile(r"^([1-9][0-9]*)/([1-9][0-9]*)?([smhd])$")
 CLIENT_GROUP = "password_reset:client"
 ADDRESS_GROUP = "password_reset:address"
+LOGIN_CLIENT_GROUP = "login:client"
+LOGIN_USERNAME_GROUP = "login:username"
 MAX_IP_LENGTH = 45  # the longest textual IPv6 address (IPv4-mapped form)
 
 
@@ -126,6 +133,16 @@ def _count(request, group: str, rates: list[str], key) -> Verdict:
     return worst
 
 
+def _spent(request, group: str, rates: list[str], key) -> Verdict:
+    """Whether a budget is used up, without counting this request (``count >= limit``)."""
+    worst = Verdict(False)
+    for rate in rates:
+        usage = get_usage(request, group=group, key=key, rate=rate, method="POST", increment=False)
+        if usage and (usage["should_limit"] or usage["count"] >= usage["limit"]):
+            worst = Verdict(True, max(worst.retry_after, usage["time_left"], 1))
+    return worst
+
+
 def check_client(request) -> Verdict:
     return _count(request, CLIENT_GROUP, settings.RESET_RATE_PER_CLIENT, "ip")
 
@@ -133,3 +150,36 @@ def check_client(request) -> Verdict:
 def check_address(request, address: str) -> Verdict:
     key = normalise_address(address)
     return _count(request, ADDRESS_GROUP, settings.RESET_RATE_PER_ADDRESS, lambda group, request: key)
+
+
+# ---------------------------------------------------------------- login
+
+
+def _username_key(username: str):
+    key = normalise_address(username)
+    return lambda group, request: key
+
+
+def check_login(request, username: str) -> Verdict:
+    """Whether failed logins from this client, or for this username, used up their budget.
+
+    Only looks: checking does not count. Existing and unknown usernames are
+    counted alike, so the answer says nothing about whether an account exists.
+    """
+    by_client = _spent(request, LOGIN_CLIENT_GROUP, settings.LOGIN_RATE_PER_CLIENT, "ip")
+    by_username = _spent(request, LOGIN_USERNAME_GROUP, settings.LOGIN_RATE_PER_USERNAME, _username_key(username))
+    limited = [verdict for verdict in (by_client, by_username) if verdict.limited]
+    return Verdict(True, max(verdict.retry_after for verdict in limited)) if limited else Verdict(False)
+
+
+def count_login_failure(request, username: str) -> None:
+    """One failed login against the client's and the username's budgets (a successful one costs nothing)."""
+    _count(request, LOGIN_CLIENT_GROUP, settings.LOGIN_RATE_PER_CLIENT, "ip")
+    _count(request, LOGIN_USERNAME_GROUP, settings.LOGIN_RATE_PER_USERNAME, _username_key(username))
+
+
+def in_words(seconds: int) -> str:
+    if seconds < 90:
+        return f"{seconds} second{'s' if seconds != 1 else ''}"
+    minutes = round(seconds / 60)
+    return f"{minutes} minutes" if minutes < 90 else f"{round(minutes / 60)} hours"

@@ -164,6 +164,10 @@ MANAGERS = mailconfig.parse_addresses("MANAGERS", _text("MANAGERS")) if _text("M
 # django-allauth's (20/m per client, 5/m per address) plus an hourly cap.
 RESET_RATE_PER_CLIENT = ratelimit.parse_rates("RESET_RATE_PER_CLIENT", _text("RESET_RATE_PER_CLIENT", "20/m"))
 RESET_RATE_PER_ADDRESS = ratelimit.parse_rates("RESET_RATE_PER_ADDRESS", _text("RESET_RATE_PER_ADDRESS", "5/m,10/h"))
+# Failed logins (every login form: /users/login/ and /admin/login/), counted
+# per client and per username; as strict as django-allauth's defaults.
+LOGIN_RATE_PER_CLIENT = ratelimit.parse_rates("LOGIN_RATE_PER_CLIENT", _text("LOGIN_RATE_PER_CLIENT", "10/m"))
+LOGIN_RATE_PER_USERNAME = ratelimit.parse_rates("LOGIN_RATE_PER_USERNAME", _text("LOGIN_RATE_PER_USERNAME", "5/5m"))
 # How many proxies in front of the site append to X-Forwarded-For. 0: the header
 # is ignored and the client is REMOTE_ADDR (anyone can write the header).
 TRUSTED_PROXY_COUNT = ratelimit.parse_count("TRUSTED_PROXY_COUNT", _text("TRUSTED_PROXY_COUNT", "0"), minimum=0)
