@@ -1,4 +1,4 @@
-"""Rate limits on the password-reset request, counted by django-ratelimit.
+"""Rate limits on the password-reset request and on failed logins, counted by django-ratelimit.
 
 Two budgets, each a list of rates such as ``5/m,10/h`` (settings
 ``RESET_RATE_PER_CLIENT`` and ``RESET_RATE_PER_ADDRESS``):
@@ -8,13 +8,19 @@ Two budgets, each a list of rates such as ``5/m,10/h`` (settings
   ``A@x.ru`` and ``a@X.RU`` share one budget: over it the page answers as usual
   and no message is sent, so the limit reveals nothing about the address.
 
-The counters live in the ``default`` cache, shared by every process of the site.
+Failed logins (settings ``LOGIN_RATE_PER_CLIENT``, ``LOGIN_RATE_PER_USERNAME``)
+are counted per client and per username, normalised as the addresses; once a
+budget is spent the login forms refuse without checking the password
+(``users.forms.ThrottledLoginMixin``).
+
+The counters live in the ``counters`` cache (core/counters.py), shared by every process of the site.
 The client address is ``REMOTE_ADDR``; ``X-Forwarded-For`` is read only when
 ``TRUSTED_PROXY_COUNT`` says how many proxies in front of the site append to it.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -27,6 +33,9 @@ from core.mail.config import ConfigError
 RATE = re.compile(r"^([1-9][0-9]*)/([1-9][0-9]*)?([smhd])$")
 CLIENT_GROUP = "password_reset:client"
 ADDRESS_GROUP = "password_reset:address"
+LOGIN_CLIENT_GROUP = "login:client"
+LOGIN_USERNAME_GROUP = "login:username"
+MAX_IP_LENGTH = 45  # the longest textual IPv6 address (IPv4-mapped form)
 
 
 # ---------------------------------------------------------------- settings
@@ -73,15 +82,31 @@ def client_ip(request) -> str:
 
     With ``TRUSTED_PROXY_COUNT = n`` the n-th address from the right of
     ``X-Forwarded-For`` is the client (the entries left of it were written by
-    the client itself and can be anything). With 0 the header is ignored.
+    the client itself and can be anything). With 0 the header is ignored. An
+    entry that is not a plain IP address (``unknown``, ``1.2.3.4:5678``,
+    ``[2001:db8::1]:443``, a zone ``%eth0``, non-ASCII digits...) falls back to
+    ``REMOTE_ADDR``: counting a client never fails on a header.
     """
     count = settings.TRUSTED_PROXY_COUNT
     if count:
-        forwarded = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
-        forwarded = [part for part in forwarded if part]
-        if len(forwarded) >= count:
-            return forwarded[-count]
+        header = request.META.get("HTTP_X_FORWARDED_FOR", "")
+        forwarded = [part.strip() for part in header.rsplit(",", count)[-count:] if part.strip()]
+        if len(forwarded) == count and (address := plain_ip(forwarded[0])):
+            return address
     return request.META["REMOTE_ADDR"]
+
+
+def plain_ip(text: str) -> str | None:
+    """``text`` as a canonical IPv4 or IPv6 address, or None (ports, brackets, zones, names, junk)."""
+    if not text.isascii() or len(text) > MAX_IP_LENGTH:
+        return None
+    try:
+        address = ipaddress.ip_address(text)
+    except ValueError:
+        return None
+    if getattr(address, "scope_id", None):
+        return None  # fe80::1%eth0: a zone means nothing to us, and ip_network() refuses it
+    return str(address)
 
 
 def normalise_address(address: str) -> str:
@@ -108,6 +133,16 @@ def _count(request, group: str, rates: list[str], key) -> Verdict:
     return worst
 
 
+def _spent(request, group: str, rates: list[str], key) -> Verdict:
+    """Whether a budget is used up, without counting this request (``count >= limit``)."""
+    worst = Verdict(False)
+    for rate in rates:
+        usage = get_usage(request, group=group, key=key, rate=rate, method="POST", increment=False)
+        if usage and (usage["should_limit"] or usage["count"] >= usage["limit"]):
+            worst = Verdict(True, max(worst.retry_after, usage["time_left"], 1))
+    return worst
+
+
 def check_client(request) -> Verdict:
     return _count(request, CLIENT_GROUP, settings.RESET_RATE_PER_CLIENT, "ip")
 
@@ -115,3 +150,36 @@ def check_client(request) -> Verdict:
 def check_address(request, address: str) -> Verdict:
     key = normalise_address(address)
     return _count(request, ADDRESS_GROUP, settings.RESET_RATE_PER_ADDRESS, lambda group, request: key)
+
+
+# ---------------------------------------------------------------- login
+
+
+def _username_key(username: str):
+    key = normalise_address(username)
+    return lambda group, request: key
+
+
+def check_login(request, username: str) -> Verdict:
+    """Whether failed logins from this client, or for this username, used up their budget.
+
+    Only looks: checking does not count. Existing and unknown usernames are
+    counted alike, so the answer says nothing about whether an account exists.
+    """
+    by_client = _spent(request, LOGIN_CLIENT_GROUP, settings.LOGIN_RATE_PER_CLIENT, "ip")
+    by_username = _spent(request, LOGIN_USERNAME_GROUP, settings.LOGIN_RATE_PER_USERNAME, _username_key(username))
+    limited = [verdict for verdict in (by_client, by_username) if verdict.limited]
+    return Verdict(True, max(verdict.retry_after for verdict in limited)) if limited else Verdict(False)
+
+
+def count_login_failure(request, username: str) -> None:
+    """One failed login against the client's and the username's budgets (a successful one costs nothing)."""
+    _count(request, LOGIN_CLIENT_GROUP, settings.LOGIN_RATE_PER_CLIENT, "ip")
+    _count(request, LOGIN_USERNAME_GROUP, settings.LOGIN_RATE_PER_USERNAME, _username_key(username))
+
+
+def in_words(seconds: int) -> str:
+    if seconds < 90:
+        return f"{seconds} second{'s' if seconds != 1 else ''}"
+    minutes = round(seconds / 60)
+    return f"{minutes} minutes" if minutes < 90 else f"{round(minutes / 60)} hours"

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import environ
 
-from core import ratelimit
+from core import counters, ratelimit
 from core.mail import config as mailconfig
 from core.mail.config import ConfigError
 
@@ -108,34 +108,20 @@ if _database_url.partition("://")[0] not in environ.Env.DB_SCHEMES:
     )
 DATABASES = {"default": environ.Env.db_url_config(_database_url)}
 
-# CACHES (rate-limit counters; shared by every process of the site)
+# CACHES
 # ------------------------------------------------------------------------------
-# Default: files in .cache/ (core.cache: Django's file cache with atomic add and
-# incr), which needs no extra service. Any django-environ cache URL works:
-# redis://127.0.0.1:6379/1 (pip install redis), or Memcached.
-_cache_url = _text("CACHE_URL", f"filecache://{BASE_DIR / '.cache'}")
-_cache_scheme = _cache_url.partition("://")[0]
-if _cache_scheme not in environ.Env.CACHE_SCHEMES:
-    raise ConfigError(
-        "CACHE_URL",
-        f"unknown cache scheme {_cache_scheme!r}",
-        "for example filecache:///var/cache/site or redis://127.0.0.1:6379/1",
-    )
-_cache = environ.Env.cache_url_config(_cache_url)
-if _cache["BACKEND"].rpartition(".")[2] in ("LocMemCache", "DummyCache", "DatabaseCache"):
-    raise ConfigError(
-        "CACHE_URL",
-        f"{_cache_scheme}:// cannot hold the rate-limit counters "
-        "(memory is per process, dummy keeps nothing, the database cache does not increment atomically)",
-        "use filecache:///path (one machine) or redis://host:6379/0",
-    )
-if _cache["BACKEND"] == "django.core.cache.backends.filebased.FileBasedCache":
-    _cache["BACKEND"] = "core.cache.FileBasedCache"
-    _cache["LOCATION"] = mailconfig.resolve_dir("CACHE_URL", _cache["LOCATION"], BASE_DIR)
-CACHES = {"default": _cache}
-# django-ratelimit warns that it does not know core.cache.FileBasedCache or
-# Django's own RedisCache; both increment atomically (the caches that do not are
-# refused above).
+# "counters" holds the rate-limit counters and nothing else (core/counters.py):
+# diskcache in .cache/counters by default (one machine, no extra service), or
+# CACHE_URL=redis://host:6379/0 to share them between machines. Stores that can
+# lose a count (memcached, locmem, dummy, database) stop start-up. "default" is
+# Django's per-process memory cache, for anything else.
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    counters.ALIAS: counters.counters_cache(_text("CACHE_URL"), BASE_DIR),
+}
+RATELIMIT_USE_CACHE = counters.ALIAS
+# django-ratelimit's check knows neither diskcache nor Django's own RedisCache;
+# both increment atomically (the stores that do not are refused above).
 SILENCED_SYSTEM_CHECKS = ["django_ratelimit.W001"]
 
 # TASKS (mail sent off the request path: run `manage.py db_worker`)
@@ -178,6 +164,10 @@ MANAGERS = mailconfig.parse_addresses("MANAGERS", _text("MANAGERS")) if _text("M
 # django-allauth's (20/m per client, 5/m per address) plus an hourly cap.
 RESET_RATE_PER_CLIENT = ratelimit.parse_rates("RESET_RATE_PER_CLIENT", _text("RESET_RATE_PER_CLIENT", "20/m"))
 RESET_RATE_PER_ADDRESS = ratelimit.parse_rates("RESET_RATE_PER_ADDRESS", _text("RESET_RATE_PER_ADDRESS", "5/m,10/h"))
+# Failed logins (every login form: /users/login/ and /admin/login/), counted
+# per client and per username; as strict as django-allauth's defaults.
+LOGIN_RATE_PER_CLIENT = ratelimit.parse_rates("LOGIN_RATE_PER_CLIENT", _text("LOGIN_RATE_PER_CLIENT", "10/m"))
+LOGIN_RATE_PER_USERNAME = ratelimit.parse_rates("LOGIN_RATE_PER_USERNAME", _text("LOGIN_RATE_PER_USERNAME", "5/5m"))
 # How many proxies in front of the site append to X-Forwarded-For. 0: the header
 # is ignored and the client is REMOTE_ADDR (anyone can write the header).
 TRUSTED_PROXY_COUNT = ratelimit.parse_count("TRUSTED_PROXY_COUNT", _text("TRUSTED_PROXY_COUNT", "0"), minimum=0)

@@ -10,7 +10,7 @@ import shutil
 import tempfile
 
 for _name in list(os.environ):
-    if _name.startswith(("EMAIL_", "RESET_")) or _name in {
+    if _name.startswith(("EMAIL_", "RESET_", "LOGIN_RATE_")) or _name in {
         "DJANGO_ENV_FILE",
         "SECRET_KEY",
         "DEBUG",
@@ -32,8 +32,8 @@ for _name in list(os.environ):
 os.environ.update(DJANGO_ENV_FILE="", DEBUG="true", SECRET_KEY="tests-only-secret-key-" + "x" * 40)
 # Rate-limit counters of one test run stay out of the project's .cache/ (tests
 # that count requests clear it first: tests/users/test_reset_limits.py).
-os.environ["CACHE_URL"] = "filecache://" + tempfile.mkdtemp(prefix="mailproof-tests-cache-")
-atexit.register(shutil.rmtree, os.environ["CACHE_URL"].removeprefix("filecache://"), ignore_errors=True)
+os.environ["CACHE_URL"] = "diskcache://" + tempfile.mkdtemp(prefix="mailproof-tests-cache-")
+atexit.register(shutil.rmtree, os.environ["CACHE_URL"].removeprefix("diskcache://"), ignore_errors=True)
 
 from core.settings import *  # noqa: E402, F403
 

@@ -1,8 +1,11 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 
-from users.forms import UserCreationForm
+from users.forms import AdminAuthenticationForm, UserCreationForm
 from users.models import User
+
+# The admin's login is throttled like the site's (users.forms.ThrottledLoginMixin).
+admin.site.login_form = AdminAuthenticationForm
 
 
 @admin.register(User)

@@ -1,5 +1,8 @@
+from django.contrib.admin.forms import AdminAuthenticationForm as DjangoAdminAuthenticationForm
 from django.contrib.auth import forms as auth_forms
+from django.core.exceptions import ValidationError
 
+from core import ratelimit
 from core.mail.tasks import enqueue_password_reset
 from users.models import User
 
@@ -23,3 +26,39 @@ class PasswordResetForm(auth_forms.PasswordResetForm):
     def save(self, *, request, **kwargs):
         site_url = f"{request.scheme}://{request.get_host()}"
         enqueue_password_reset(self.cleaned_data["email"], site_url)
+
+
+THROTTLED = "Too many failed login attempts. Please wait %(wait)s, then try again."
+
+
+class ThrottledLoginMixin:
+    """Failed logins limited per client and per username (``core.ratelimit``), for every login form of the site.
+
+    Over a budget the form refuses with the same words whether or not the
+    username exists, before the password is checked (the right one is refused
+    too). Only failures are counted: a successful login costs nothing.
+    """
+
+    def clean(self):
+        username = self.cleaned_data.get("username")
+        password = self.cleaned_data.get("password")
+        attempted = username is not None and bool(password)
+        if attempted:
+            verdict = ratelimit.check_login(self.request, username)
+            if verdict.limited:
+                wait = ratelimit.in_words(verdict.retry_after)
+                raise ValidationError(THROTTLED, code="throttled", params={"wait": wait})
+        try:
+            return super().clean()
+        except ValidationError:
+            if attempted and self.user_cache is None:  # wrong username or password (not "inactive", "not staff")
+                ratelimit.count_login_failure(self.request, username)
+            raise
+
+
+class AuthenticationForm(ThrottledLoginMixin, auth_forms.AuthenticationForm):
+    """The login form of /users/login/."""
+
+
+class AdminAuthenticationForm(ThrottledLoginMixin, DjangoAdminAuthenticationForm):
+    """The login form of /admin/login/ (``admin.site.login_form``, set in users/admin.py)."""

@@ -3,18 +3,12 @@ from django.http import HttpResponseRedirect
 from django.shortcuts import render
 
 from core import ratelimit
+from core.ratelimit import in_words
 from users.forms import PasswordResetForm
 
 
 def home(request):
     return render(request, "home.html")
-
-
-def in_words(seconds: int) -> str:
-    if seconds < 90:
-        return f"{seconds} second{'s' if seconds != 1 else ''}"
-    minutes = round(seconds / 60)
-    return f"{minutes} minutes" if minutes < 90 else f"{round(minutes / 60)} hours"
 
 
 class PasswordResetView(auth_views.PasswordResetView):

@@ -19,12 +19,25 @@ SECRET = "s3cr3t-marker-Zq9"
             "Configuration error: CACHE_URL: dbcache:// cannot hold the rate-limit",
         ),
         ({"CACHE_URL": "filecache://manage.py"}, "Configuration error: CACHE_URL: "),
+        ({"CACHE_URL": "dummycache://"}, "Configuration error: CACHE_URL: dummycache:// cannot hold the rate-limit"),
+        (
+            {"CACHE_URL": "pymemcache://127.0.0.1:11211"},
+            "Configuration error: CACHE_URL: pymemcache:// cannot hold the rate-limit counters (memcached evicts",
+        ),
+        ({"CACHE_URL": "127.0.0.1:6379"}, "Configuration error: CACHE_URL: not a URL"),
+        (
+            {"CACHE_URL": f"redis://:{SECRET}[@127.0.0.1:6379/0"},
+            "Configuration error: CACHE_URL: the redis:// URL cannot be read",
+        ),
+        ({"CACHE_URL": f"redis://:{SECRET}@127.0.0.1:port/0"}, "Configuration error: CACHE_URL: the redis:// URL"),
         ({"RESET_RATE_PER_CLIENT": "lots"}, "Configuration error: RESET_RATE_PER_CLIENT: 'lots' is not a rate"),
         (
             {"RESET_RATE_PER_ADDRESS": "5/m,10/week"},
             "Configuration error: RESET_RATE_PER_ADDRESS: '10/week' is not a rate",
         ),
         ({"RESET_RATE_PER_ADDRESS": " , "}, "Configuration error: RESET_RATE_PER_ADDRESS: no rate given"),
+        ({"LOGIN_RATE_PER_CLIENT": "ten"}, "Configuration error: LOGIN_RATE_PER_CLIENT: 'ten' is not a rate"),
+        ({"LOGIN_RATE_PER_USERNAME": "0/m"}, "Configuration error: LOGIN_RATE_PER_USERNAME: '0/m' is not a rate"),
         ({"TRUSTED_PROXY_COUNT": "one"}, "Configuration error: TRUSTED_PROXY_COUNT: 'one' is not a whole number"),
         ({"TRUSTED_PROXY_COUNT": "-1"}, "Configuration error: TRUSTED_PROXY_COUNT: must be 0 or more"),
         ({"RESET_SEND_ATTEMPTS": "0"}, "Configuration error: RESET_SEND_ATTEMPTS: must be 1 or more"),
@@ -48,15 +61,23 @@ def test_good_values_start(tmp_path):
     result = manage(
         "check",
         env={
-            "CACHE_URL": f"filecache://{tmp_path}",
+            "CACHE_URL": f"diskcache://{tmp_path}",
             "RESET_RATE_PER_CLIENT": "100/5m",
             "RESET_RATE_PER_ADDRESS": "3/m, 6/h, 10/d",
             "TRUSTED_PROXY_COUNT": "1",
+            "LOGIN_RATE_PER_CLIENT": "20/m,100/h",
+            "LOGIN_RATE_PER_USERNAME": "3/15m",
             "RESET_SEND_ATTEMPTS": "3",
             "RESET_RETRY_DELAY": "0.5",
             "ADMINS_EMAIL_URL": "outbox://sent_emails/admins",
         },
     )
+    assert (result.returncode, result.stderr) == (0, "")
+
+
+@pytest.mark.parametrize("url", ["", "filecache://{tmp}", "redis://:p%5Bw@127.0.0.1:6379/1", "rediss://h:6380/0"])
+def test_counter_stores_that_lose_nothing_start(url, tmp_path):
+    result = manage("check", env={"CACHE_URL": url.format(tmp=tmp_path)})
     assert (result.returncode, result.stderr) == (0, "")
 
 

@@ -2,7 +2,7 @@
 
 import pytest
 import requests
-from django.core.cache import cache
+from django.core.cache import caches
 from django.test import RequestFactory
 from django_tasks_db.models import DBTaskResult
 
@@ -19,7 +19,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 @pytest.fixture(autouse=True)
 def fresh_counters():
-    cache.clear()
+    caches["counters"].clear()
 
 
 @pytest.fixture

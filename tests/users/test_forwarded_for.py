@@ -1,0 +1,70 @@
+"""A malformed X-Forwarded-For never answers 5xx: the client is then its socket address (REMOTE_ADDR)."""
+
+import pytest
+from django.core.cache import caches
+from django.test import RequestFactory
+
+from core.ratelimit import client_ip
+from tests.users.test_reset_limits import reset  # noqa: F401
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+MALFORMED = [
+    "unknown",
+    "1.2.3.4:5678",
+    "_hidden",
+    "[2001:db8::1]:443",
+    "[2001:db8::1]",
+    "",
+    ",",
+    ", , ,",
+    "203.0.113.9, ",
+    "fe80::1%eth0",
+    "999.1.1.1",
+    "203.0.113.0/24",
+    "0x7f.0.0.1",
+    "1.2.3.4 5.6.7.8",
+    "x" * 7000,
+    "203.0.113.9, " * 500 + "unknown",
+    "１.２.３.４".encode(),  # full-width digits, sent as UTF-8 bytes
+    "é".encode("latin-1"),
+]
+
+
+@pytest.fixture(autouse=True)
+def fresh_counters():
+    caches["counters"].clear()
+
+
+@pytest.mark.parametrize("header", MALFORMED, ids=lambda value: repr(value)[:30])
+def test_a_malformed_entry_counts_against_the_socket_address(settings, reset, header):  # noqa: F811
+    settings.TRUSTED_PROXY_COUNT = 1
+    settings.RESET_RATE_PER_CLIENT = ["2/m"]
+    assert [reset("a@example.com").status_code for _ in range(2)] == [302, 302]  # 127.0.0.1, no header
+    refused = reset("a@example.com", {"X-Forwarded-For": header})
+    assert refused.status_code == 429  # not a 500, and counted as 127.0.0.1: its budget is spent
+    assert "Too many requests" in refused.text
+
+
+def test_a_well_formed_entry_is_still_the_client(settings, reset):  # noqa: F811
+    settings.TRUSTED_PROXY_COUNT = 1
+    settings.RESET_RATE_PER_CLIENT = ["1/m"]
+    statuses = [reset("a@example.com", {"X-Forwarded-For": f"unknown, 2001:db8::{i}"}).status_code for i in (1, 1)]
+    assert statuses == [302, 429]
+    assert reset("a@example.com", {"X-Forwarded-For": "203.0.113.7"}).status_code == 302
+
+
+@pytest.mark.parametrize(
+    ("proxies", "header", "client"),
+    [
+        (1, "2001:DB8:0:0::1", "2001:db8::1"),  # canonical form: one budget however it is written
+        (1, " 203.0.113.7 ", "203.0.113.7"),
+        (2, "unknown, 10.0.0.2", "127.0.0.1"),
+        (2, "203.0.113.7,, 10.0.0.2", "127.0.0.1"),  # an empty entry where a proxy's should be
+        (1, "::FFFF:203.0.113.7", "::ffff:203.0.113.7"),
+    ],
+)
+def test_client_ip_reads_only_plain_addresses(settings, proxies, header, client):
+    settings.TRUSTED_PROXY_COUNT = proxies
+    request = RequestFactory().post("/", REMOTE_ADDR="127.0.0.1", HTTP_X_FORWARDED_FOR=header)
+    assert client_ip(request) == client
