@@ -8,9 +8,9 @@ Two budgets, each a list of rates such as ``5/m,10/h`` (settings
   ``A@x.ru`` and ``a@X.RU`` share one budget: over it the page answers as usual
   and no message is sent, so the limit reveals nothing about the address.
 
-Failed logins (settings ``LOGIN_RATE_PER_CLIENT``, ``LOGIN_RATE_PER_USERNAME``)
-are counted per client and per username, normalised as the addresses; once a
-budget is spent the login forms refuse without checking the password
+Login attempts (settings ``LOGIN_RATE_PER_CLIENT``, ``LOGIN_RATE_PER_USERNAME``)
+are counted per client and per username, normalised as the addresses, before
+the password is checked; over a budget the login forms refuse without checking it
 (``users.forms.ThrottledLoginMixin``).
 
 The counters live in the ``counters`` cache (core/counters.py), shared by every process of the site.
@@ -133,16 +133,6 @@ def _count(request, group: str, rates: list[str], key) -> Verdict:
     return worst
 
 
-def _spent(request, group: str, rates: list[str], key) -> Verdict:
-    """Whether a budget is used up, without counting this request (``count >= limit``)."""
-    worst = Verdict(False)
-    for rate in rates:
-        usage = get_usage(request, group=group, key=key, rate=rate, method="POST", increment=False)
-        if usage and (usage["should_limit"] or usage["count"] >= usage["limit"]):
-            worst = Verdict(True, max(worst.retry_after, usage["time_left"], 1))
-    return worst
-
-
 def check_client(request) -> Verdict:
     return _count(request, CLIENT_GROUP, settings.RESET_RATE_PER_CLIENT, "ip")
 
@@ -161,21 +151,17 @@ def _username_key(username: str):
 
 
 def check_login(request, username: str) -> Verdict:
-    """Whether failed logins from this client, or for this username, used up their budget.
+    """Count one login attempt against the client's and the username's budgets; whether either is used up.
 
-    Only looks: checking does not count. Existing and unknown usernames are
-    counted alike, so the answer says nothing about whether an account exists.
+    Every attempt is counted before the password is checked, so a burst of
+    parallel guesses cannot all slip in before the first failure is counted.
+    Existing and unknown usernames are counted alike, so the answer says
+    nothing about whether an account exists.
     """
-    by_client = _spent(request, LOGIN_CLIENT_GROUP, settings.LOGIN_RATE_PER_CLIENT, "ip")
-    by_username = _spent(request, LOGIN_USERNAME_GROUP, settings.LOGIN_RATE_PER_USERNAME, _username_key(username))
+    by_client = _count(request, LOGIN_CLIENT_GROUP, settings.LOGIN_RATE_PER_CLIENT, "ip")
+    by_username = _count(request, LOGIN_USERNAME_GROUP, settings.LOGIN_RATE_PER_USERNAME, _username_key(username))
     limited = [verdict for verdict in (by_client, by_username) if verdict.limited]
     return Verdict(True, max(verdict.retry_after for verdict in limited)) if limited else Verdict(False)
-
-
-def count_login_failure(request, username: str) -> None:
-    """One failed login against the client's and the username's budgets (a successful one costs nothing)."""
-    _count(request, LOGIN_CLIENT_GROUP, settings.LOGIN_RATE_PER_CLIENT, "ip")
-    _count(request, LOGIN_USERNAME_GROUP, settings.LOGIN_RATE_PER_USERNAME, _username_key(username))
 
 
 def in_words(seconds: int) -> str:

@@ -32,28 +32,22 @@ THROTTLED = "Too many failed login attempts. Please wait %(wait)s, then try agai
 
 
 class ThrottledLoginMixin:
-    """Failed logins limited per client and per username (``core.ratelimit``), for every login form of the site.
+    """Login attempts limited per client and per username (``core.ratelimit``), for every login form of the site.
 
-    Over a budget the form refuses with the same words whether or not the
-    username exists, before the password is checked (the right one is refused
-    too). Only failures are counted: a successful login costs nothing.
+    Each attempt is counted before the password is checked (a successful one
+    too: the budgets are roomy for people and tight for guessing). Over a
+    budget the form refuses with the same words whether or not the username
+    exists, without checking the password (the right one is refused too).
     """
 
     def clean(self):
         username = self.cleaned_data.get("username")
-        password = self.cleaned_data.get("password")
-        attempted = username is not None and bool(password)
-        if attempted:
+        if username is not None and self.cleaned_data.get("password"):
             verdict = ratelimit.check_login(self.request, username)
             if verdict.limited:
                 wait = ratelimit.in_words(verdict.retry_after)
                 raise ValidationError(THROTTLED, code="throttled", params={"wait": wait})
-        try:
-            return super().clean()
-        except ValidationError:
-            if attempted and self.user_cache is None:  # wrong username or password (not "inactive", "not staff")
-                ratelimit.count_login_failure(self.request, username)
-            raise
+        return super().clean()
 
 
 class AuthenticationForm(ThrottledLoginMixin, auth_forms.AuthenticationForm):
