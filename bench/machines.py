@@ -4,7 +4,7 @@
 
 For each stack the site runs under gunicorn (``DJANGO_SETTINGS_MODULE=bench.settings``:
 the site plus ``/bench/minimal/``, a view that only answers a POST) with a
-``db_worker`` draining beside it. wrk (bench/load.py) posts the same reset
+``db_worker`` draining beside it (``--no-worker``: drained afterwards). wrk (bench/load.py) posts the same reset
 forms first to the minimal view, then to ``/users/password_reset/``, under the
 same server in the same run. Prints requests per second and p99 for both and the
 ratio reset/minimal (target on PostgreSQL + Redis: >= 0.5). Then the queue is
@@ -33,7 +33,9 @@ MINIMAL_PATH = "/bench/minimal/"  # bench/urls.py
 STACKS = ("postgresql+redis", "sqlite+filecache")
 
 
-def measure(stack: str, folder: Path, *, duration: int, connections: int, gunicorn_workers: int, users: int) -> dict:
+def measure(
+    stack: str, folder: Path, *, duration: int, connections: int, gunicorn_workers: int, users: int, worker: bool = True
+) -> dict:
     emails = [f"load{i}@bench.example" for i in range(users)]
     outbox = folder / "outbox"
     env = {
@@ -50,11 +52,12 @@ def measure(stack: str, folder: Path, *, duration: int, connections: int, gunico
         site = stack_of_servers.enter_context(Site(folder, env))  # SQLite and the file cache in `folder` otherwise
         site.prepare(emails)
         site.start_server(gunicorn_workers)
-        worker = site.start_worker()
+        running = site.start_worker() if worker else None
         load = {"duration": duration, "connections": connections, "threads": 2, "users": users}
         minimal = post_forms(site, MINIMAL_PATH, **load)
         reset = post_forms(site, RESET_PATH, **load)
-        site.stop(worker)
+        if running:
+            site.stop(running)
         for _ in range(3):  # a batch worker exits when nothing is ready; the last tasks may still be queueing others
             site.drain(workers=2)
             answered = site.answered("POST", RESET_PATH)
@@ -81,6 +84,9 @@ def main() -> int:
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--workers", type=int, default=3, help="gunicorn workers (default 3)")
     parser.add_argument("--stack", choices=STACKS, action="append", help="only this stack (repeatable)")
+    parser.add_argument(
+        "--no-worker", action="store_true", help="no db_worker during the load (the queue is drained afterwards)"
+    )
     args = parser.parse_args()
     ensure_wrk()
     ok = True
@@ -93,11 +99,13 @@ def main() -> int:
                 connections=args.connections,
                 gunicorn_workers=args.workers,
                 users=200,
+                worker=not args.no_worker,
             )
         minimal, reset = result["minimal"], result["reset"]
         good = result["server_errors"] == 0 and result["messages"] == result["accepted"] > 0
         ok = ok and good
-        print(f"{stack}: gunicorn with {args.workers} workers, {minimal['command']}")
+        beside = "no worker during the load" if args.no_worker else "a db_worker draining"
+        print(f"{stack}: gunicorn with {args.workers} workers, {beside}, {minimal['command']}")
         print(f"  minimal view:  {minimal['requests_per_second']:7.0f} requests/s, p99 {minimal['p99_ms']:.1f} ms")
         print(f"  reset:         {reset['requests_per_second']:7.0f} requests/s, p99 {reset['p99_ms']:.1f} ms")
         print(
