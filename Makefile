@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: help run test lint format browser clean
+.PHONY: help run test lint format browser services clean
 
 help:
 	@echo "make run    set up and start the site on http://$(HOST):$(PORT)/"
@@ -43,7 +43,11 @@ run: $(VENV)/.runtime .env
 browser:
 	@scripts/ensure-chromium
 
-test: $(VENV)/.dev browser
+# PostgreSQL and Redis for the tests that run the site on them (bench/services.py).
+services:
+	@scripts/ensure-services
+
+test: $(VENV)/.dev browser services
 	$(PY) -m pytest
 
 lint: $(VENV)/.dev

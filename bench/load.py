@@ -61,8 +61,33 @@ def ensure_wrk() -> str:
     return shutil.which("wrk") or sys.exit("apt-get did not install wrk")
 
 
-def run(duration: int = 30, connections: int = 16, threads: int = 2, gunicorn_workers: int = 3, users: int = 200):
+def post_forms(site: Site, path: str, *, duration: int, connections: int, threads: int, users: int) -> dict:
+    """wrk posts reset forms (random existing addresses, a valid CSRF token) to ``path`` for ``duration`` s.
+
+    Returns the command, the statuses wrk saw, requests per second, latency and socket errors.
+    """
     wrk = ensure_wrk()
+    session, token = site.form_session()
+    url = f"{site.url}{path}"
+    script = site.folder / "reset.lua"
+    script.write_text(LUA % {"token": token, "cookie": session.cookies["csrftoken"], "url": url, "users": users})
+    command = [wrk, f"-t{threads}", f"-c{connections}", f"-d{duration}s", "--timeout=10s", "-s", str(script)]
+    output = subprocess.run([*command, url], capture_output=True, text=True, timeout=duration + 60, check=True).stdout
+    latency = re.search(r"^LATENCY p50=([\d.]+)ms p99=([\d.]+)ms$", output, re.MULTILINE)
+    errors = re.search(r"Socket errors: .*", output)
+    return {
+        "command": " ".join(command),
+        "seen_by_wrk": dict(sorted((int(s), int(c)) for s, c in re.findall(r"^STATUS (\d+) (\d+)$", output, re.M))),
+        "requests_per_second": float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1)),
+        "latency": latency.group(0).removeprefix("LATENCY "),
+        "p50_ms": float(latency.group(1)),
+        "p99_ms": float(latency.group(2)),
+        "socket_errors": errors.group(0) if errors else "none",
+    }
+
+
+def run(duration: int = 30, connections: int = 16, threads: int = 2, gunicorn_workers: int = 3, users: int = 200):
+    ensure_wrk()
     emails = [f"load{i}@bench.example" for i in range(users)]
     with tempfile.TemporaryDirectory(prefix="bench-load-") as folder:
         outbox = Path(folder) / "outbox"
@@ -75,16 +100,9 @@ def run(duration: int = 30, connections: int = 16, threads: int = 2, gunicorn_wo
             site.prepare(emails)
             site.start_server(gunicorn_workers)
             worker = site.start_worker()
-            session, token = site.form_session()
-            url = f"{site.url}/users/password_reset/"
-            script = Path(folder) / "reset.lua"
-            script.write_text(
-                LUA % {"token": token, "cookie": session.cookies["csrftoken"], "url": url, "users": users}
+            wrk = post_forms(
+                site, "/users/password_reset/", duration=duration, connections=connections, threads=threads, users=users
             )
-            command = [wrk, f"-t{threads}", f"-c{connections}", f"-d{duration}s", "--timeout=10s", "-s", str(script)]
-            output = subprocess.run(
-                [*command, url], capture_output=True, text=True, timeout=duration + 60, check=True
-            ).stdout
 
             site.stop(worker)
             started = time.monotonic()
@@ -94,16 +112,9 @@ def run(duration: int = 30, connections: int = 16, threads: int = 2, gunicorn_wo
             queued = site.count_tasks(REQUEST_TASK)
             messages = len(list(outbox.glob("*.eml")))
             answered = site.answered("POST", "/users/password_reset/")
-    seen_by_wrk = {int(s): int(c) for s, c in re.findall(r"^STATUS (\d+) (\d+)$", output, re.MULTILINE)}
-    requests_per_second = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
-    errors = re.search(r"Socket errors: .*", output)
     return {
-        "command": " ".join(command),
+        **wrk,
         "statuses": dict(sorted(answered.items())),
-        "seen_by_wrk": dict(sorted(seen_by_wrk.items())),
-        "requests_per_second": requests_per_second,
-        "latency": re.search(r"^LATENCY (.*)$", output, re.MULTILINE).group(1),
-        "socket_errors": errors.group(0) if errors else "none",
         "accepted": answered[302],
         "queued": queued,
         "messages": messages,

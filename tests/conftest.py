@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from bench import services
 from core.mail.config import OUTBOX_BACKEND
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -51,3 +52,25 @@ def manage(*args: str, env: dict | None = None, input: str | None = None, timeou
         text=True,
         timeout=timeout,
     )
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """A PostgreSQL server of the test run's own on 127.0.0.1 (bench/services.py); skipped if not installed."""
+    try:
+        server = services.PostgreSQL()
+    except services.Unavailable as why:
+        pytest.skip(str(why))
+    with server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def redis():
+    """A Redis server of the test run's own on 127.0.0.1 (bench/services.py); skipped if not installed."""
+    try:
+        server = services.Redis()
+    except services.Unavailable as why:
+        pytest.skip(str(why))
+    with server:
+        yield server

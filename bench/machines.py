@@ -1,0 +1,121 @@
+"""The reset endpoint under load on PostgreSQL + Redis and on SQLite + the file cache, against a minimal view.
+
+    .venv/bin/python -m bench.machines          # 10 s per endpoint and stack, gunicorn with 3 workers, wrk -t2 -c16
+
+For each stack the site runs under gunicorn (``DJANGO_SETTINGS_MODULE=bench.settings``:
+the site plus ``/bench/minimal/``, a view that only answers a POST) with a
+``db_worker`` draining beside it (``--no-worker``: drained afterwards). wrk (bench/load.py) posts the same reset
+forms first to the minimal view, then to ``/users/password_reset/``, under the
+same server in the same run. Prints requests per second and p99 for both and the
+ratio reset/minimal (target on PostgreSQL + Redis: >= 0.5). Then the queue is
+drained: there must be no 5xx and exactly one message in the outbox per
+accepted reset.
+
+PostgreSQL and Redis are servers of the run's own on 127.0.0.1
+(bench/services.py, as in the tests); PostgreSQL keeps its durable defaults and
+the site keeps its connections (``conn_max_age=60``, as README's Deployment says).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from contextlib import ExitStack
+from pathlib import Path
+
+from bench.load import ensure_wrk, post_forms
+from bench.services import PostgreSQL, Redis
+from bench.site import Site
+
+RESET_PATH = "/users/password_reset/"
+MINIMAL_PATH = "/bench/minimal/"  # bench/urls.py
+STACKS = ("postgresql+redis", "sqlite+filecache")
+
+
+def measure(
+    stack: str, folder: Path, *, duration: int, connections: int, gunicorn_workers: int, users: int, worker: bool = True
+) -> dict:
+    emails = [f"load{i}@bench.example" for i in range(users)]
+    outbox = folder / "outbox"
+    env = {
+        "DJANGO_SETTINGS_MODULE": "bench.settings",
+        "EMAIL_URL": f"outbox://{outbox}",
+        "RESET_RATE_PER_CLIENT": "1000000/m",
+        "RESET_RATE_PER_ADDRESS": "1000000/m",
+    }
+    with ExitStack() as stack_of_servers:
+        if stack == "postgresql+redis":
+            postgres = stack_of_servers.enter_context(PostgreSQL(durable=True))
+            redis = stack_of_servers.enter_context(Redis())
+            env |= {"DATABASE_URL": postgres.create_database("conn_max_age=60"), "CACHE_URL": redis.url(0)}
+        site = stack_of_servers.enter_context(Site(folder, env))  # SQLite and the file cache in `folder` otherwise
+        site.prepare(emails)
+        site.start_server(gunicorn_workers)
+        running = site.start_worker() if worker else None
+        load = {"duration": duration, "connections": connections, "threads": 2, "users": users}
+        minimal = post_forms(site, MINIMAL_PATH, **load)
+        reset = post_forms(site, RESET_PATH, **load)
+        if running:
+            site.stop(running)
+        for _ in range(3):  # a batch worker exits when nothing is ready; the last tasks may still be queueing others
+            site.drain(workers=2)
+            answered = site.answered("POST", RESET_PATH)
+            messages = len(list(outbox.glob("*.eml")))
+            if messages >= answered[302]:
+                break
+        answered_minimal = site.answered("POST", MINIMAL_PATH)
+    statuses = answered + answered_minimal
+    return {
+        "stack": stack,
+        "minimal": minimal,
+        "reset": reset,
+        "ratio": reset["requests_per_second"] / minimal["requests_per_second"],
+        "statuses": {"reset": dict(sorted(answered.items())), "minimal": dict(sorted(answered_minimal.items()))},
+        "server_errors": sum(count for status, count in statuses.items() if status >= 500),
+        "accepted": answered[302],
+        "messages": messages,
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--duration", type=int, default=10, help="seconds of load per endpoint (default 10)")
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--workers", type=int, default=3, help="gunicorn workers (default 3)")
+    parser.add_argument("--stack", choices=STACKS, action="append", help="only this stack (repeatable)")
+    parser.add_argument(
+        "--no-worker", action="store_true", help="no db_worker during the load (the queue is drained afterwards)"
+    )
+    args = parser.parse_args()
+    ensure_wrk()
+    ok = True
+    for stack in args.stack or STACKS:
+        with tempfile.TemporaryDirectory(prefix="bench-machines-") as folder:
+            result = measure(
+                stack,
+                Path(folder),
+                duration=args.duration,
+                connections=args.connections,
+                gunicorn_workers=args.workers,
+                users=200,
+                worker=not args.no_worker,
+            )
+        minimal, reset = result["minimal"], result["reset"]
+        good = result["server_errors"] == 0 and result["messages"] == result["accepted"] > 0
+        ok = ok and good
+        beside = "no worker during the load" if args.no_worker else "a db_worker draining"
+        print(f"{stack}: gunicorn with {args.workers} workers, {beside}, {minimal['command']}")
+        print(f"  minimal view:  {minimal['requests_per_second']:7.0f} requests/s, p99 {minimal['p99_ms']:.1f} ms")
+        print(f"  reset:         {reset['requests_per_second']:7.0f} requests/s, p99 {reset['p99_ms']:.1f} ms")
+        print(
+            f"  ratio:         {result['ratio']:.2f} reset/minimal" + ("  (target >= 0.5)" if "redis" in stack else "")
+        )
+        print(f"  answered:      {result['statuses']}, 5xx: {result['server_errors']}")
+        print(f"  outbox:        {result['messages']} messages for {result['accepted']} accepted resets")
+        print("  " + ("one message per accepted request, no 5xx" if good else "MISMATCH"))
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
