@@ -195,6 +195,9 @@ X_FRAME_OPTIONS = "DENY"
 # HSTS and SSL redirect are left to the proxy in front (README: "check --deploy").
 SESSION_COOKIE_SECURE = not DEBUG
 CSRF_COOKIE_SECURE = not DEBUG
+# Debug page and error mail: also hide the credentials of any URL (EMAIL_URL in a
+# request's META, CACHES, DATABASES ...) and SECRET_KEY's value (core/security.py).
+DEFAULT_EXCEPTION_REPORTER_FILTER = "core.security.SecretsFilter"
 
 # LOGGING
 # ------------------------------------------------------------------------------
