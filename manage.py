@@ -22,6 +22,11 @@ def main():
         # A bad environment variable: one line naming it, no traceback.
         if "--traceback" in sys.argv:
             raise
+        if "--json" in sys.argv:  # the contract: one JSON document on stdout for every outcome
+            import json
+
+            document = {"ok": False, "code": error.exit_code, "error": str(error), "hint": error.hint}
+            sys.stdout.write(json.dumps(document, ensure_ascii=False) + "\n")
         sys.stderr.write(f"Configuration error: {error}\n")
         if error.hint:
             sys.stderr.write(f"Hint: {error.hint}\n")

@@ -159,7 +159,12 @@ def outbox_mailer(base_dir: Path, folder: str = DEFAULT_OUTBOX_DIR) -> dict:
 def mailer_from_url(url: str, base_dir: Path, timeout: float) -> dict:
     """One ``MAILERS`` entry from an ``EMAIL_URL``."""
     var = "EMAIL_URL"
-    parts = urlsplit(url.strip())
+    if url.strip().partition("://")[0].lower() in SMTP_SCHEMES:
+        check_credentials(var, url.strip())  # before urlsplit, which may read a password as the host or port
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:  # "Invalid IPv6 URL": an unmatched [ or ]
+        raise ConfigError(var, "the URL cannot be read (an unmatched [ or ])", ENCODE_HINT) from None
     scheme = parts.scheme.lower()
     if scheme not in URL_SCHEMES:
         known = ", ".join(f"{name}://" for name in URL_SCHEMES)
@@ -204,6 +209,55 @@ def mailer_from_url(url: str, base_dir: Path, timeout: float) -> dict:
     return smtp_mailer(var, options, flat["EMAIL_PORT"])
 
 
+ENCODE_HINT = (
+    "percent-encode the login and password in the URL: / as %2F, # as %23, ? as %3F, @ as %40, "
+    "[ as %5B, ] as %5D, % as %25 (python3 -c 'import urllib.parse,sys; "
+    "print(urllib.parse.quote(sys.argv[1], safe=\"\"))' 'the-password')"
+)
+
+
+def check_credentials(variable: str, url: str) -> None:
+    """Refuse a URL whose login or password cannot be read as written, never echoing them.
+
+    The credentials end at the last ``@`` of the authority, which itself ends at
+    the first ``/``, ``?`` or ``#``. An ``@`` after that (``user:pa/ss@host``)
+    means the password holds one of these unencoded: read as it is, the URL would
+    name another host and port (``me:4651/TailSecret@host`` is host ``me``).
+    """
+    rest = url.partition("://")[2]
+    authority, delimiter, after = rest, "", ""
+    for index, char in enumerate(rest):
+        if char in "/?#":
+            authority, delimiter, after = rest[:index], char, rest[index:]
+            break
+    if "@" not in authority:
+        if "@" in after:
+            raise ConfigError(
+                variable,
+                "the login or password holds an unencoded /, # or ? (the URL cannot be read as written)",
+                ENCODE_HINT,
+            )
+        return
+    # An unencoded @ in the login (anna@example.com) is read right: the host starts after the last @.
+    login, _, password = authority.rpartition("@")[0].partition(":")
+    if any(char in login for char in "[]") or any(char in password for char in "@[]"):
+        raise ConfigError(
+            variable, "the login or password holds an unencoded @, [ or ] (the URL cannot be read as written)", ENCODE_HINT
+        )
+    check_ascii(variable, unquote(login), unquote(password))
+
+
+def check_ascii(variable: str, login: str, password: str) -> None:
+    """smtplib sends the login and password as ASCII: anything else fails at every login."""
+    for what, text in (("login", login), ("password", password)):
+        if not text.isascii():
+            raise ConfigError(
+                variable,
+                f"the SMTP {what} holds a character that is not ASCII; SMTP logins must be ASCII",
+                "use the provider's app password (letters, digits and punctuation), or a login without accents",
+            )
+
+
 def mailer_from_variables(env: Mapping[str, str], timeout: float) -> dict | None:
     """One ``MAILERS`` entry from ``EMAIL_HOST`` and friends, or None if unset."""
     host = env.get("EMAIL_HOST", "").strip()
@@ -220,6 +274,7 @@ def mailer_from_variables(env: Mapping[str, str], timeout: float) -> dict | None
         "use_tls": parse_bool("EMAIL_USE_TLS", env.get("EMAIL_USE_TLS", "")),
         "timeout": timeout,
     }
+    check_ascii("EMAIL_HOST_USER/EMAIL_HOST_PASSWORD", options["username"], options["password"])
     port = env.get("EMAIL_PORT", "").strip()
     return smtp_mailer("EMAIL_USE_SSL/EMAIL_USE_TLS", options, parse_port("EMAIL_PORT", port) if port else None)
 
