@@ -225,11 +225,8 @@ def check_credentials(variable: str, url: str) -> None:
     name another host and port (``me:4651/TailSecret@host`` is host ``me``).
     """
     rest = url.partition("://")[2]
-    authority, delimiter, after = rest, "", ""
-    for index, char in enumerate(rest):
-        if char in "/?#":
-            authority, delimiter, after = rest[:index], char, rest[index:]
-            break
+    end = next((index for index, char in enumerate(rest) if char in "/?#"), len(rest))
+    authority, after = rest[:end], rest[end:]
     if "@" not in authority:
         if "@" in after:
             raise ConfigError(
@@ -241,9 +238,8 @@ def check_credentials(variable: str, url: str) -> None:
     # An unencoded @ in the login (anna@example.com) is read right: the host starts after the last @.
     login, _, password = authority.rpartition("@")[0].partition(":")
     if any(char in login for char in "[]") or any(char in password for char in "@[]"):
-        raise ConfigError(
-            variable, "the login or password holds an unencoded @, [ or ] (the URL cannot be read as written)", ENCODE_HINT
-        )
+        problem = "the login or password holds an unencoded @, [ or ] (the URL cannot be read as written)"
+        raise ConfigError(variable, problem, ENCODE_HINT)
     check_ascii(variable, unquote(login), unquote(password))
 
 

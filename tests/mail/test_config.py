@@ -288,4 +288,5 @@ def test_non_ascii_login_or_password_is_a_configuration_error(env):
 
 
 def test_unencoded_at_in_the_login_is_still_read():
-    assert default_of({"EMAIL_URL": "smtp://anna@example.com:pw@h:25"}) == smtp("h", 25, user="anna@example.com", password="pw")
+    expected = smtp("h", 25, user="anna@example.com", password="pw")
+    assert default_of({"EMAIL_URL": "smtp://anna@example.com:pw@h:25"}) == expected
