@@ -40,3 +40,9 @@ def test_a_5000_character_display_name_is_folded_within_rfc_5322_lines():
     for header, address in (("From", "site@example.com"), ("To", "bob@example.com")):
         [parsed] = message[header].addresses
         assert parsed.addr_spec == address and parsed.display_name.replace(" ", "") == name
+
+
+@pytest.mark.parametrize("action", [["list"], ["list", "--json"], ["clear", "--dry-run"]])
+def test_outbox_takes_traceback_and_verbosity_after_the_action(action, tmp_path):
+    result = manage("outbox", *action, "--path", str(tmp_path), "--traceback", "-v", "2")
+    assert result.returncode == 0, result.stderr

@@ -75,6 +75,12 @@ class Command(BaseCommand):
         actions = parser.add_subparsers(dest="action", required=True, metavar="{list,show,clear}")
 
         def folder_options(sub):
+            # Django's common options belong to the main parser; after the action
+            # (`outbox list --traceback`) argparse looks for them in the subparser.
+            sub.add_argument("--traceback", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+            sub.add_argument(
+                "-v", "--verbosity", type=int, choices=[0, 1, 2, 3], default=argparse.SUPPRESS, help=argparse.SUPPRESS
+            )
             sub.add_argument("--path", metavar="DIR", help="Read this folder instead of the mailer's file_path.")
             sub.add_argument(
                 "--using", metavar="ALIAS", help="The MAILERS alias whose file_path is the outbox (default: default)."
