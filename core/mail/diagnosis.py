@@ -39,7 +39,7 @@ from django.core.mail.backends.locmem import EmailBackend as MemoryBackend
 from django.core.mail.backends.smtp import EmailBackend as SmtpBackend
 
 from core.mail.config import MASK
-from core.mail.errors import ExitCode, MailProblem
+from core.mail.errors import BUG_HINT, ExitCode, MailProblem
 from core.security import mask_url_credentials
 
 APP_PASSWORD_HINT = (
@@ -52,7 +52,6 @@ LOGIN_HINT = (
     "Set the login and password: EMAIL_URL=smtp+ssl://you%40yandex.ru:app-password@smtp.yandex.ru:465, "
     "or EMAIL_HOST_USER and EMAIL_HOST_PASSWORD."
 )
-BUG_HINT = "This looks like a bug: run the command again with --traceback and report what it shows."
 
 
 # ---------------------------------------------------------------- the mailer

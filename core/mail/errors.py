@@ -20,6 +20,9 @@ class ExitCode(IntEnum):
     MESSAGE_REFUSED = 6  # the server refused the sender, recipients or content
 
 
+BUG_HINT = "This looks like a bug: run the command again with --traceback and report what it shows."
+
+
 class MailProblem(Exception):
     """Something a person can act on: what is wrong, how to fix it, the exit code."""
 

@@ -9,12 +9,12 @@ import json
 import sys
 
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandParser, handle_default_options
+from django.core.management.base import CommandParser, handle_default_options
 from django.utils import timezone
 
 from core.mail import outbox as ob
 from core.mail.errors import ExitCode, MailProblem
-from core.management.base import command_error
+from core.management.base import ProjectCommand, command_error
 
 
 def dumps(data) -> str:
@@ -65,7 +65,7 @@ def summary_json(item, tz=None) -> dict:
     }
 
 
-class Command(BaseCommand):
+class Command(ProjectCommand):
     help = "List, show and clear the messages saved in the outbox folder (sent_emails/ by default)."
     # It only reads and deletes files in one folder: the project's system checks
     # (URLs, models, admin) are irrelevant here and cost ~15 ms of every run.
