@@ -13,10 +13,11 @@ report Django makes goes through it, and ``diffsettings`` reuses it.
 
 from __future__ import annotations
 
+import logging
 import re
 
 from django.conf import settings
-from django.views.debug import SafeExceptionReporterFilter
+from django.views.debug import ExceptionReporter, SafeExceptionReporterFilter
 
 MASK = "********"
 # scheme://userinfo@ : the userinfo runs to the last "@" before white space, so a
@@ -68,3 +69,32 @@ class SecretsFilter(SafeExceptionReporterFilter):
     def safe_settings_text(self, key: str, value) -> str:
         """``repr`` of a setting's cleansed value, as ``diffsettings`` prints it."""
         return repr(self.cleanse_setting(key, value))
+
+
+class SecretsReporter(ExceptionReporter):
+    """The debug page and the error mail, with the exception's own text masked too.
+
+    The filter cleanses settings, ``META`` and variables; the exception's message
+    (``exception_value``), its notes, the messages of the exceptions chained to it
+    and the ``repr`` of any other object in a frame's variables are shown as they
+    are, and a database or Redis error quotes its URL.
+    """
+
+    def get_traceback_data(self):
+        data = super().get_traceback_data()
+        for key in ("exception_value", "exception_notes", "unicode_hint"):
+            if data.get(key):
+                data[key] = mask_text(str(data[key]))
+        for frame in data["frames"]:
+            # A variable is shown as its repr: an exception object's holds its message.
+            frame["vars"] = [(name, mask_text(value)) for name, value in frame.get("vars", [])]
+            if frame.get("exc_cause") is not None:
+                frame["exc_cause"] = mask_text(str(frame["exc_cause"]))
+        return data
+
+
+class SecretsFormatter(logging.Formatter):
+    """A log line, its traceback included, with URL credentials and ``SECRET_KEY`` masked."""
+
+    def format(self, record):
+        return mask_text(super().format(record))

@@ -198,6 +198,8 @@ CSRF_COOKIE_SECURE = not DEBUG
 # Debug page and error mail: also hide the credentials of any URL (EMAIL_URL in a
 # request's META, CACHES, DATABASES ...) and SECRET_KEY's value (core/security.py).
 DEFAULT_EXCEPTION_REPORTER_FILTER = "core.security.SecretsFilter"
+# ... and the exception's own text (a database or Redis error quoting its URL).
+DEFAULT_EXCEPTION_REPORTER = "core.security.SecretsReporter"
 
 # LOGGING
 # ------------------------------------------------------------------------------
@@ -205,8 +207,9 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "filters": {"require_debug_false": {"()": "django.utils.log.RequireDebugFalse"}},
+    "formatters": {"masked": {"()": "core.security.SecretsFormatter"}},  # URL credentials in a traceback
     "handlers": {
-        "console": {"class": "logging.StreamHandler"},
+        "console": {"class": "logging.StreamHandler", "formatter": "masked"},
         # Django's error mail to ADMINS, but a mail failure never escapes the logging call.
         "mail_admins": {
             "class": "core.logging.AdminEmailHandler",

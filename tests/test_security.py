@@ -179,3 +179,40 @@ def test_the_filter_is_the_projects():
     from django.views.debug import get_default_exception_reporter_filter
 
     assert isinstance(get_default_exception_reporter_filter(), SecretsFilter)
+
+
+REDIS_PASSWORD = "RedisSecret321"
+
+
+@pytest.mark.parametrize("debug", ["true", "false"])
+def test_an_exception_quoting_a_url_hides_its_credentials(tmp_path, debug):
+    """The exception's own text: on the debug page, in the error mail and in the log on stderr."""
+    with smtp_server(auth=Authenticator("anna@example.com", SMTP_PASSWORD)) as server:
+        env = {
+            **secret_environment(server.host, server.port, tmp_path),
+            "DEBUG": debug,
+            "CRASH_URL": f"redis://:{REDIS_PASSWORD}@127.0.0.1:6379/0",
+        }
+        with running_server(env) as (url, process):
+            page = requests.get(f"{url}/crash-url/", timeout=30)
+            plain = requests.get(f"{url}/crash-url/", headers={"Accept": "text/plain"}, timeout=30)
+            for _ in range(200):  # the mail is sent before the response, but the server may lag
+                if debug == "true" or len(server.messages) >= 2:
+                    break
+                time.sleep(0.05)
+        stderr = process.stderr.read()
+    assert page.status_code == 500
+    shown = f"Error connecting to redis://{MASK}@127.0.0.1:6379/0: connection refused."
+    reports = [stderr]
+    if debug == "true":
+        assert shown in page.text and shown in plain.text  # the message is there, its password is not
+        reports += [page.text, plain.text]
+    else:
+        bodies = [received.message().get_body(("plain",)).get_content() for received in server.messages]
+        crash_reports = [body for body in bodies if "ConnectionError at /crash-url/" in body]  # (and runserver's)
+        assert crash_reports and all(shown in body for body in crash_reports)
+        reports += [received.data.decode(errors="replace") for received in server.messages]
+    assert "ConnectionError" in stderr  # the traceback is logged ...
+    for report in reports:  # ... and no report holds the password
+        assert REDIS_PASSWORD not in report
+        assert_no_secret(report)
