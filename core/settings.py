@@ -12,6 +12,7 @@ from pathlib import Path
 import environ
 
 from core import ratelimit
+from core.env import database_from_url
 from core.mail import config as mailconfig
 from core.mail.config import ConfigError
 
@@ -100,13 +101,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # DATABASES
 # ------------------------------------------------------------------------------
 _database_url = _text("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}")
-if _database_url.partition("://")[0] not in environ.Env.DB_SCHEMES:
-    raise ConfigError(
-        "DATABASE_URL",
-        f"unknown database scheme {_database_url.partition('://')[0]!r}",
-        "for example sqlite:///db.sqlite3 or postgres://user:password@host:5432/name",
-    )
-DATABASES = {"default": environ.Env.db_url_config(_database_url)}
+DATABASES = {"default": database_from_url("DATABASE_URL", _database_url)}
 
 # CACHES (rate-limit counters; shared by every process of the site)
 # ------------------------------------------------------------------------------

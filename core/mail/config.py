@@ -12,6 +12,8 @@ Two forms are read:
 
 Nothing here reads ``os.environ`` directly: callers pass the mapping, so the
 mapping is tested as a table. Error messages never contain a password.
+``ConfigError`` and the check of a URL's credentials are shared with the other
+settings (core/env.py) and imported from here as before.
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 import environ
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
+
+from core.env import ENCODE_HINT, ConfigError, check_url_credentials
 
 OUTBOX_BACKEND = "core.mail.backends.EmailBackend"
 SMTP_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
@@ -57,22 +61,6 @@ SEPARATE_VARIABLES = (
 
 TRUE_WORDS = {"1", "true", "yes", "on", "y", "t"}
 FALSE_WORDS = {"0", "false", "no", "off", "n", "f", ""}
-
-
-class ConfigError(Exception):
-    """A setting read from the environment cannot work as written.
-
-    Deliberately not ``ImproperlyConfigured``: Django's command runner swallows
-    that while loading settings, and this must stop every command.
-    """
-
-    exit_code = 3
-
-    def __init__(self, variable: str, problem: str, hint: str = ""):
-        self.variable = variable
-        self.problem = problem
-        self.hint = hint
-        super().__init__(f"{variable}: {problem}")
 
 
 # ---------------------------------------------------------------- values
@@ -209,38 +197,10 @@ def mailer_from_url(url: str, base_dir: Path, timeout: float) -> dict:
     return smtp_mailer(var, options, flat["EMAIL_PORT"])
 
 
-ENCODE_HINT = (
-    "percent-encode the login and password in the URL: / as %2F, # as %23, ? as %3F, @ as %40, "
-    "[ as %5B, ] as %5D, % as %25 (python3 -c 'import urllib.parse,sys; "
-    "print(urllib.parse.quote(sys.argv[1], safe=\"\"))' 'the-password')"
-)
-
-
 def check_credentials(variable: str, url: str) -> None:
-    """Refuse a URL whose login or password cannot be read as written, never echoing them.
-
-    The credentials end at the last ``@`` of the authority, which itself ends at
-    the first ``/``, ``?`` or ``#``. An ``@`` after that (``user:pa/ss@host``)
-    means the password holds one of these unencoded: read as it is, the URL would
-    name another host and port (``me:4651/TailSecret@host`` is host ``me``).
-    """
-    rest = url.partition("://")[2]
-    end = next((index for index, char in enumerate(rest) if char in "/?#"), len(rest))
-    authority, after = rest[:end], rest[end:]
-    if "@" not in authority:
-        if "@" in after:
-            raise ConfigError(
-                variable,
-                "the login or password holds an unencoded /, # or ? (the URL cannot be read as written)",
-                ENCODE_HINT,
-            )
-        return
-    # An unencoded @ in the login (anna@example.com) is read right: the host starts after the last @.
-    login, _, password = authority.rpartition("@")[0].partition(":")
-    if any(char in login for char in "[]") or any(char in password for char in "@[]"):
-        problem = "the login or password holds an unencoded @, [ or ] (the URL cannot be read as written)"
-        raise ConfigError(variable, problem, ENCODE_HINT)
-    check_ascii(variable, unquote(login), unquote(password))
+    """``check_url_credentials``, and an SMTP login and password must be ASCII."""
+    login, password = check_url_credentials(variable, url)
+    check_ascii(variable, login, password)
 
 
 def check_ascii(variable: str, login: str, password: str) -> None:
