@@ -10,6 +10,7 @@ def main():
     from django.core.management import execute_from_command_line
 
     from core.mail.config import ConfigError
+    from core.management.base import error_document, wants_json
 
     try:
         if sys.argv[1:2] == ["outbox"]:  # files only: it skips the app registry to start twice as fast
@@ -22,6 +23,8 @@ def main():
         # A bad environment variable: one line naming it, no traceback.
         if "--traceback" in sys.argv:
             raise
+        if wants_json(sys.argv[2:]):  # the contract: one JSON document on stdout for every outcome
+            sys.stdout.write(error_document(error.exit_code, str(error), error.hint) + "\n")
         sys.stderr.write(f"Configuration error: {error}\n")
         if error.hint:
             sys.stderr.write(f"Hint: {error.hint}\n")

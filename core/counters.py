@@ -21,7 +21,8 @@ from urllib.parse import urlsplit
 
 import environ
 
-from core.mail.config import ConfigError, resolve_dir
+from core.env import ENCODE_HINT, ConfigError, check_url_credentials
+from core.mail.config import resolve_dir
 
 ALIAS = "counters"
 VARIABLE = "CACHE_URL"
@@ -70,6 +71,7 @@ def counters_cache(url: str, base_dir: Path) -> dict:
             raise ConfigError(VARIABLE, f"{scheme}:// names no folder", HINT)
         return embedded(resolve_dir(VARIABLE, rest, base_dir))
     if scheme in REDIS_SCHEMES:
+        check_url_credentials(VARIABLE, url)  # before parsing, which may read a password as the host or port
         try:
             port = urlsplit(url).port  # reads the host and port; never echoed (the password is in the URL)
             config = environ.Env.cache_url_config(url)
@@ -79,7 +81,7 @@ def counters_cache(url: str, base_dir: Path) -> dict:
             raise ConfigError(
                 VARIABLE,
                 f"the {scheme}:// URL cannot be read (host, port or password)",
-                "write it as redis://:password@host:6379/0, the password percent-encoded (/ as %2F, [ as %5B)",
+                f"write it as redis://:password@host:6379/0; {ENCODE_HINT}",
             )
         return config
     raise ConfigError(VARIABLE, f"unknown cache scheme {scheme!r}", HINT)

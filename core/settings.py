@@ -12,6 +12,7 @@ from pathlib import Path
 import environ
 
 from core import counters, ratelimit
+from core.env import database_from_url
 from core.mail import config as mailconfig
 from core.mail.config import ConfigError
 
@@ -100,13 +101,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # DATABASES
 # ------------------------------------------------------------------------------
 _database_url = _text("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}")
-if _database_url.partition("://")[0] not in environ.Env.DB_SCHEMES:
-    raise ConfigError(
-        "DATABASE_URL",
-        f"unknown database scheme {_database_url.partition('://')[0]!r}",
-        "for example sqlite:///db.sqlite3 or postgres://user:password@host:5432/name",
-    )
-DATABASES = {"default": environ.Env.db_url_config(_database_url)}
+DATABASES = {"default": database_from_url("DATABASE_URL", _database_url)}
 
 # CACHES
 # ------------------------------------------------------------------------------
@@ -185,6 +180,11 @@ X_FRAME_OPTIONS = "DENY"
 # HSTS and SSL redirect are left to the proxy in front (README: "check --deploy").
 SESSION_COOKIE_SECURE = not DEBUG
 CSRF_COOKIE_SECURE = not DEBUG
+# Debug page and error mail: also hide the credentials of any URL (EMAIL_URL in a
+# request's META, CACHES, DATABASES ...) and SECRET_KEY's value (core/security.py).
+DEFAULT_EXCEPTION_REPORTER_FILTER = "core.security.SecretsFilter"
+# ... and the exception's own text (a database or Redis error quoting its URL).
+DEFAULT_EXCEPTION_REPORTER = "core.security.SecretsReporter"
 
 # LOGGING
 # ------------------------------------------------------------------------------
@@ -192,8 +192,9 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "filters": {"require_debug_false": {"()": "django.utils.log.RequireDebugFalse"}},
+    "formatters": {"masked": {"()": "core.security.SecretsFormatter"}},  # URL credentials in a traceback
     "handlers": {
-        "console": {"class": "logging.StreamHandler"},
+        "console": {"class": "logging.StreamHandler", "formatter": "masked"},
         # Django's error mail to ADMINS, but a mail failure never escapes the logging call.
         "mail_admins": {
             "class": "core.logging.AdminEmailHandler",

@@ -1,5 +1,6 @@
 """Start-up as a real process: bad variables stop every command with one line and exit 3."""
 
+import json
 import re
 
 import pytest
@@ -74,3 +75,50 @@ def test_check_deploy_warns_only_about_what_the_readme_names(mail_env, expected)
     assert result.returncode == 0
     assert sorted(re.findall(r"\((\S+)\)", result.stderr + result.stdout)) == expected
     assert SECRET not in result.stderr + result.stdout
+
+
+# Each malformed EMAIL_URL of issue 11, as a person would write it; the marker is the password's tail.
+MALFORMED = [
+    f"smtp+ssl://anna%40example.com:Sup3r/{SECRET}@smtp.example.com:465",
+    f"smtp+ssl://anna%40example.com:Sup3r#{SECRET}@smtp.example.com:465",
+    f"smtp+ssl://anna%40example.com:12345?{SECRET}@smtp.example.com:465",
+    f"smtp+ssl://me:4651/{SECRET}@smtp.example.com:465",
+    f"smtp+ssl://anna%40example.com:Sup3r[{SECRET}@smtp.example.com:465",
+    f"smtp+ssl://anna%40example.com:Sup3r]{SECRET}@smtp.example.com:465",
+    f"smtp+ssl://anna%40example.com:Sup3r@{SECRET}@smtp.example.com:465",
+]
+
+
+@pytest.mark.parametrize("url", MALFORMED)
+@pytest.mark.parametrize("variable", ["EMAIL_URL", "ADMINS_EMAIL_URL"])
+def test_unencoded_password_stops_with_exit_3_a_hint_and_no_secret(url, variable):
+    result = manage("check", env={variable: url})
+    assert result.returncode == 3
+    assert result.stdout == ""
+    first, hint = result.stderr.splitlines()
+    assert first.startswith(f"Configuration error: {variable}: the login or password holds an unencoded ")
+    assert hint.startswith("Hint: percent-encode the login and password") and "%2F" in hint
+    for fragment in (SECRET, "Sup3r", "12345", "4651"):
+        assert fragment not in result.stderr
+
+
+def test_non_ascii_password_is_a_configuration_error_without_echo():
+    result = manage("check", env={"EMAIL_URL": "smtp+ssl://anna%40example.com:Pässwort-Zq9@smtp.example.com:465"})
+    assert result.returncode == 3
+    assert "SMTP logins must be ASCII" in result.stderr.splitlines()[0]
+    assert "Zq9" not in result.stderr and "ä" not in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    "command",
+    [["sendtestmail", "--json", "a@example.com"], ["resetuser", "--json", "anna"], ["outbox", "list", "--json"]],
+)
+def test_json_gets_one_document_for_a_configuration_error(command):
+    result = manage(*command, env={"EMAIL_URL": f"smtp+ssl://me:4651/{SECRET}@smtp.example.com:465"})
+    assert result.returncode == 3
+    document = json.loads(result.stdout)
+    assert document["ok"] is False and document["code"] == 3
+    assert document["error"].startswith("EMAIL_URL: the login or password holds an unencoded")
+    assert document["hint"].startswith("percent-encode")
+    assert SECRET not in result.stdout + result.stderr
+    assert result.stderr.startswith("Configuration error: EMAIL_URL: ")  # a person still reads it on stderr

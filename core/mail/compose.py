@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import mimetypes
 import socket
-from email.utils import getaddresses, make_msgid
+import unicodedata
+from email.header import Header
+from email.utils import formataddr, getaddresses, make_msgid
 from pathlib import Path
 
 from django.conf import settings
@@ -27,9 +29,34 @@ DEFAULT_BODY = (
 )
 
 
+# The email package folds a header between words only: a word longer than this in a
+# display name would stay one line past RFC 5322's 998 characters.
+LONGEST_WORD = 75
+
+
+def check_controls(value: str, what: str) -> str:
+    """``value``, or MailProblem(BAD_INPUT) if it holds a control character or a line/paragraph separator.
+
+    Any C0 or C1 control (line breaks, tab, VT, FF, NEL ...) and U+2028/U+2029
+    would end or corrupt a header line; they are refused before anything connects.
+    """
+    for char in value:
+        if unicodedata.category(char) in ("Cc", "Zl", "Zp"):
+            raise MailProblem(
+                ExitCode.BAD_INPUT,
+                f"The {what} contains the control character U+{ord(char):04X}; a mail header is one line of text.",
+                f"Remove it: write the {what} on one line, with plain spaces.",
+            )
+    return value
+
+
 def check_address(value: str, what: str = "address") -> str:
-    """``value`` if it is one valid address (with or without a display name), else MailProblem(BAD_INPUT)."""
-    text = str(value).strip()
+    """``value`` if it is one valid address (with or without a display name), else MailProblem(BAD_INPUT).
+
+    A display name with a word too long to fold is returned as RFC 2047 encoded
+    words, which the email package folds at any point.
+    """
+    text = check_controls(str(value).strip(), what)
     parsed = getaddresses([text])
     if "\n" in text or "\r" in text or len(parsed) != 1:
         raise MailProblem(ExitCode.BAD_INPUT, f"The {what} {text!r} is not one valid email address.", ADDRESS_HINT)
@@ -39,17 +66,14 @@ def check_address(value: str, what: str = "address") -> str:
         raise MailProblem(
             ExitCode.BAD_INPUT, f"The {what} {text!r} is not a valid email address.", ADDRESS_HINT
         ) from None
+    name, address = parsed[0]
+    if any(len(word) > LONGEST_WORD for word in name.split()):
+        return formataddr((Header(name, "utf-8", maxlinelen=LONGEST_WORD).encode(linesep=" "), address))
     return text
 
 
 def check_header(value: str, what: str) -> str:
-    if "\n" in value or "\r" in value:
-        raise MailProblem(
-            ExitCode.BAD_INPUT,
-            f"The {what} contains a line break; a mail header is one line.",
-            f"Write the {what} on one line.",
-        )
-    return value
+    return check_controls(value, what)
 
 
 def recipients_from(addresses: list[str], *, admins: bool = False, managers: bool = False) -> list[str]:
@@ -127,7 +151,7 @@ def compose_messages(
     count: int = 1,
 ) -> list[EmailMultiAlternatives]:
     """``count`` messages to ``recipients`` (numbered when more than one), each with its own Message-ID."""
-    subject = check_header(subject, "subject") if subject is not None else default_subject()
+    subject = check_header(subject, "subject (--subject)") if subject is not None else default_subject()
     sender = check_address(from_email, "sender (--from)") if from_email else settings.DEFAULT_FROM_EMAIL
     body = body if body is not None else DEFAULT_BODY.format(host=socket.gethostname())
     messages = []

@@ -12,6 +12,8 @@ Two forms are read:
 
 Nothing here reads ``os.environ`` directly: callers pass the mapping, so the
 mapping is tested as a table. Error messages never contain a password.
+``ConfigError`` and the check of a URL's credentials are shared with the other
+settings (core/env.py) and imported from here as before.
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 import environ
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
+
+from core.env import ENCODE_HINT, ConfigError, check_url_credentials
 
 OUTBOX_BACKEND = "core.mail.backends.EmailBackend"
 SMTP_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
@@ -57,22 +61,6 @@ SEPARATE_VARIABLES = (
 
 TRUE_WORDS = {"1", "true", "yes", "on", "y", "t"}
 FALSE_WORDS = {"0", "false", "no", "off", "n", "f", ""}
-
-
-class ConfigError(Exception):
-    """A setting read from the environment cannot work as written.
-
-    Deliberately not ``ImproperlyConfigured``: Django's command runner swallows
-    that while loading settings, and this must stop every command.
-    """
-
-    exit_code = 3
-
-    def __init__(self, variable: str, problem: str, hint: str = ""):
-        self.variable = variable
-        self.problem = problem
-        self.hint = hint
-        super().__init__(f"{variable}: {problem}")
 
 
 # ---------------------------------------------------------------- values
@@ -159,7 +147,12 @@ def outbox_mailer(base_dir: Path, folder: str = DEFAULT_OUTBOX_DIR) -> dict:
 def mailer_from_url(url: str, base_dir: Path, timeout: float) -> dict:
     """One ``MAILERS`` entry from an ``EMAIL_URL``."""
     var = "EMAIL_URL"
-    parts = urlsplit(url.strip())
+    if url.strip().partition("://")[0].lower() in SMTP_SCHEMES:
+        check_credentials(var, url.strip())  # before urlsplit, which may read a password as the host or port
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:  # "Invalid IPv6 URL": an unmatched [ or ]
+        raise ConfigError(var, "the URL cannot be read (an unmatched [ or ])", ENCODE_HINT) from None
     scheme = parts.scheme.lower()
     if scheme not in URL_SCHEMES:
         known = ", ".join(f"{name}://" for name in URL_SCHEMES)
@@ -204,6 +197,23 @@ def mailer_from_url(url: str, base_dir: Path, timeout: float) -> dict:
     return smtp_mailer(var, options, flat["EMAIL_PORT"])
 
 
+def check_credentials(variable: str, url: str) -> None:
+    """``check_url_credentials``, and an SMTP login and password must be ASCII."""
+    login, password = check_url_credentials(variable, url)
+    check_ascii(variable, login, password)
+
+
+def check_ascii(variable: str, login: str, password: str) -> None:
+    """smtplib sends the login and password as ASCII: anything else fails at every login."""
+    for what, text in (("login", login), ("password", password)):
+        if not text.isascii():
+            raise ConfigError(
+                variable,
+                f"the SMTP {what} holds a character that is not ASCII; SMTP logins must be ASCII",
+                "use the provider's app password (letters, digits and punctuation), or a login without accents",
+            )
+
+
 def mailer_from_variables(env: Mapping[str, str], timeout: float) -> dict | None:
     """One ``MAILERS`` entry from ``EMAIL_HOST`` and friends, or None if unset."""
     host = env.get("EMAIL_HOST", "").strip()
@@ -220,6 +230,7 @@ def mailer_from_variables(env: Mapping[str, str], timeout: float) -> dict | None
         "use_tls": parse_bool("EMAIL_USE_TLS", env.get("EMAIL_USE_TLS", "")),
         "timeout": timeout,
     }
+    check_ascii("EMAIL_HOST_USER/EMAIL_HOST_PASSWORD", options["username"], options["password"])
     port = env.get("EMAIL_PORT", "").strip()
     return smtp_mailer("EMAIL_USE_SSL/EMAIL_USE_TLS", options, parse_port("EMAIL_PORT", port) if port else None)
 

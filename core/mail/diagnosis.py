@@ -10,14 +10,18 @@ reuses them for that and adds only what Django's backend hides:
   whether it would take the sender (and recipients), then resets and quits:
   nothing is sent;
 * ``diagnose`` turns any exception raised on the way into one sentence naming
-  host:port, a hint and the exit code of ../shared/DESIGN.md.
+  host:port, a hint and the project's exit code (core.mail.errors).
 
-No message produced here ever contains the SMTP password.
+No message produced here ever contains the SMTP password: text that comes from
+outside (a server's reply, an exception's message) goes through ``_scrub``, which
+hides the password where it can appear (a URL's credentials, a word of its own),
+never as a bare substring of the whole output.
 """
 
 from __future__ import annotations
 
 import email.policy
+import re
 import smtplib
 import socket
 import ssl
@@ -35,7 +39,8 @@ from django.core.mail.backends.locmem import EmailBackend as MemoryBackend
 from django.core.mail.backends.smtp import EmailBackend as SmtpBackend
 
 from core.mail.config import MASK
-from core.mail.errors import ExitCode, MailProblem
+from core.mail.errors import BUG_HINT, ExitCode, MailProblem
+from core.security import mask_url_credentials
 
 APP_PASSWORD_HINT = (
     "Yandex, Gmail and Mail.ru need an app password, not the account password "  # noqa: S105 - words
@@ -47,7 +52,6 @@ LOGIN_HINT = (
     "Set the login and password: EMAIL_URL=smtp+ssl://you%40yandex.ru:app-password@smtp.yandex.ru:465, "
     "or EMAIL_HOST_USER and EMAIL_HOST_PASSWORD."
 )
-BUG_HINT = "This looks like a bug: run the command again with --traceback and report what it shows."
 
 
 # ---------------------------------------------------------------- the mailer
@@ -276,7 +280,7 @@ def check_mailer(
         connection.rset()
         if refused and not report.accepted:
             raise smtplib.SMTPRecipientsRefused(refused)
-        report.refused = {address: _reply(code, reply) for address, (code, reply) in refused.items()}
+        report.refused = {address: _reply(code, reply, backend) for address, (code, reply) in refused.items()}
         stage = "quit"
         backend.close()
     except Exception as error:
@@ -296,7 +300,7 @@ def _prepared_backend(alias: str, timeout: float | None):
 def _smtp_send(backend: SmtpBackend, sender: str, recipients: list[str], data: bytes) -> dict[str, str]:
     """What Django's ``backend._send`` does, keeping the refused recipients ``sendmail`` returns."""
     refused = backend.connection.sendmail(sender, recipients, data)
-    return {address: _reply(code, reply) for address, (code, reply) in refused.items()}
+    return {address: _reply(code, reply, backend) for address, (code, reply) in refused.items()}
 
 
 class _Renderer:
@@ -425,12 +429,24 @@ def explain(error: BaseException, backend, stage: str = "") -> MailProblem:
     """``diagnose`` for a backend instance; ``stage`` ("connect", "send", "check", "quit") sharpens the words."""
     if isinstance(error, MailProblem):
         return error
+    return _explain(error, backend, stage)
+
+
+def _scrub(text, backend=None) -> str:
+    """Text from outside the project with the SMTP password hidden where it can appear.
+
+    A server may echo a URL or the credentials in its reply, an exception may hold
+    them in its message: the credentials of any URL are hidden, and the password
+    where it stands as a word of its own (between spaces, quotes, brackets or
+    punctuation). Never as a substring of other words: the password ``e`` leaves
+    ``refused`` alone, and ``example`` leaves the login ``anna@example.com`` whole.
+    """
+    text = mask_url_credentials(str(text))
     password = getattr(backend, "password", "") or ""
-    problem = _explain(error, backend, stage)
-    if password:
-        problem.message = problem.message.replace(password, MASK)
-        problem.hint = problem.hint.replace(password, MASK)
-    return problem
+    if password and password in text:
+        word = rf"(?<![^\s'\"(<\[=:]){re.escape(password)}(?![^\s'\")>\].,;:])"
+        text = re.sub(word, MASK, text)
+    return text
 
 
 def _explain(error: BaseException, backend, stage: str) -> MailProblem:
@@ -442,6 +458,15 @@ def _explain(error: BaseException, backend, stage: str) -> MailProblem:
     where = f"{backend.host}:{backend.port}"
     user = backend.username or ""
     unreachable, login, refused = ExitCode.UNREACHABLE, ExitCode.LOGIN_REFUSED, ExitCode.MESSAGE_REFUSED
+
+    if isinstance(error, UnicodeEncodeError) and not (user.isascii() and (backend.password or "").isascii()):
+        # smtplib encodes the login as ASCII; its message would quote a character of the password.
+        return MailProblem(
+            ExitCode.CONFIG,
+            f"The login or password of the mailer {backend.alias!r} holds a character that is not ASCII; "
+            "SMTP logins must be ASCII.",
+            "Use the provider's app password (letters, digits and punctuation), and the login as plain ASCII.",
+        )
 
     if isinstance(error, ConnectionRefusedError):
         return MailProblem(
@@ -487,7 +512,9 @@ def _explain(error: BaseException, backend, stage: str) -> MailProblem:
                 "The certificate is self-signed or from an unknown authority: use the provider's documented host; "
                 "for a private server, add its CA to the system's trusted certificates (or SSL_CERT_FILE)."
             )
-        return MailProblem(unreachable, f"The certificate of {where} is not trusted: {reason.rstrip('.')}.", hint)
+        return MailProblem(
+            unreachable, f"The certificate of {where} is not trusted: {_scrub(reason, backend).rstrip('.')}.", hint
+        )
     if isinstance(error, ssl.SSLError):
         if error.reason == "WRONG_VERSION_NUMBER" or "wrong version number" in str(error).lower():
             return MailProblem(
@@ -496,7 +523,8 @@ def _explain(error: BaseException, backend, stage: str) -> MailProblem:
                 f"SSL from the first byte is for port 465. For port {backend.port} use STARTTLS: smtp+tls:// "
                 "(EMAIL_USE_TLS=true, EMAIL_USE_SSL=false), or smtp:// for a local server without encryption.",
             )
-        return MailProblem(unreachable, f"The TLS handshake with {where} failed: {error.reason or error}.", PORT_HINT)
+        reason = _scrub(error.reason or error, backend)
+        return MailProblem(unreachable, f"The TLS handshake with {where} failed: {reason}.", PORT_HINT)
     if isinstance(error, smtplib.SMTPNotSupportedError):
         if "STARTTLS" in str(error):
             return MailProblem(
@@ -516,26 +544,26 @@ def _explain(error: BaseException, backend, stage: str) -> MailProblem:
         full_address = "" if "@" in user else f" The login {user!r} is not a full address."
         return MailProblem(
             login,
-            f"{where} refused the login {user!r}: {_reply(error.smtp_code, error.smtp_error)}.",
+            f"{where} refused the login {user!r}: {_reply(error.smtp_code, error.smtp_error, backend)}.",
             APP_PASSWORD_HINT + full_address,
         )
     if isinstance(error, smtplib.SMTPSenderRefused):
         if _login_required(error.smtp_code, error.smtp_error):
-            return _login_required_problem(backend, where, _reply(error.smtp_code, error.smtp_error))
+            return _login_required_problem(backend, where, _reply(error.smtp_code, error.smtp_error, backend))
         mailbox = f" ({user})" if user else ""
         return MailProblem(
             refused,
-            f"{where} refused the sender {error.sender}: {_reply(error.smtp_code, error.smtp_error)}.",
+            f"{where} refused the sender {error.sender}: {_reply(error.smtp_code, error.smtp_error, backend)}.",
             f"The sender (DEFAULT_FROM_EMAIL, or --from) must be the mailbox you log in as{mailbox}; "
             "leave DEFAULT_FROM_EMAIL unset to use the login.",
         )
     if isinstance(error, smtplib.SMTPRecipientsRefused):
-        replies = {address: _reply(code, reply) for address, (code, reply) in error.recipients.items()}
+        replies = {address: _reply(code, reply, backend) for address, (code, reply) in error.recipients.items()}
         if all(_login_required(code, reply) for code, reply in error.recipients.values()):
             return _login_required_problem(backend, where, next(iter(replies.values())))
         return _refused_problem(describe(backend), replies, partial=False)
     if isinstance(error, smtplib.SMTPDataError):
-        reply = _reply(error.smtp_code, error.smtp_error)
+        reply = _reply(error.smtp_code, error.smtp_error, backend)
         if error.smtp_code == 552 or "size" in reply.lower():
             hint = "The message is too large for this server (--check shows its size limit): attach smaller files."
         else:
@@ -548,7 +576,7 @@ def _explain(error: BaseException, backend, stage: str) -> MailProblem:
         if stage == "send":
             message = f"{where} closed the connection in the middle of sending the message."
         else:
-            message = f"{where} closed the connection unexpectedly ({error or 'no reply'})."
+            message = f"{where} closed the connection unexpectedly ({_scrub(error or 'no reply', backend)})."
         return MailProblem(
             unreachable,
             message,
@@ -558,25 +586,26 @@ def _explain(error: BaseException, backend, stage: str) -> MailProblem:
     if isinstance(error, smtplib.SMTPConnectError | smtplib.SMTPHeloError):
         return MailProblem(
             unreachable,
-            f"{where} refused the session: {_reply(error.smtp_code, error.smtp_error)}.",
+            f"{where} refused the session: {_reply(error.smtp_code, error.smtp_error, backend)}.",
             "The server is busy or refuses this machine (rate limits, block lists): try later or ask its admin.",
         )
     if isinstance(error, smtplib.SMTPResponseException):
-        return MailProblem(refused, f"{where} answered {_reply(error.smtp_code, error.smtp_error)}.", "")
+        return MailProblem(refused, f"{where} answered {_reply(error.smtp_code, error.smtp_error, backend)}.", "")
     if isinstance(error, smtplib.SMTPException) and "authentication method" in str(error):
         return MailProblem(
             login,
-            f"{where} offers no login method this client knows ({error}).",
+            f"{where} offers no login method this client knows ({_scrub(error, backend)}).",
             "Use the provider's documented port with encryption: smtp+ssl:// on 465 or smtp+tls:// on 587.",
         )
     if isinstance(error, OSError):
         return MailProblem(
             unreachable,
-            f"Cannot reach {where}: {error.strerror or error}.",
+            f"Cannot reach {where}: {_scrub(error.strerror or error, backend)}.",
             "Check the host and port, the network and any firewall between this machine and the server.",
         )
     if isinstance(error, ValueError):
-        return MailProblem(ExitCode.BAD_INPUT, f"{error}.".replace("..", "."), "Write addresses as name@example.com.")
+        text = _scrub(error, backend)
+        return MailProblem(ExitCode.BAD_INPUT, f"{text}.".replace("..", "."), "Write addresses as name@example.com.")
     return _bug(error, backend)
 
 
@@ -597,7 +626,7 @@ def _bug(error: BaseException, backend) -> MailProblem:
     alias = getattr(backend, "alias", None) or "?"
     return MailProblem(
         ExitCode.BUG,
-        f"Unexpected error with the mailer {alias!r}: {type(error).__name__}: {error}",
+        f"Unexpected error with the mailer {alias!r}: {type(error).__name__}: {_scrub(error, backend)}",
         BUG_HINT,
     )
 
@@ -659,6 +688,7 @@ def _refused_problem(mailer: dict, replies: dict[str, str], *, partial: bool) ->
     )
 
 
-def _reply(code: int, reply) -> str:
+def _reply(code: int, reply, backend=None) -> str:
+    """A server's reply on one line, the password hidden where it can appear (``_scrub``)."""
     text = reply.decode(errors="replace") if isinstance(reply, bytes) else str(reply)
-    return f"{code} {' '.join(text.split())}".strip()
+    return _scrub(f"{code} {' '.join(text.split())}".strip(), backend)

@@ -1,6 +1,6 @@
 """Exit codes and the one error type the toolkit reports to its commands.
 
-The codes are the contract of ../shared/DESIGN.md, the same in every command.
+The codes are the contract of every command (README: exit statuses).
 Library code raises ``MailProblem``; a command turns it into its exit status,
 one sentence on stderr and a ``Hint:`` line.
 """
@@ -18,6 +18,9 @@ class ExitCode(IntEnum):
     UNREACHABLE = 4  # refused, DNS, timeout, TLS handshake
     LOGIN_REFUSED = 5  # the server refused the login
     MESSAGE_REFUSED = 6  # the server refused the sender, recipients or content
+
+
+BUG_HINT = "This looks like a bug: run the command again with --traceback and report what it shows."
 
 
 class MailProblem(Exception):

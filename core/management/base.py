@@ -1,18 +1,121 @@
-"""What every command of the project shares: errors and how a mailer is named."""
+"""What every command of the project shares: errors, ``--json`` for every outcome, how a mailer is named.
 
-from django.core.management.base import CommandError
+A command of the project subclasses ``ProjectCommand``. With ``--json`` it prints
+exactly one JSON document on stdout whatever happens: its own, or, when it fails
+before writing one, ``{"ok": false, "code", "error", "hint"}`` (the shape of
+``MailProblem.as_dict``) for an argument error (exit 2), a ``CommandError`` (its
+exit code) and an unexpected error (exit 1). Stderr and the exit code stay as
+without ``--json``: one sentence and a ``Hint:`` line (argparse's usage and error
+for an argument error), and no traceback unless ``--traceback``.
+"""
 
-from core.mail.errors import MailProblem
+from __future__ import annotations
+
+import json
+
+from django.core.management.base import BaseCommand, CommandError, OutputWrapper
+
+from core.mail.config import ConfigError
+from core.mail.errors import BUG_HINT, ExitCode, MailProblem
 
 
 class Error(CommandError):
     """A CommandError that Django prints as ``Error: …`` (it prints the class name)."""
 
+    problem: MailProblem | None = None
+
 
 def command_error(problem: MailProblem) -> Error:
     """The problem's sentence and its ``Hint:`` line, with the problem's exit code."""
     text = problem.message + (f"\nHint: {problem.hint}" if problem.hint else "")
-    return Error(text, returncode=int(problem.code))
+    error = Error(text, returncode=int(problem.code))
+    error.problem = problem
+    return error
+
+
+def wants_json(args: list[str]) -> bool:
+    """Whether ``--json`` (or a prefix argparse would take for it) is among the arguments, before ``--``."""
+    for arg in args:
+        if arg == "--":
+            return False
+        if len(arg) > 3 and "--json".startswith(arg):
+            return True
+    return False
+
+
+def error_document(code: int, error: str, hint: str = "") -> str:
+    """The one JSON document of a failure, as every command prints it."""
+    return json.dumps({"ok": False, "code": int(code), "error": error, "hint": hint}, ensure_ascii=False)
+
+
+def unexpected_problem(error: BaseException) -> MailProblem:
+    """A bug, in one line: the exception's type and text, any URL credentials or SECRET_KEY hidden."""
+    from core.security import mask_text  # imports django.views.debug: only when something failed
+
+    text = " ".join(mask_text(str(error)).split())
+    message = f"Unexpected error: {type(error).__name__}" + (f": {text}" if text else "")
+    return MailProblem(ExitCode.BUG, message, BUG_HINT)
+
+
+class TrackedOutput(OutputWrapper):
+    """stdout that knows whether the command has written to it (then it has printed its own document)."""
+
+    written = False
+
+    def write(self, msg="", style_func=None, ending=None):
+        self.written = True
+        super().write(msg, style_func, ending)
+
+
+class ProjectCommand(BaseCommand):
+    """A command that keeps the contracts: ``--json`` for every outcome, no traceback unless ``--traceback``."""
+
+    def run_from_argv(self, argv):
+        if wants_json(argv[2:]):
+            self.json_argument_error(argv)
+        super().run_from_argv(argv)
+
+    def json_argument_error(self, argv) -> None:
+        """Parse once as ``call_command`` does, where an argument error raises instead of exiting.
+
+        Django's parse that follows then reports the error on stderr and exits 2, as without ``--json``.
+        """
+        parser = self.create_parser(argv[0], argv[1])  # not yet "called from the command line"
+        try:
+            parser.parse_args(argv[2:])
+        except CommandError as error:
+            message = str(error).removeprefix("Error: ")
+            self.stdout.write(error_document(ExitCode.BAD_INPUT, message, f"see {parser.prog} --help"))
+
+    def execute(self, *args, **options):
+        # Django replaces self.stdout when call_command passes stdout=: this wrapper takes its place.
+        self.stdout = TrackedOutput(options.pop("stdout", None) or self.stdout._out)
+        as_json = bool(options.get("json"))
+        try:
+            return super().execute(*args, **options)
+        except ConfigError:
+            raise  # manage.py reports it as it does while loading the settings (--json included)
+        except CommandError as error:
+            if as_json:
+                problem = getattr(error, "problem", None)
+                if problem:
+                    self.write_error(problem.code, problem.message, problem.hint)
+                else:  # Django's own, or Error(text): the sentence, then any "Hint:" line
+                    message, _, hint = str(error).removeprefix("Error: ").partition("\nHint: ")
+                    self.write_error(error.returncode, message, hint)
+            raise
+        except Exception as error:
+            problem = unexpected_problem(error)
+            if as_json:
+                self.write_error(problem.code, problem.message, problem.hint)
+            if options.get("traceback") or not getattr(self, "_called_from_command_line", False):
+                raise
+            raise command_error(problem) from error
+
+    def write_error(self, code: int, message: str, hint: str = "") -> None:
+        """The failure's document, unless the command has already printed its own."""
+        if not self.stdout.written:
+            self.stdout.write(error_document(code, message, hint))
 
 
 SECURITY = {"ssl": "SSL", "starttls": "STARTTLS", "none": "no encryption"}

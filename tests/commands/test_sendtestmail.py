@@ -142,7 +142,7 @@ def test_admins_and_managers_are_recipients(settings):
         ((), "No recipients: name at least one address, or pass --admins or --managers."),
         (("not-an-address",), "The recipient 'not-an-address' is not a valid email address."),
         ((TO, "--from", "site@"), "The sender (--from) 'site@' is not a valid email address."),
-        ((TO, "--subject", "one\ntwo"), "The subject contains a line break; a mail header is one line."),
+        ((TO, "--subject", "one\ntwo"), "The subject (--subject) contains the control character U+000A"),
         ((TO, "--attach", "/nonexistent/report.pdf"), "Cannot read the attachment /nonexistent/report.pdf: "),
         ((TO, "--body-file", "/nonexistent/body.txt"), "Cannot read the body file /nonexistent/body.txt: "),
         (("--admins",), "--admins was given, but ADMINS is empty."),

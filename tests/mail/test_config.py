@@ -245,3 +245,48 @@ def test_site_url(value, expected):
 def test_bad_site_url(value):
     with pytest.raises(ConfigError, match="^SITE_URL: "):
         parse_site_url("SITE_URL", value)
+
+
+# Passwords written into EMAIL_URL without percent-encoding (issue 11): each is
+# refused with a hint to encode it, and no text of the credentials is echoed.
+MALFORMED_CREDENTIALS = [
+    pytest.param("smtp+ssl://anna%40example.com:Sup3r/Secret@smtp.example.com:465", "unencoded /, # or ?", id="slash"),
+    pytest.param("smtp+ssl://anna%40example.com:Sup3r#Secret@smtp.example.com:465", "unencoded /, # or ?", id="hash"),
+    pytest.param("smtp+ssl://anna%40example.com:12345?TailSecret@smtp.example.com:465", "/, # or ?", id="question"),
+    pytest.param("smtp+ssl://me:4651/TailSecret@smtp.example.com:465", "unencoded /, # or ?", id="port-like"),
+    pytest.param("smtp+ssl://anna%40example.com:Sup3r[Secret@smtp.example.com:465", "unencoded @, [ or ]", id="open"),
+    pytest.param("smtp+ssl://anna%40example.com:Sup3r]Secret@smtp.example.com:465", "unencoded @, [ or ]", id="close"),
+    pytest.param("smtp+ssl://anna%40example.com:Sup3r@Secret@smtp.example.com:465", "unencoded @, [ or ]", id="at"),
+]
+
+
+@pytest.mark.parametrize(("url", "problem"), MALFORMED_CREDENTIALS)
+def test_unencoded_password_is_refused_with_a_hint_and_never_echoed(url, problem):
+    from core.mail.config import mailer_from_url
+
+    with pytest.raises(ConfigError) as caught:
+        mailer_from_url(url, BASE, 10.0)
+    error = caught.value
+    assert problem in error.problem and "percent-encode" in error.hint and "%2F" in error.hint
+    for fragment in ("Sup3r", "Secret", "12345", "4651", "anna", "me:"):
+        assert fragment not in str(error) + error.hint
+
+
+@pytest.mark.parametrize(
+    "env",
+    [
+        pytest.param({"EMAIL_URL": "smtp://anna%40example.com:p%C3%A4sswort@h:25"}, id="url-password"),
+        pytest.param({"EMAIL_URL": "smtp://%C3%A4nna:password@h:25"}, id="url-login"),
+        pytest.param({"EMAIL_URL": "smtp://anna:pässwort@h:25"}, id="url-unencoded"),
+        pytest.param({"EMAIL_HOST": "h", "EMAIL_HOST_USER": "anna", "EMAIL_HOST_PASSWORD": "pässwort"}, id="variables"),
+    ],
+)
+def test_non_ascii_login_or_password_is_a_configuration_error(env):
+    with pytest.raises(ConfigError, match="SMTP logins must be ASCII") as caught:
+        mailers_from_env(env, BASE)
+    assert "ä" not in str(caught.value) and "sswort" not in str(caught.value) + caught.value.hint
+
+
+def test_unencoded_at_in_the_login_is_still_read():
+    expected = smtp("h", 25, user="anna@example.com", password="pw")
+    assert default_of({"EMAIL_URL": "smtp://anna@example.com:pw@h:25"}) == expected

@@ -9,12 +9,12 @@ import json
 import sys
 
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandParser, handle_default_options
+from django.core.management.base import CommandParser, handle_default_options
 from django.utils import timezone
 
 from core.mail import outbox as ob
 from core.mail.errors import ExitCode, MailProblem
-from core.management.base import command_error
+from core.management.base import ProjectCommand, command_error
 
 
 def dumps(data) -> str:
@@ -65,7 +65,7 @@ def summary_json(item, tz=None) -> dict:
     }
 
 
-class Command(BaseCommand):
+class Command(ProjectCommand):
     help = "List, show and clear the messages saved in the outbox folder (sent_emails/ by default)."
     # It only reads and deletes files in one folder: the project's system checks
     # (URLs, models, admin) are irrelevant here and cost ~15 ms of every run.
@@ -75,6 +75,12 @@ class Command(BaseCommand):
         actions = parser.add_subparsers(dest="action", required=True, metavar="{list,show,clear}")
 
         def folder_options(sub):
+            # Django's common options belong to the main parser; after the action
+            # (`outbox list --traceback`) argparse looks for them in the subparser.
+            sub.add_argument("--traceback", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+            sub.add_argument(
+                "-v", "--verbosity", type=int, choices=[0, 1, 2, 3], default=argparse.SUPPRESS, help=argparse.SUPPRESS
+            )
             sub.add_argument("--path", metavar="DIR", help="Read this folder instead of the mailer's file_path.")
             sub.add_argument(
                 "--using", metavar="ALIAS", help="The MAILERS alias whose file_path is the outbox (default: default)."

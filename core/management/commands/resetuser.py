@@ -1,15 +1,14 @@
 import json
 
-from django.core.management.base import BaseCommand
 from django.utils import timezone
 
 from core.mail.diagnosis import describe_mailer
 from core.mail.errors import MailProblem
 from core.mail.reset import reset_user, site_url_for_links
-from core.management.base import Error, command_error, mailer_text
+from core.management.base import Error, ProjectCommand, command_error, mailer_text
 
 
-class Command(BaseCommand):
+class Command(ProjectCommand):
     help = (
         "Send the standard password-reset message to users, exactly as the web form would "
         "(same templates, token and link), and say what happened. Each argument is an email "

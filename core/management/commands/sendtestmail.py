@@ -2,11 +2,9 @@ import argparse
 import json
 import sys
 
-from django.core.management.base import BaseCommand
-
 from core.mail import checks, compose, diagnosis
 from core.mail.errors import MailProblem
-from core.management.base import command_error, mailer_text, where
+from core.management.base import ProjectCommand, command_error, mailer_text, where
 
 
 def positive(kind):
@@ -22,7 +20,7 @@ def positive(kind):
     return parse
 
 
-class Command(BaseCommand):
+class Command(ProjectCommand):
     help = (
         "Send a test message through a mailer (or only --check the connection) and explain any failure. "
         "Exit status: 0 done, 2 bad input, 3 configuration, 4 server unreachable, 5 login refused, "
@@ -75,9 +73,7 @@ class Command(BaseCommand):
         try:
             report = self.run(options)
         except MailProblem as problem:
-            if options["json"]:
-                self.stdout.write(json.dumps({"ok": False, **problem.as_dict()}, ensure_ascii=False))
-            raise command_error(problem) from problem
+            raise command_error(problem) from problem  # with --json, ProjectCommand prints it
         problem = report.problem()  # some recipients refused, others accepted
         warnings = checks.mailer_messages(options["using"])
         if options["json"]:
