@@ -27,7 +27,15 @@ SECRET = "s3cr3t-marker-Zq9"
         ({"CACHE_URL": "127.0.0.1:6379"}, "Configuration error: CACHE_URL: not a URL"),
         (
             {"CACHE_URL": f"redis://:{SECRET}[@127.0.0.1:6379/0"},
-            "Configuration error: CACHE_URL: the redis:// URL cannot be read",
+            "Configuration error: CACHE_URL: the login or password holds an unencoded @, [ or ]",
+        ),
+        (
+            {"CACHE_URL": f"redis://:{SECRET}/x@127.0.0.1:6379/0"},
+            "Configuration error: CACHE_URL: the login or password holds an unencoded /, # or ?",
+        ),
+        (
+            {"CACHE_URL": f"redis://:{SECRET}#x@127.0.0.1:6379/0"},
+            "Configuration error: CACHE_URL: the login or password holds an unencoded /, # or ?",
         ),
         ({"CACHE_URL": f"redis://:{SECRET}@127.0.0.1:port/0"}, "Configuration error: CACHE_URL: the redis:// URL"),
         ({"RESET_RATE_PER_CLIENT": "lots"}, "Configuration error: RESET_RATE_PER_CLIENT: 'lots' is not a rate"),
