@@ -70,7 +70,8 @@ def test_an_unexpected_error_is_one_json_document_and_one_line(args):
 
     with_traceback = manage(*args, "--json", "--traceback", env=FAULTS)
     assert with_traceback.returncode == 1
-    assert one_document(with_traceback)["error"] == document["error"]
+    # (resetuser meets either fault first, the database or the mailer, depending on hash order)
+    assert one_document(with_traceback)["error"].startswith("Unexpected error: ")
     assert "Traceback (most recent call last)" in with_traceback.stderr
 
 
