@@ -18,6 +18,7 @@ class ExitCode(IntEnum):
     UNREACHABLE = 4  # refused, DNS, timeout, TLS handshake
     LOGIN_REFUSED = 5  # the server refused the login
     MESSAGE_REFUSED = 6  # the server refused the sender, recipients or content
+    UNHEALTHY = 7  # mail is not flowing: messages waiting too long, or no worker seen (mailqueue)
 
 
 class MailProblem(Exception):

@@ -15,6 +15,7 @@ def test_outage_bench_delivers_everything_once_after_the_server_returns():
     assert result["statuses"] == [302]
     assert result["failed_attempts_during_outage"] >= 5
     assert (result["delivered"], result["addresses_with_one_message"]) == (5, 5)
+    assert (result["deliveries"], result["failed_deliveries"]) == (5, 0)  # one record each, however many attempts
 
 
 def test_mann_whitney_p_value_matches_the_textbook():
