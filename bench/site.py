@@ -98,9 +98,9 @@ class Site:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             try:
-                if requests.get(f"{self.url}/", timeout=1).status_code == 200:
+                if requests.get(f"{self.url}/", timeout=5).status_code == 200:
                     return
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):  # not listening yet, or a busy machine
                 time.sleep(0.1)
         raise RuntimeError(f"gunicorn did not answer in 30 s; see {self.folder / 'gunicorn.log'}")
 
