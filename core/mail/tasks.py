@@ -30,14 +30,15 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
-from django.contrib.auth import forms as auth_forms
+from django.contrib.auth import get_user_model
 from django.core.mail import mail_admins
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q
+from django.db.models import F, Q, Value
+from django.db.models.functions import Lower
 from django.tasks import TaskContext, task
 from django.utils import timezone
 
-from core.mail.reset import send_reset_message
+from core.mail.reset import _same_address, send_reset_message
 from core.models import Delivery
 
 logger = logging.getLogger(__name__)
@@ -86,18 +87,36 @@ def _worker_id(context: TaskContext) -> str:
 @task(takes_context=True)
 def request_password_reset(context: TaskContext, *, email: str, site_url: str) -> int:
     """Record one delivery per account using ``email`` and attempt each; return how many."""
-    users = list(auth_forms.PasswordResetForm().get_users(email))  # active, usable password, same address
+    users = accounts_for(email)
     request_id = str(context.task_result.id)
     worker = _worker_id(context)
     failed = []
     for user in users:
         delivery, claimed = _delivery_for(request_id, user, site_url, worker)
-        outcome = attempt_delivery(delivery.pk, worker, claimed=claimed)
+        outcome = attempt_delivery(delivery.pk, worker, claimed=delivery if claimed else None)
         if outcome.failed:
             failed.append(outcome)
     if failed:
         raise DeliveryFailed("; ".join(outcome.text for outcome in failed))
     return len(users)
+
+
+def accounts_for(email: str) -> list:
+    """The accounts Django's reset form would pick for ``email`` (active, usable password, same address).
+
+    Django's ``get_users`` filters with ``iexact``, which on SQLite is a LIKE that
+    scans the whole user table for every reset; comparing ``Lower(email)`` uses the
+    project's case-insensitive unique index instead. Django's own final check
+    (Unicode-normalised, case-folded comparison) still decides.
+    """
+    model = get_user_model()
+    field = model.get_email_field_name()
+    candidates = (
+        model._default_manager.annotate(_address=Lower(field))
+        .filter(_address=Lower(Value(email)), is_active=True)
+        .exclude(**{field: ""})
+    )
+    return [user for user in candidates if user.has_usable_password() and _same_address(email, getattr(user, field))]
 
 
 def _delivery_for(request_id: str, user, site_url: str, worker_id: str) -> tuple[Delivery, bool]:
@@ -163,12 +182,15 @@ def claim(delivery_id: int, worker_id: str) -> bool:
     )
 
 
-def attempt_delivery(delivery_id: int, worker_id: str = "", *, claimed: bool = False) -> Outcome:
-    """Make one attempt at a delivery and record the outcome on it (``claimed``: already taken)."""
-    if not claimed and not claim(delivery_id, worker_id):
+def attempt_delivery(delivery_id: int, worker_id: str = "", *, claimed: Delivery | None = None) -> Outcome:
+    """Make one attempt at a delivery and record the outcome on it.
+
+    ``claimed``: the delivery, when the caller has just made it with its attempt taken.
+    """
+    if claimed is None and not claim(delivery_id, worker_id):
         status = Delivery.objects.filter(pk=delivery_id).values_list("status", flat=True).first()
         return Outcome("skipped", f"already {status}" if status else "no such delivery")
-    delivery = Delivery.objects.select_related("user").get(pk=delivery_id)
+    delivery = claimed or Delivery.objects.select_related("user").get(pk=delivery_id)
     user = delivery.user
     attempts = settings.RESET_SEND_ATTEMPTS
     if delivery.attempts > attempts:  # the last attempt's worker died during it

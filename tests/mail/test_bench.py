@@ -1,6 +1,6 @@
 """The timing and outage benchmarks at a small size: they deliver what they must (no times asserted)."""
 
-from bench import outage, timing
+from bench import drain, outage, timing
 
 
 def test_timing_bench_delivers_one_message_per_existing_address():
@@ -22,3 +22,10 @@ def test_mann_whitney_p_value_matches_the_textbook():
     # U = 0 for two samples of 3: the normal approximation with continuity correction gives 0.0809.
     assert round(timing.mann_whitney_p([1, 2, 3], [4, 5, 6]), 4) == 0.0809
     assert timing.mann_whitney_p([1, 2, 3, 4], [1, 2, 3, 4]) == 1.0
+
+
+def test_drain_bench_delivers_every_queued_reset_once_and_times_both():
+    result = drain.run(n=20, workers=2)
+    assert (result["drained"], result["sent_records"], result["looped"]) == (20, 20, 20)
+    assert result["database"] == "sqlite"
+    assert result["drain_rate"] > 0 and result["loop_rate"] > 0

@@ -98,6 +98,16 @@ def test_unknown_and_inactive_addresses_get_nothing(smtp, anna):
     assert Delivery.objects.count() == 0
 
 
+def test_accounts_are_picked_as_djangos_form_picks_them(smtp, anna):
+    server = smtp()
+    boris = User.objects.create_user("boris", "Boris@Example.com", "pw-1-long-enough")
+    User.objects.create_user("carla", "carla@example.com")  # no usable password: signs in another way
+    for email in ("boris@EXAMPLE.com", "carla@example.com", "anna@example.co"):
+        enqueue_password_reset(email, SITE)
+    drain()
+    assert server.recorder.recipients() == {boris.email: 1}
+
+
 def test_temporary_failures_are_retried_across_worker_restarts_and_deliver_once(smtp, anna):
     server = smtp(Recorder(refuse_first=2))
     enqueue_password_reset("anna@example.com", SITE)

@@ -7,13 +7,14 @@ so this command replaces the package's under the same name.
 
 from django_tasks_db.management.commands import db_worker
 
-from core.mail.worker import HeartbeatWorker
+from core.mail.worker import HeartbeatWorker, keep_connections
 
 
 class Command(db_worker.Command):
     help = db_worker.Command.help + " (with a heartbeat; tasks of a dead worker are run again)"
 
     def handle(self, *args, **options):
+        keep_connections()
         original = db_worker.Worker
         db_worker.Worker = HeartbeatWorker  # the package's handle() builds the worker by this name
         try:
