@@ -9,7 +9,8 @@ queues them (``enqueue_password_reset``); then ``--workers`` processes of
 from their start to the last one's exit, process start-up included); then one
 process renders and saves the same messages in a plain loop (the functions the
 task uses, no queue: the limit). Prints messages per second for both and the
-ratio drain/loop (target: at least 0.5).
+ratio drain/loop (target: at least 0.5). ``--rounds R`` repeats the whole run
+and keeps each side's best (on a machine shared with other work).
 
 The database is a SQLite file in a temporary folder, or ``DATABASE_URL`` from
 the environment (an empty database is best; the run's users and tasks are
@@ -130,8 +131,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("-n", type=int, default=2000, help="resets queued (default 2000)")
     parser.add_argument("--workers", type=int, default=2, help="db_worker --batch processes (default 2)")
+    parser.add_argument("--rounds", type=int, default=1, help="repeat, keeping each side's best (a shared machine)")
     args = parser.parse_args()
-    result = run(args.n, args.workers)
+    results = [run(args.n, args.workers) for _ in range(args.rounds)]
+    result = max(results, key=lambda r: r["drain_rate"])
+    best_loop = max(results, key=lambda r: r["loop_rate"])
+    result.update({key: best_loop[key] for key in ("looped", "loop_seconds", "loop_rate")})
     ratio = result["drain_rate"] / result["loop_rate"]
     print(f"database: {result['database']}, {result['n']} resets queued")
     print(
@@ -143,7 +148,7 @@ def main() -> int:
         f"= {result['loop_rate']:.0f} messages/s"
     )
     print(f"ratio workers/loop: {ratio:.2f} (target >= 0.5)")
-    ok = result["drained"] == result["sent_records"] == result["looped"] == result["n"]
+    ok = all(r["drained"] == r["sent_records"] == r["looped"] == r["n"] for r in results)
     if not ok:
         print("not every reset was delivered exactly once", file=sys.stderr)
     return 0 if ok else 1
