@@ -194,7 +194,9 @@ def attempt_delivery(delivery_id: int, worker_id: str = "", *, claimed: Delivery
     user = delivery.user
     attempts = settings.RESET_SEND_ATTEMPTS
     if delivery.attempts > attempts:  # the last attempt's worker died during it
-        return give_up(delivery, f"gave up after {attempts} attempts", delivery.last_error or "the worker stopped")
+        last_error = "the worker of the last attempt stopped during it"
+        last_error += f"; before that: {delivery.last_error}" if delivery.last_error else ""
+        return give_up(delivery, f"gave up after {attempts} attempts", last_error)
     try:
         send_reset_message(user, site_url=delivery.site_url)
     except Exception as error:

@@ -183,6 +183,29 @@ def test_a_task_whose_worker_died_is_run_again_and_delivers_once(smtp, anna, set
     assert server.recorder.recipients() == {"anna@example.com": 1}
 
 
+def test_a_worker_that_died_during_the_last_attempt_is_reported_to_admins(smtp, settings, anna):
+    server = smtp()
+    settings.RESET_SEND_ATTEMPTS = 1
+    settings.MAILERS = {**settings.MAILERS, "admins": LOCMEM}
+    settings.ADMINS = ["ops@example.com"]
+    mail.outbox = []
+    enqueue_password_reset("anna@example.com", SITE)
+    [task] = DBTaskResult.objects.all()
+    Delivery.objects.create(
+        request_id=str(task.pk), user=anna, email=anna.email, site_url=SITE, status="sending", attempts=1
+    )
+    long_ago = timezone.now() - timedelta(minutes=5)
+    DBTaskResult.objects.update(status=TaskResultStatus.RUNNING, started_at=long_ago, worker_ids=["killed"])
+
+    drain(worker_id="new")  # recovers the task; its one attempt is spent: given up, not sent
+    assert server.recorder.messages == []
+    [delivery] = Delivery.objects.all()
+    assert delivery.status == "failed"
+    [report] = mail.outbox
+    assert "gave up after 1 attempts" in report.body
+    assert "the worker of the last attempt stopped during it" in report.body
+
+
 def test_after_the_last_attempt_admins_are_told_through_their_own_mailer(smtp, settings, anna):
     server = smtp(Recorder(refuse_first=10**6))
     settings.MAILERS = {**settings.MAILERS, "admins": LOCMEM}
