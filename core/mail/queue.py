@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Max, Min
 from django.utils import timezone
@@ -96,8 +97,14 @@ class QueueStatus:
         }
 
 
-def queue_status(*, max_wait: float = DEFAULT_MAX_WAIT, max_silence: float = DEFAULT_MAX_SILENCE) -> QueueStatus:
-    """Count the queue (a few indexed queries) and decide whether mail is flowing."""
+def queue_status(*, max_wait: float = DEFAULT_MAX_WAIT, max_silence: float | None = None) -> QueueStatus:
+    """Count the queue (a few indexed queries) and decide whether mail is flowing.
+
+    ``max_silence`` defaults to 180 s, or RESET_WORKER_TIMEOUT if longer (workers
+    beat every quarter of it, so a live worker is never reported silent).
+    """
+    if max_silence is None:
+        max_silence = max(DEFAULT_MAX_SILENCE, settings.RESET_WORKER_TIMEOUT)
     now = timezone.now()
     queued = Delivery.objects.filter(status=Delivery.Status.QUEUED)
     due = queued.filter(next_attempt_at__lte=now).aggregate(oldest=Min("next_attempt_at"))

@@ -79,9 +79,9 @@ class Command(BaseCommand):
         parser.add_argument(
             "--max-silence",
             type=seconds,
-            default=queue.DEFAULT_MAX_SILENCE,
             metavar="SECONDS",
-            help="Stalled when no worker has been seen for longer (default %(default)g).",
+            help=f"Stalled when no worker has been seen for longer (default {queue.DEFAULT_MAX_SILENCE:g}, "
+            "or RESET_WORKER_TIMEOUT if longer).",
         )
         actions = parser.add_subparsers(dest="action", metavar="{retry}")
         retry = actions.add_parser("retry", help="Queue failed deliveries again, each with a fresh set of attempts.")
