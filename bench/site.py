@@ -22,7 +22,8 @@ from bench.smtp import HOST, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 TASKS_TABLE = "django_tasks_database_dbtaskresult"
-SEND_TASK = "core.mail.tasks.send_password_reset"
+DELIVERIES_TABLE = "core_delivery"
+SEND_TASK = "core.mail.tasks.send_delivery"
 REQUEST_TASK = "core.mail.tasks.request_password_reset"
 
 CREATE_USERS = """
@@ -97,9 +98,9 @@ class Site:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             try:
-                if requests.get(f"{self.url}/", timeout=1).status_code == 200:
+                if requests.get(f"{self.url}/", timeout=5).status_code == 200:
                     return
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):  # not listening yet, or a busy machine
                 time.sleep(0.1)
         raise RuntimeError(f"gunicorn did not answer in 30 s; see {self.folder / 'gunicorn.log'}")
 
@@ -161,11 +162,21 @@ class Site:
         with sqlite3.connect(self.db, timeout=30) as db:
             return db.execute(query, params).fetchone()[0]
 
+    def deliveries(self, statuses: tuple[str, ...] = ()) -> list[tuple[str, int]]:
+        """``(status, attempts)`` of every delivery (core.models.Delivery), or of those in ``statuses``."""
+        query = f"SELECT status, attempts FROM {DELIVERIES_TABLE}"  # noqa: S608 - constant table name
+        if statuses:
+            query += f" WHERE status IN ({','.join('?' * len(statuses))})"
+        with sqlite3.connect(self.db, timeout=30) as db:
+            return db.execute(query, statuses).fetchall()
+
     def pending(self) -> int:
-        """Tasks waiting or running (retries waiting for their time included)."""
+        """Tasks waiting or running (retries waiting for their time included), and unfinished deliveries."""
         with sqlite3.connect(self.db, timeout=30) as db:
             query = f"SELECT count(*) FROM {TASKS_TABLE} WHERE status IN ('READY', 'RUNNING')"  # noqa: S608
-            return db.execute(query).fetchone()[0]
+            tasks = db.execute(query).fetchone()[0]
+            query = f"SELECT count(*) FROM {DELIVERIES_TABLE} WHERE status IN ('queued', 'sending')"  # noqa: S608
+            return tasks + db.execute(query).fetchone()[0]
 
     def answered(self, method: str, path: str) -> Counter:
         """HTTP statuses gunicorn answered to ``method path``, from its access log."""

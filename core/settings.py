@@ -64,9 +64,9 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "core",  # before django_tasks_db: its db_worker command (heartbeats, recovery) wins
     "django_tasks_db",
     "django_ratelimit",
-    "core",
     "users",
 ]
 MIDDLEWARE = [
@@ -102,6 +102,17 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # ------------------------------------------------------------------------------
 _database_url = _text("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}")
 DATABASES = {"default": database_from_url("DATABASE_URL", _database_url)}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Web processes and workers share one file. A writer waits up to 20 s for
+    # another's lock (?timeout= in the URL overrides) instead of failing; IMMEDIATE
+    # takes the write lock when a transaction begins, so two transactions never
+    # deadlock upgrading from read to write; WAL lets readers run beside a writer.
+    DATABASES["default"]["OPTIONS"] = {
+        "timeout": 20,
+        "transaction_mode": "IMMEDIATE",
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL",
+        **DATABASES["default"].get("OPTIONS", {}),
+    }
 
 # CACHES
 # ------------------------------------------------------------------------------
@@ -171,6 +182,9 @@ RATELIMIT_IP_META_KEY = "core.ratelimit.client_ip"
 # 8 attempts from 30 s cover an outage of about an hour.
 RESET_SEND_ATTEMPTS = ratelimit.parse_count("RESET_SEND_ATTEMPTS", _text("RESET_SEND_ATTEMPTS", "8"), minimum=1)
 RESET_RETRY_DELAY = ratelimit.parse_seconds("RESET_RETRY_DELAY", _text("RESET_RETRY_DELAY", "30"))
+# A worker that has not written its heartbeat for this long is dead: the attempt
+# it held is queued again by the other workers (core/mail/worker.py).
+RESET_WORKER_TIMEOUT = ratelimit.parse_seconds("RESET_WORKER_TIMEOUT", _text("RESET_WORKER_TIMEOUT", "60"))
 
 # SECURITY
 # ------------------------------------------------------------------------------

@@ -19,6 +19,7 @@ to a real ``manage.py`` process.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import email
 import email.policy
@@ -27,6 +28,7 @@ import os
 import socket
 import ssl
 import tempfile
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from urllib.parse import quote
@@ -106,6 +108,27 @@ class Handler:
             return self.data_reply
         self.messages.append(Received(envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content))
         return "250 2.0.0 OK: queued"
+
+
+class HoldingHandler(Handler):
+    """Holds the first message's DATA phase unanswered until ``release`` is set, then refuses it (451).
+
+    ``held`` is set when the first DATA arrives: a client is mid-attempt. Every
+    later message is accepted and kept as ``Handler`` does.
+    """
+
+    def __init__(self):
+        super().__init__()
+        self.held = threading.Event()
+        self.release = threading.Event()
+
+    async def handle_DATA(self, server, session, envelope):
+        if not self.held.is_set():
+            self.held.set()
+            while not self.release.is_set():
+                await asyncio.sleep(0.05)
+            return "451 4.3.0 Held, then refused"
+        return await super().handle_DATA(server, session, envelope)
 
 
 class Authenticator:

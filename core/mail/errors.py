@@ -1,6 +1,6 @@
 """Exit codes and the one error type the toolkit reports to its commands.
 
-The codes are the contract of every command (README: exit statuses).
+The codes are the contract in README.md's exit-code table, the same in every command.
 Library code raises ``MailProblem``; a command turns it into its exit status,
 one sentence on stderr and a ``Hint:`` line.
 """
@@ -18,6 +18,7 @@ class ExitCode(IntEnum):
     UNREACHABLE = 4  # refused, DNS, timeout, TLS handshake
     LOGIN_REFUSED = 5  # the server refused the login
     MESSAGE_REFUSED = 6  # the server refused the sender, recipients or content
+    UNHEALTHY = 7  # mail is not flowing: messages waiting too long, or no worker seen (mailqueue)
 
 
 BUG_HINT = "This looks like a bug: run the command again with --traceback and report what it shows."

@@ -2,43 +2,49 @@
 
 The web form enqueues ``request_password_reset(email, site_url)`` for every
 accepted request, whether or not an account uses the address, so the page does
-the same work either way. A worker (``manage.py db_worker``) then runs:
+the same work either way. A worker (``manage.py db_worker``) runs it: it finds
+the accounts as Django's form does, records one ``Delivery`` per account and
+makes the first attempt at once, in the same task (one task per reset).
 
-1. ``request_password_reset`` finds the accounts as Django's form does and
-   queues one ``send_password_reset`` per account, each with a delivery id;
-2. ``send_password_reset`` builds the message with ``core.mail.reset`` (the
-   functions ``resetuser`` uses) and sends it through the default mailer.
-
-A temporary failure (server unreachable, disconnected, a 4xx reply) queues the
-next attempt of the same delivery after a doubling delay; the queue is a
-database table, so a worker restart between attempts loses nothing. After
+A temporary failure (server unreachable, disconnected, a 4xx reply) puts the
+delivery back in the queue and enqueues ``send_delivery(delivery_id)`` for the
+next attempt after a doubling delay; the task itself ends normally, so an outage
+leaves one delivery with its attempts, not a failed task row per attempt. After
 ``RESET_SEND_ATTEMPTS`` attempts, or at once on a permanent (5xx) refusal, the
-delivery is recorded as failed and ``ADMINS`` are told through the ``admins``
-mailer (never the failing one), or in the log when there is none. A delivery
-that has succeeded is never sent again, whoever runs it again.
+delivery is failed and ``ADMINS`` are told through the ``admins`` mailer (never
+the failing one), or in the log when there is none.
 
-Every argument is plain JSON (address, URL, primary key, counters).
+An attempt first claims its delivery with one conditional UPDATE, so a delivery
+that was sent is never sent again, whoever runs it again. A worker killed during
+an attempt leaves the delivery ``sending`` and its task ``RUNNING``; the other
+workers notice the silence (core.mail.worker) and run the task again.
+
+Every task argument is plain JSON (address, URL, primary key).
 """
 
 from __future__ import annotations
 
 import logging
 import smtplib
-import uuid
+from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
-from django.contrib.auth import forms as auth_forms
 from django.contrib.auth import get_user_model
 from django.core.mail import mail_admins
-from django.tasks import TaskResultStatus, task
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q, Value
+from django.db.models.functions import Lower
+from django.tasks import TaskContext, task
 from django.utils import timezone
 
-from core.mail.reset import send_reset_message
+from core.mail.reset import _same_address, send_reset_message
+from core.models import Delivery
 
 logger = logging.getLogger(__name__)
 
 ADMINS_MAILER = "admins"  # the MAILERS alias for telling ADMINS (ADMINS_EMAIL_URL)
+LAST_ERROR_LENGTH = 1000
 
 
 class DeliveryFailed(Exception):
@@ -63,71 +69,188 @@ def retry_delay(attempt: int) -> float:
     return settings.RESET_RETRY_DELAY * 2 ** (attempt - 1)
 
 
+def describe_error(error: BaseException) -> str:
+    """``Class: text`` for the record (SMTP replies and OS errors carry no password)."""
+    return f"{type(error).__name__}: {error}"[:LAST_ERROR_LENGTH]
+
+
 def enqueue_password_reset(email: str, site_url: str):
     """Queue the reset for ``email`` (the web form calls this for every accepted request)."""
     return request_password_reset.enqueue(email=email, site_url=site_url)
 
 
-@task
-def request_password_reset(*, email: str, site_url: str) -> int:
-    """Queue one message per account using ``email``; return how many."""
-    users = list(auth_forms.PasswordResetForm().get_users(email))  # active, usable password, same address
+def _worker_id(context: TaskContext) -> str:
+    ids = context.task_result.worker_ids
+    return ids[-1] if ids else ""
+
+
+@task(takes_context=True)
+def request_password_reset(context: TaskContext, *, email: str, site_url: str) -> int:
+    """Record one delivery per account using ``email`` and attempt each; return how many."""
+    users = accounts_for(email)
+    request_id = str(context.task_result.id)
+    worker = _worker_id(context)
+    failed = []
     for user in users:
-        send_password_reset.enqueue(user_pk=user.pk, site_url=site_url, delivery=uuid.uuid4().hex, attempt=1)
+        delivery, claimed = _delivery_for(request_id, user, site_url, worker)
+        outcome = attempt_delivery(delivery.pk, worker, claimed=delivery if claimed else None)
+        if outcome.failed:
+            failed.append(outcome)
+    if failed:
+        raise DeliveryFailed("; ".join(outcome.text for outcome in failed))
     return len(users)
 
 
-@task
-def send_password_reset(*, user_pk, site_url: str, delivery: str, attempt: int = 1) -> str:
-    """Send the reset message for one account (one attempt of one delivery)."""
-    if already_delivered(delivery):
-        return "already sent"
-    user = get_user_model()._default_manager.filter(pk=user_pk).first()
-    if user is None:
-        return "no such user"
+def accounts_for(email: str) -> list:
+    """The accounts Django's reset form would pick for ``email`` (active, usable password, same address).
+
+    Django's ``get_users`` filters with ``iexact``, which on SQLite is a LIKE that
+    scans the whole user table for every reset; comparing ``Lower(email)`` uses the
+    project's case-insensitive unique index instead. Django's own final check
+    (Unicode-normalised, case-folded comparison) still decides.
+    """
+    model = get_user_model()
+    field = model.get_email_field_name()
+    candidates = (
+        model._default_manager.annotate(_address=Lower(field))
+        .filter(_address=Lower(Value(email)), is_active=True)
+        .exclude(**{field: ""})
+    )
+    return [user for user in candidates if user.has_usable_password() and _same_address(email, getattr(user, field))]
+
+
+def _delivery_for(request_id: str, user, site_url: str, worker_id: str) -> tuple[Delivery, bool]:
+    """This request's delivery to ``user`` and whether its first attempt is ours.
+
+    Made now with its first attempt claimed (one INSERT), or found, unclaimed,
+    when the request runs a second time after its worker died.
+    """
+    email = getattr(user, user.get_email_field_name())
     try:
-        send_reset_message(user, site_url=site_url)
+        with transaction.atomic():
+            delivery = Delivery.objects.create(
+                request_id=request_id,
+                user=user,
+                email=email,
+                site_url=site_url,
+                status=Delivery.Status.SENDING,
+                attempts=1,
+                worker_id=worker_id,
+            )
+            return delivery, True
+    except IntegrityError:
+        return Delivery.objects.get(request_id=request_id, user=user), False
+
+
+@task(takes_context=True)
+def send_delivery(context: TaskContext, *, delivery_id: int) -> str:
+    """The next attempt at one delivery (a retry, or ``mailqueue retry``)."""
+    outcome = attempt_delivery(delivery_id, _worker_id(context))
+    if outcome.failed:
+        raise DeliveryFailed(outcome.text)
+    return outcome.text
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one call of ``attempt_delivery`` did."""
+
+    status: str  # a Delivery.Status, or "skipped" when there was nothing to do
+    text: str
+
+    @property
+    def failed(self) -> bool:
+        return self.status == Delivery.Status.FAILED
+
+
+def claim(delivery_id: int, worker_id: str) -> bool:
+    """Take the next attempt of a delivery that is queued (or whose worker died); False if none is due.
+
+    One conditional UPDATE, so two workers never both attempt it and a sent or
+    failed delivery is never attempted again.
+    """
+    now = timezone.now()
+    return bool(
+        Delivery.objects.filter(pk=delivery_id)
+        .filter(Q(status=Delivery.Status.QUEUED) | Q(status=Delivery.Status.SENDING))
+        .update(
+            status=Delivery.Status.SENDING,
+            attempts=F("attempts") + 1,
+            worker_id=worker_id,
+            updated_at=now,
+        )
+    )
+
+
+def attempt_delivery(delivery_id: int, worker_id: str = "", *, claimed: Delivery | None = None) -> Outcome:
+    """Make one attempt at a delivery and record the outcome on it.
+
+    ``claimed``: the delivery, when the caller has just made it with its attempt taken.
+    """
+    if claimed is None and not claim(delivery_id, worker_id):
+        status = Delivery.objects.filter(pk=delivery_id).values_list("status", flat=True).first()
+        return Outcome("skipped", f"already {status}" if status else "no such delivery")
+    delivery = claimed or Delivery.objects.select_related("user").get(pk=delivery_id)
+    user = delivery.user
+    attempts = settings.RESET_SEND_ATTEMPTS
+    if delivery.attempts > attempts:  # the last attempt's worker died during it
+        last_error = "the worker of the last attempt stopped during it"
+        last_error += f"; before that: {delivery.last_error}" if delivery.last_error else ""
+        return give_up(delivery, f"gave up after {attempts} attempts", last_error)
+    try:
+        send_reset_message(user, site_url=delivery.site_url)
     except Exception as error:
-        attempts = settings.RESET_SEND_ATTEMPTS
-        if is_temporary(error) and attempt < attempts:
-            delay = retry_delay(attempt)
-            send_password_reset.using(run_after=timezone.now() + timedelta(seconds=delay)).enqueue(
-                user_pk=user_pk, site_url=site_url, delivery=delivery, attempt=attempt + 1
-            )
-            logger.warning(
-                "Password reset for user %s not sent (attempt %d of %d: %s); trying again in %g s",
-                user_pk,
-                attempt,
-                attempts,
-                error,
-                delay,
-            )
-            raise
-        what = f"gave up after {attempt} attempts" if is_temporary(error) else "refused, not retried"
-        tell_admins(user, what, error)
-        raise DeliveryFailed(f"Password reset for user {user_pk} not delivered ({what}): {error}") from error
-    return "sent"
+        temporary = is_temporary(error)
+        if temporary and delivery.attempts < attempts:
+            return schedule_retry(delivery, error)
+        what = f"gave up after {delivery.attempts} attempts" if temporary else "refused, not retried"
+        return give_up(delivery, what, describe_error(error))
+    now = timezone.now()
+    Delivery.objects.filter(pk=delivery.pk).update(
+        status=Delivery.Status.SENT, sent_at=now, updated_at=now, last_error=""
+    )
+    return Outcome(Delivery.Status.SENT, "sent")
 
 
-def already_delivered(delivery: str) -> bool:
-    """Whether an attempt of this delivery has already finished successfully."""
-    from django_tasks_db.models import DBTaskResult
+def schedule_retry(delivery: Delivery, error: BaseException) -> Outcome:
+    """Back to the queue, and a task for the next attempt when its time comes."""
+    delay = retry_delay(delivery.attempts)
+    when = timezone.now() + timedelta(seconds=delay)
+    Delivery.objects.filter(pk=delivery.pk).update(
+        status=Delivery.Status.QUEUED, next_attempt_at=when, updated_at=timezone.now(), last_error=describe_error(error)
+    )
+    send_delivery.using(run_after=when).enqueue(delivery_id=delivery.pk)
+    logger.warning(
+        "Password reset for user %s not sent (attempt %d of %d: %s); trying again in %g s",
+        delivery.user_id,
+        delivery.attempts,
+        settings.RESET_SEND_ATTEMPTS,
+        error,
+        delay,
+    )
+    return Outcome(Delivery.Status.QUEUED, f"attempt {delivery.attempts} failed; next in {delay:g} s")
 
-    return DBTaskResult.objects.filter(
-        task_path=send_password_reset.module_path,
-        status=TaskResultStatus.SUCCESSFUL,
-        args_kwargs__kwargs__delivery=delivery,
-    ).exists()
+
+def give_up(delivery: Delivery, what: str, last_error: str) -> Outcome:
+    """Record the delivery as failed and tell ADMINS."""
+    Delivery.objects.filter(pk=delivery.pk).update(
+        status=Delivery.Status.FAILED, updated_at=timezone.now(), last_error=last_error
+    )
+    tell_admins(delivery.user, what, last_error)
+    return Outcome(Delivery.Status.FAILED, f"Password reset for user {delivery.user_id} not delivered ({what})")
 
 
-def tell_admins(user, what: str, error: BaseException) -> None:
+def tell_admins(user, what: str, error: BaseException | str) -> None:
     """Report a lost reset message: to ADMINS through the ``admins`` mailer, else to the log."""
+    if isinstance(error, BaseException):
+        error = describe_error(error)
     email = getattr(user, user.get_email_field_name())
     subject = f"Password reset message not delivered to {email}"
     body = (
         f"The password reset message for user {user.get_username()} <{email}> (id {user.pk}) "
-        f"was not delivered: {what}.\nLast error: {type(error).__name__}: {error}\n\n"
-        "Check the mail server and the MAILERS settings; the user can ask for a new link."
+        f"was not delivered: {what}.\nLast error: {error}\n\n"
+        "Check the mail server and the MAILERS settings; the user can ask for a new link, "
+        "or queue it again with: python manage.py mailqueue retry --failed"
     )
     logger.error("%s (%s): %s", subject, what, error)
     if not settings.ADMINS or ADMINS_MAILER not in settings.MAILERS:

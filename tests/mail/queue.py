@@ -1,14 +1,16 @@
 """Running the task queue inside a test, as `manage.py db_worker --batch` would."""
 
-from django_tasks_db.management.commands.db_worker import Worker
+from core.mail.worker import HeartbeatWorker
 
 
 def drain(worker_id: str = "tests") -> None:
     """Run every task that is ready now (and those it queues, if ready), then return.
 
-    A new ``Worker`` each time, as a restarted ``db_worker`` process would be.
+    A new worker each time, as a restarted ``db_worker`` process would be. It
+    beats and recovers stranded tasks once at start, as the command does; the
+    heartbeat thread is left out (it would write beside the test's own connection).
     """
-    Worker(
+    HeartbeatWorker(
         queue_names=["default"],
         excluded_queue_names=[],
         interval=0,
@@ -17,4 +19,5 @@ def drain(worker_id: str = "tests") -> None:
         startup_delay=False,
         max_tasks=None,
         worker_id=worker_id,
+        heart=False,
     ).run()

@@ -1,6 +1,6 @@
 """The timing and outage benchmarks at a small size: they deliver what they must (no times asserted)."""
 
-from bench import outage, timing
+from bench import drain, outage, timing
 
 
 def test_timing_bench_delivers_one_message_per_existing_address():
@@ -15,9 +15,17 @@ def test_outage_bench_delivers_everything_once_after_the_server_returns():
     assert result["statuses"] == [302]
     assert result["failed_attempts_during_outage"] >= 5
     assert (result["delivered"], result["addresses_with_one_message"]) == (5, 5)
+    assert (result["deliveries"], result["failed_deliveries"]) == (5, 0)  # one record each, however many attempts
 
 
 def test_mann_whitney_p_value_matches_the_textbook():
     # U = 0 for two samples of 3: the normal approximation with continuity correction gives 0.0809.
     assert round(timing.mann_whitney_p([1, 2, 3], [4, 5, 6]), 4) == 0.0809
     assert timing.mann_whitney_p([1, 2, 3, 4], [1, 2, 3, 4]) == 1.0
+
+
+def test_drain_bench_delivers_every_queued_reset_once_and_times_both():
+    result = drain.run(n=20, workers=2)
+    assert (result["drained"], result["sent_records"], result["looped"]) == (20, 20, 20)
+    assert result["database"] == "sqlite"
+    assert result["drain_rate"] > 0 and result["loop_rate"] > 0

@@ -1,5 +1,7 @@
 """core/mail/tasks.py: the reset message sent by the worker, retried, never twice, failures reported.
 
+One delivery is one ``Delivery`` row with its attempts, whatever the retries.
+
 Against real aiosmtpd servers on 127.0.0.1 (bench/smtp.py) that are slow,
 refuse for a while, or refuse for good.
 """
@@ -8,21 +10,20 @@ import smtplib
 import socket
 import time
 import uuid
+from datetime import timedelta
 
 import pytest
 from django.contrib.auth.tokens import default_token_generator
 from django.core import mail
 from django.tasks import TaskResultStatus
+from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from bench.smtp import Recorder, SMTPServer
 from core.mail import config as mailconfig
-from core.mail.tasks import (
-    DeliveryFailed,
-    enqueue_password_reset,
-    is_temporary,
-    send_password_reset,
-)
+from core.mail.tasks import DeliveryFailed, enqueue_password_reset, is_temporary, send_delivery
+from core.mail.worker import recover_stranded
+from core.models import Delivery, WorkerBeat
 from core.settings import BASE_DIR
 from tests.mail.queue import drain
 from users.models import User
@@ -56,9 +57,8 @@ def smtp(settings):
         server.stop()
 
 
-def attempts(status=None):
-    results = DBTaskResult.objects.filter(task_path=send_password_reset.module_path).order_by("enqueued_at")
-    return list(results.filter(status=status) if status else results)
+def failed_tasks():
+    return list(DBTaskResult.objects.filter(status=TaskResultStatus.FAILED))
 
 
 def drain_until_settled(rounds=8):
@@ -83,6 +83,9 @@ def test_the_worker_sends_the_message_resetuser_would_send(smtp, anna):
     link = next(word for word in text.split() if word.startswith(f"{SITE}/users/reset/"))
     token = link.rstrip("/").rsplit("/", 1)[1]
     assert default_token_generator.check_token(anna, token)
+    [delivery] = Delivery.objects.all()
+    assert (delivery.status, delivery.attempts, delivery.email, delivery.worker_id) == ("sent", 1, anna.email, "tests")
+    assert DBTaskResult.objects.count() == 1  # one task per reset: the request sends
 
 
 def test_unknown_and_inactive_addresses_get_nothing(smtp, anna):
@@ -92,7 +95,17 @@ def test_unknown_and_inactive_addresses_get_nothing(smtp, anna):
     enqueue_password_reset("boris@example.com", SITE)
     drain()
     assert server.recorder.messages == []
-    assert attempts() == []
+    assert Delivery.objects.count() == 0
+
+
+def test_accounts_are_picked_as_djangos_form_picks_them(smtp, anna):
+    server = smtp()
+    boris = User.objects.create_user("boris", "Boris@Example.com", "pw-1-long-enough")
+    User.objects.create_user("carla", "carla@example.com")  # no usable password: signs in another way
+    for email in ("boris@EXAMPLE.com", "carla@example.com", "anna@example.co"):
+        enqueue_password_reset(email, SITE)
+    drain()
+    assert server.recorder.recipients() == {boris.email: 1}
 
 
 def test_temporary_failures_are_retried_across_worker_restarts_and_deliver_once(smtp, anna):
@@ -101,35 +114,96 @@ def test_temporary_failures_are_retried_across_worker_restarts_and_deliver_once(
 
     drain()  # first attempt refused; the next waits for its time in the queue
     assert server.recorder.messages == []
-    [waiting] = attempts(TaskResultStatus.READY)
-    assert waiting.task_result.kwargs["attempt"] == 2
+    [waiting] = Delivery.objects.all()
+    assert (waiting.status, waiting.attempts) == ("queued", 1)
+    assert "451" in waiting.last_error
 
     drain_until_settled()
     assert server.recorder.refused == 2
     assert server.recorder.recipients() == {"anna@example.com": 1}
-    assert [a.task_result.kwargs["attempt"] for a in attempts(TaskResultStatus.SUCCESSFUL)] == [3]
+    [delivery] = Delivery.objects.all()
+    assert (delivery.status, delivery.attempts, delivery.last_error) == ("sent", 3, "")
+    assert failed_tasks() == []  # the attempts are on the delivery, not failed task rows
 
 
-def test_a_server_down_then_up_gets_the_message(smtp, anna):
+def test_twelve_resets_after_an_outage_are_twelve_deliveries_and_no_failures(smtp, anna):
     server = smtp()
     server.stop()
-    enqueue_password_reset("anna@example.com", SITE)
-    drain()  # connection refused
-    [failed] = attempts(TaskResultStatus.FAILED)
-    assert failed.exception_class_path == "builtins.ConnectionRefusedError"
+    users = [User.objects.create_user(f"u{i}", f"u{i}@example.com", "pw-1-long-enough") for i in range(12)]
+    for user in users:
+        enqueue_password_reset(user.email, SITE)
+    drain()  # connection refused, twelve times
+    assert Delivery.objects.filter(status="queued", last_error__startswith="ConnectionRefusedError").count() == 12
     server.start()
     drain_until_settled()
-    assert server.recorder.recipients() == {"anna@example.com": 1}
+    assert server.recorder.recipients() == {user.email: 1 for user in users}
+    assert sorted(Delivery.objects.values_list("status", "attempts")) == [("sent", 2)] * 12
+    assert failed_tasks() == []
 
 
 def test_a_delivery_that_succeeded_is_not_sent_again(smtp, anna):
     server = smtp()
-    delivery = uuid.uuid4().hex
-    for _ in range(2):  # the same delivery queued twice: a retry after a success
-        send_password_reset.enqueue(user_pk=anna.pk, site_url=SITE, delivery=delivery)
+    enqueue_password_reset("anna@example.com", SITE)
+    drain()
+    [delivery] = Delivery.objects.all()
+    for _ in range(2):  # the same delivery queued again after its success
+        send_delivery.enqueue(delivery_id=delivery.pk)
     drain()
     assert server.recorder.recipients() == {"anna@example.com": 1}
-    assert sorted(a.return_value for a in attempts()) == ["already sent", "sent"]
+    returned = DBTaskResult.objects.filter(task_path=send_delivery.module_path).values_list("return_value", flat=True)
+    assert list(returned) == ["already sent", "already sent"]
+    delivery.refresh_from_db()
+    assert delivery.attempts == 1
+
+
+def test_a_task_whose_worker_died_is_run_again_and_delivers_once(smtp, anna, settings):
+    """In-process half of the story (tests/mail/test_worker_killed.py kills a real worker)."""
+    settings.RESET_WORKER_TIMEOUT = 60
+    server = smtp()
+    enqueue_password_reset("anna@example.com", SITE)
+    # What a SIGKILL mid-attempt leaves: the task RUNNING, its delivery "sending", the worker silent.
+    long_ago = timezone.now() - timedelta(minutes=2)
+    [task] = DBTaskResult.objects.all()
+    Delivery.objects.create(
+        request_id=str(task.pk), user=anna, email=anna.email, site_url=SITE, status="sending", attempts=1
+    )
+    WorkerBeat.objects.create(worker_id="killed", last_seen=long_ago)
+    WorkerBeat.objects.create(worker_id="alive")
+    DBTaskResult.objects.update(status=TaskResultStatus.RUNNING, started_at=long_ago, worker_ids=["alive"])
+    assert recover_stranded() == []  # a worker still beating keeps its task, however long it runs
+    DBTaskResult.objects.update(worker_ids=["killed"])
+
+    drain(worker_id="new")
+    assert server.recorder.recipients() == {"anna@example.com": 1}
+    [task] = DBTaskResult.objects.all()
+    assert (task.status, task.worker_ids) == (TaskResultStatus.SUCCESSFUL, ["killed", "new"])
+    [delivery] = Delivery.objects.all()
+    assert (delivery.status, delivery.attempts) == ("sent", 2)
+    drain(worker_id="newer")  # nothing left: not sent twice
+    assert server.recorder.recipients() == {"anna@example.com": 1}
+
+
+def test_a_worker_that_died_during_the_last_attempt_is_reported_to_admins(smtp, settings, anna):
+    server = smtp()
+    settings.RESET_SEND_ATTEMPTS = 1
+    settings.MAILERS = {**settings.MAILERS, "admins": LOCMEM}
+    settings.ADMINS = ["ops@example.com"]
+    mail.outbox = []
+    enqueue_password_reset("anna@example.com", SITE)
+    [task] = DBTaskResult.objects.all()
+    Delivery.objects.create(
+        request_id=str(task.pk), user=anna, email=anna.email, site_url=SITE, status="sending", attempts=1
+    )
+    long_ago = timezone.now() - timedelta(minutes=5)
+    DBTaskResult.objects.update(status=TaskResultStatus.RUNNING, started_at=long_ago, worker_ids=["killed"])
+
+    drain(worker_id="new")  # recovers the task; its one attempt is spent: given up, not sent
+    assert server.recorder.messages == []
+    [delivery] = Delivery.objects.all()
+    assert delivery.status == "failed"
+    [report] = mail.outbox
+    assert "gave up after 1 attempts" in report.body
+    assert "the worker of the last attempt stopped during it" in report.body
 
 
 def test_after_the_last_attempt_admins_are_told_through_their_own_mailer(smtp, settings, anna):
@@ -142,8 +216,9 @@ def test_after_the_last_attempt_admins_are_told_through_their_own_mailer(smtp, s
 
     assert server.recorder.messages == []
     assert server.recorder.refused == 3
-    [last] = attempts(TaskResultStatus.FAILED)[-1:]
-    assert last.task_result.kwargs["attempt"] == 3
+    [delivery] = Delivery.objects.all()
+    assert (delivery.status, delivery.attempts) == ("failed", 3)
+    [last] = failed_tasks()  # one failed task row for the one lost delivery
     assert last.exception_class_path == f"{DeliveryFailed.__module__}.DeliveryFailed"
     [report] = mail.outbox
     assert report.to == ["ops@example.com"]
@@ -161,7 +236,9 @@ def test_a_permanent_refusal_is_not_retried_and_without_an_admins_mailer_is_logg
     drain()
 
     assert server.recorder.refused == 1
-    assert [a.task_result.kwargs["attempt"] for a in attempts()] == [1]
+    [delivery] = Delivery.objects.all()
+    assert (delivery.status, delivery.attempts) == ("failed", 1)
+    assert "550" in delivery.last_error
     assert mail.outbox == []
     [record] = [r for r in caplog.records if r.name == "core.mail.tasks" and r.levelname == "ERROR"]
     assert "not delivered to anna@example.com" in record.getMessage()

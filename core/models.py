@@ -1,0 +1,66 @@
+"""The reset mail queue's own records: one row per delivery, one per worker.
+
+django-tasks-db keeps one row per task run; a delivery can take several runs
+(retries, a worker that died). ``Delivery`` is what a person asks about ("was
+the message sent?"): one row per message, its attempts and last error.
+``WorkerBeat`` is when each ``db_worker`` process was last alive, so that an
+attempt whose worker died can be picked up again (core.mail.worker) and
+``mailqueue`` can say whether anything is working the queue.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+
+class Delivery(models.Model):
+    """One password-reset message to one account, however many attempts it takes."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued"  # waiting for an attempt (next_attempt_at says when)
+        SENDING = "sending"  # an attempt is under way (worker_id holds it)
+        SENT = "sent"
+        FAILED = "failed"  # given up; ADMINS were told
+
+    # The task run that asked for it: a request run again after its worker died
+    # finds its deliveries instead of making new ones.
+    request_id = models.CharField(max_length=64)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    email = models.CharField(max_length=254)  # the address at queue time (what mailqueue shows)
+    site_url = models.CharField(max_length=200)
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.QUEUED)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)  # the SMTP reply or exception; never a password
+    worker_id = models.CharField(max_length=64, blank=True)  # the worker of the latest attempt
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name_plural = "deliveries"
+        constraints = [models.UniqueConstraint(fields=["request_id", "user"], name="delivery_once_per_request")]
+        indexes = [
+            # mailqueue: the oldest waiting (queued by next_attempt_at), failures since (failed by updated_at).
+            models.Index(fields=["status", "next_attempt_at"], name="delivery_status_next_idx"),
+            models.Index(fields=["status", "updated_at"], name="delivery_status_updated_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"delivery {self.pk} to {self.email} ({self.status}, {self.attempts} attempts)"
+
+
+class WorkerBeat(models.Model):
+    """A ``db_worker`` process and when it was last alive (it writes this every few seconds)."""
+
+    worker_id = models.CharField(max_length=64, primary_key=True)
+    hostname = models.CharField(max_length=255, blank=True)
+    pid = models.PositiveIntegerField(null=True)
+    started_at = models.DateTimeField(default=timezone.now)
+    last_seen = models.DateTimeField(default=timezone.now, db_index=True)
+    stopped_at = models.DateTimeField(null=True, blank=True)  # a clean exit (nothing left running)
+
+    def __str__(self) -> str:
+        return f"worker {self.worker_id} on {self.hostname} (pid {self.pid})"
