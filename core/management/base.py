@@ -12,11 +12,16 @@ for an argument error), and no traceback unless ``--traceback``.
 from __future__ import annotations
 
 import json
+import re
 
 from django.core.management.base import BaseCommand, CommandError, OutputWrapper
 
 from core.mail.config import ConfigError
 from core.mail.errors import BUG_HINT, ExitCode, MailProblem
+
+
+# SQLite's and PostgreSQL's words for a table that migrate has not made.
+MISSING_TABLE = re.compile(r"no such table: \w+|relation \"\w+\" does not exist")
 
 
 class Error(CommandError):
@@ -49,8 +54,20 @@ def error_document(code: int, error: str, hint: str = "") -> str:
 
 
 def unexpected_problem(error: BaseException) -> MailProblem:
-    """A bug, in one line: the exception's type and text, any URL credentials or SECRET_KEY hidden."""
+    """A bug, in one line: the exception's type and text, any URL credentials or SECRET_KEY hidden.
+
+    One exception is no bug but a step left out: a database without the project's tables.
+    """
+    from django.db import DatabaseError
+
     from core.security import mask_text  # imports django.views.debug: only when something failed
+
+    if isinstance(error, DatabaseError) and MISSING_TABLE.search(str(error)):
+        return MailProblem(
+            ExitCode.CONFIG,
+            f"The database is not set up ({MISSING_TABLE.search(str(error))[0]}).",
+            "run python manage.py migrate",
+        )
 
     text = " ".join(mask_text(str(error)).split())
     message = f"Unexpected error: {type(error).__name__}" + (f": {text}" if text else "")

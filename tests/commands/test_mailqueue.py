@@ -134,3 +134,14 @@ def test_retry_of_nothing_or_of_an_unknown_id_is_bad_input(site):
     result = manage("mailqueue", "retry", "abc", "--json", env=env)
     assert result.returncode == 2
     assert json.loads(result.stdout)["code"] == 2
+
+
+@pytest.mark.parametrize("args", [["mailqueue"], ["mailqueue", "--json"], ["resetuser", "anna", "--json"]])
+def test_a_database_not_migrated_is_named_with_the_step_to_take(tmp_path, args):
+    env = {"DATABASE_URL": f"sqlite:///{tmp_path / 'empty.sqlite3'}", "SITE_URL": "https://cinemahub.example"}
+    result = manage(*args, env=env)
+    assert result.returncode == 3
+    assert result.stderr.startswith("Error: The database is not set up (no such table: ")
+    assert result.stderr.splitlines()[-1] == "Hint: run python manage.py migrate"
+    if "--json" in args:
+        assert json.loads(result.stdout)["code"] == 3

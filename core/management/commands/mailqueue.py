@@ -6,13 +6,10 @@ arguments and renders the results as text or one JSON document.
 
 import argparse
 import json
-import sys
-
-from django.core.management.base import BaseCommand
 
 from core.mail import queue
 from core.mail.errors import ExitCode, MailProblem
-from core.management.base import command_error
+from core.management.base import ProjectCommand, command_error
 
 
 def seconds(text: str) -> float:
@@ -40,32 +37,13 @@ def ago(value: float | None) -> str:
     return f"{value / 60:.0f} min ago" if value < 5400 else f"{value / 3600:.1f} h ago"
 
 
-class Command(BaseCommand):
+class Command(ProjectCommand):
     help = (
         "Say whether password-reset mail is flowing: deliveries waiting and being sent, the oldest wait, "
         "failures in the last 24 hours, when a worker was last seen. Exit 7 when mail is stalled. "
         "'mailqueue retry ID... | --failed' queues failed deliveries again."
     )
     requires_system_checks = []  # a monitoring probe: only the database is read
-
-    def run_from_argv(self, argv):
-        self._json_requested = "--json" in argv[2:]
-        return super().run_from_argv(argv)
-
-    def create_parser(self, prog_name, subcommand, **kwargs):
-        parser = super().create_parser(prog_name, subcommand, **kwargs)
-        plain_error = parser.error
-
-        def error(message):  # bad arguments: with --json, still one JSON document (exit 2)
-            if getattr(self, "_json_requested", False):
-                problem = MailProblem(ExitCode.BAD_INPUT, f"{message}.", "python manage.py mailqueue --help")
-                self.stdout.write(json.dumps({"ok": False, **problem.as_dict()}))
-                self.stderr.write(f"Error: {message}.")
-                sys.exit(int(ExitCode.BAD_INPUT))
-            plain_error(message)
-
-        parser.error = self.retry_parser.error = error
-        return parser
 
     def add_arguments(self, parser):
         self.add_common(parser)
@@ -89,7 +67,6 @@ class Command(BaseCommand):
         retry.add_argument("--failed", action="store_true", help="Every failed delivery.")
         self.add_common(retry, default=argparse.SUPPRESS)
         retry.add_argument("--traceback", action="store_true", default=argparse.SUPPRESS, help="Show tracebacks.")
-        self.retry_parser = retry
 
     @staticmethod
     def add_common(parser, default=False):
@@ -101,9 +78,7 @@ class Command(BaseCommand):
                 return self.retry(options)
             return self.status(options)
         except MailProblem as problem:
-            if options["json"]:
-                self.stdout.write(json.dumps({"ok": False, **problem.as_dict()}, ensure_ascii=False))
-            raise command_error(problem) from None
+            raise command_error(problem) from None  # with --json, ProjectCommand prints the document
 
     def status(self, options):
         status = queue.queue_status(max_wait=options["max_wait"], max_silence=options["max_silence"])
