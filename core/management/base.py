@@ -19,7 +19,6 @@ from django.core.management.base import BaseCommand, CommandError, OutputWrapper
 from core.mail.config import ConfigError
 from core.mail.errors import BUG_HINT, ExitCode, MailProblem
 
-
 # SQLite's and PostgreSQL's words for a table that migrate has not made.
 MISSING_TABLE = re.compile(r"no such table: \w+|relation \"\w+\" does not exist")
 
