@@ -1,6 +1,7 @@
 """The workers' delivery rate: queued resets drained by ``db_worker --batch`` processes into the outbox.
 
     .venv/bin/python -m bench.drain                 # 2,000 resets, 2 workers, SQLite
+    .venv/bin/python -m bench.drain --postgresql    # the same on a PostgreSQL server of the run's own
     DATABASE_URL=postgres://... .venv/bin/python -m bench.drain -n 2000
 
 In one run: ``-n`` users are created and ``-n`` resets queued as the web form
@@ -12,9 +13,10 @@ task uses, no queue: the limit). Prints messages per second for both and the
 ratio drain/loop (target: at least 0.5). ``--rounds R`` repeats the whole run
 and keeps each side's best (on a machine shared with other work).
 
-The database is a SQLite file in a temporary folder, or ``DATABASE_URL`` from
-the environment (an empty database is best; the run's users and tasks are
-deleted at the end).
+The database is a SQLite file in a temporary folder, a PostgreSQL server started
+for the run with its durable defaults (``--postgresql``, bench/services.py, as the
+tests and bench.machines start it), or ``DATABASE_URL`` from the environment
+(an empty database is best; the run's users and tasks are deleted at the end).
 """
 
 from __future__ import annotations
@@ -26,7 +28,11 @@ import sys
 import tempfile
 import time
 import uuid
+from contextlib import ExitStack
 from pathlib import Path
+
+from bench.services import PostgreSQL
+from bench.site import manage
 
 ROOT = Path(__file__).resolve().parent.parent
 SITE_URL = "https://cinemahub.example"
@@ -67,23 +73,7 @@ User.objects.filter(username__startswith="%(prefix)s").delete()
 """
 
 
-def manage(env: dict, *args: str, input: str | None = None) -> str:
-    result = subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=ROOT,
-        env=env,
-        input=input,
-        capture_output=True,
-        text=True,
-        timeout=3600,
-        check=False,
-    )
-    if result.returncode:
-        raise RuntimeError(f"manage.py {args[0]} failed:\n{result.stderr}")
-    return result.stdout
-
-
-def run(n: int = 2000, workers: int = 2) -> dict:
+def run(n: int = 2000, workers: int = 2, database_url: str = "") -> dict:
     prefix = f"drain-{uuid.uuid4().hex[:8]}-"
     emails = [f"{prefix}{i}@bench.example" for i in range(n)]
     with tempfile.TemporaryDirectory(prefix="bench-drain-") as folder:
@@ -93,8 +83,8 @@ def run(n: int = 2000, workers: int = 2) -> dict:
             "HOME": os.environ.get("HOME", ""),
             "DJANGO_ENV_FILE": "",
             "DEBUG": "true",
-            "DATABASE_URL": os.environ.get("DATABASE_URL") or f"sqlite:///{folder / 'db.sqlite3'}",
-            "CACHE_URL": f"filecache://{folder / 'cache'}",
+            "DATABASE_URL": database_url or f"sqlite:///{folder / 'db.sqlite3'}",
+            "CACHE_URL": f"diskcache://{folder / 'cache'}",
             "EMAIL_URL": f"outbox://{folder / 'drained'}",
         }
         database = env["DATABASE_URL"].partition("://")[0]
@@ -132,8 +122,13 @@ def main() -> int:
     parser.add_argument("-n", type=int, default=2000, help="resets queued (default 2000)")
     parser.add_argument("--workers", type=int, default=2, help="db_worker --batch processes (default 2)")
     parser.add_argument("--rounds", type=int, default=1, help="repeat, keeping each side's best (a shared machine)")
+    parser.add_argument("--postgresql", action="store_true", help="on a PostgreSQL server started for the run")
     args = parser.parse_args()
-    results = [run(args.n, args.workers) for _ in range(args.rounds)]
+    with ExitStack() as servers:
+        url = os.environ.get("DATABASE_URL", "")
+        if args.postgresql:
+            url = servers.enter_context(PostgreSQL(durable=True)).create_database("conn_max_age=60")
+        results = [run(args.n, args.workers, url) for _ in range(args.rounds)]
     result = max(results, key=lambda r: r["drain_rate"])
     best_loop = max(results, key=lambda r: r["loop_rate"])
     result.update({key: best_loop[key] for key in ("looped", "loop_seconds", "loop_rate")})

@@ -1,4 +1,4 @@
-"""The reset endpoint under load on PostgreSQL + Redis and on SQLite + the file cache, against a minimal view.
+"""The reset endpoint under load on PostgreSQL + Redis and on SQLite + diskcache, against a minimal view.
 
     .venv/bin/python -m bench.machines          # 10 s per endpoint and stack, gunicorn with 3 workers, wrk -t2 -c16
 
@@ -30,7 +30,7 @@ from bench.site import Site
 
 RESET_PATH = "/users/password_reset/"
 MINIMAL_PATH = "/bench/minimal/"  # bench/urls.py
-STACKS = ("postgresql+redis", "sqlite+filecache")
+STACKS = ("postgresql+redis", "sqlite+diskcache")
 
 
 def measure(
@@ -49,7 +49,7 @@ def measure(
             postgres = stack_of_servers.enter_context(PostgreSQL(durable=True))
             redis = stack_of_servers.enter_context(Redis())
             env |= {"DATABASE_URL": postgres.create_database("conn_max_age=60"), "CACHE_URL": redis.url(0)}
-        site = stack_of_servers.enter_context(Site(folder, env))  # SQLite and the file cache in `folder` otherwise
+        site = stack_of_servers.enter_context(Site(folder, env))  # SQLite and diskcache in `folder` otherwise
         site.prepare(emails)
         site.start_server(gunicorn_workers)
         running = site.start_worker() if worker else None

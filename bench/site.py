@@ -36,6 +36,23 @@ User.objects.bulk_create(User(username=e, email=e, password=password) for e in e
 """
 
 
+def manage(env: dict, *args: str, input: str | None = None, timeout: float = 3600) -> str:
+    """``python manage.py ARGS`` in ``env``; its stdout, or RuntimeError with its stderr."""
+    result = subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=env,
+        input=input,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    if result.returncode:
+        raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{result.stderr}")
+    return result.stdout
+
+
 class Site:
     """``with Site(folder, env) as site:`` migrate, add users, start gunicorn and workers."""
 
@@ -49,7 +66,7 @@ class Site:
             "DEBUG": "true",  # http cookies and localhost hosts; the bench is local
             # Writers wait for SQLite's lock instead of failing (web requests and workers share the file).
             "DATABASE_URL": f"sqlite:///{self.db}?timeout=30",
-            "CACHE_URL": f"filecache://{self.folder / 'cache'}",
+            "CACHE_URL": f"diskcache://{self.folder / 'cache'}",
             **env,
         }
         self.port = free_port()
@@ -59,19 +76,7 @@ class Site:
 
     # ------------------------------------------------------------ set-up
     def manage(self, *args: str, input: str | None = None) -> str:
-        result = subprocess.run(
-            [sys.executable, "manage.py", *args],
-            cwd=ROOT,
-            env=self.env,
-            input=input,
-            capture_output=True,
-            text=True,
-            timeout=300,
-            check=False,
-        )
-        if result.returncode:
-            raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{result.stderr}")
-        return result.stdout
+        return manage(self.env, *args, input=input)
 
     def prepare(self, emails: list[str]) -> None:
         self.manage("migrate", "--noinput", "-v0")

@@ -2,7 +2,7 @@
 
 Each test runs on both stores, built by the same function the settings use
 (``counters_cache``): diskcache in a temporary folder, and a throwaway Redis
-(tests/redis_server.py; skipped where redis-server is missing).
+(the session's ``redis`` fixture, bench/services.py; skipped where redis-server is missing).
 """
 
 import multiprocessing
@@ -15,7 +15,6 @@ from django.utils.module_loading import import_string
 from core.counters import ALIAS, counters_cache
 from core.ratelimit import check_address
 from tests.conftest import ROOT
-from tests.redis_server import redis_url  # noqa: F401
 
 ROUNDS = 150
 FLOOD = 5000
@@ -27,7 +26,7 @@ def store(request, tmp_path) -> dict:
     if request.param == "embedded":
         config = counters_cache(f"diskcache://{tmp_path}", ROOT)
     else:
-        config = counters_cache(request.getfixturevalue("redis_url"), ROOT)
+        config = counters_cache(request.getfixturevalue("redis").url(0), ROOT)
     open_store(config).clear()
     return config
 
