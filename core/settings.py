@@ -107,6 +107,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # another's lock (?timeout= in the URL overrides) instead of failing; IMMEDIATE
     # takes the write lock when a transaction begins, so two transactions never
     # deadlock upgrading from read to write; WAL lets readers run beside a writer.
+    # synchronous=NORMAL (SQLite's advice for WAL): safe when any process is
+    # killed; a power loss may undo the last commits (README: "Password reset under load").
     DATABASES["default"]["OPTIONS"] = {
         "timeout": 20,
         "transaction_mode": "IMMEDIATE",
