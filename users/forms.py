@@ -28,7 +28,7 @@ class PasswordResetForm(auth_forms.PasswordResetForm):
         enqueue_password_reset(self.cleaned_data["email"], site_url)
 
 
-THROTTLED = "Too many failed login attempts. Please wait %(wait)s, then try again."
+THROTTLED = "Too many login attempts. Please wait %(wait)s, then try again."
 
 
 class ThrottledLoginMixin:
