@@ -1,5 +1,6 @@
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
+from django.views.generic import RedirectView
 
 from users import views
 from users.forms import AuthenticationForm
@@ -7,8 +8,18 @@ from users.forms import AuthenticationForm
 # Django's own account views and URL names (login, logout, password_change,
 # password_reset, password_reset_confirm, ...), with the reset request going
 # through the project's form and the login through the throttled one.
+
+
+def lesson_spelling(name: str):
+    """A permanent redirect (308: a POST stays a POST) from a lesson's hyphenated address to Django's."""
+    return RedirectView.as_view(pattern_name=name, permanent=True, preserve_request=True, query_string=True)
+
+
 urlpatterns = [
     path("login/", auth_views.LoginView.as_view(authentication_form=AuthenticationForm), name="login"),
     path("password_reset/", views.PasswordResetView.as_view(), name="password_reset"),
     path("", include("django.contrib.auth.urls")),
+    # The lessons' spelling of the reset request and its "check your email" page.
+    path("password-reset/", lesson_spelling("password_reset")),
+    path("password-reset/done/", lesson_spelling("password_reset_done")),
 ]

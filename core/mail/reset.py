@@ -101,7 +101,8 @@ def site_url_for_links(override: str | None = None) -> str:
     raise MailProblem(
         ExitCode.CONFIG,
         "No site address to build the reset link with: SITE_URL is not set.",
-        "set SITE_URL=https://your-site.example in .env, or pass --site-url https://your-site.example",
+        "set SITE_URL in .env (http://127.0.0.1:8000 for the local server, https://your-site.example on a server), "
+        "or pass --site-url http://127.0.0.1:8000",
     )
 
 

@@ -103,3 +103,30 @@ def test_logout_is_a_post_and_password_change_works(live_server, anna):
         headers={"Referer": live_server.url},
     )
     assert "You are not logged in" in home.text
+
+
+@pytest.mark.parametrize(
+    ("lesson", "django"),
+    [
+        ("/users/password-reset/", "/users/password_reset/"),
+        ("/users/password-reset/done/", "/users/password_reset/done/"),
+    ],
+)
+def test_the_lessons_hyphenated_addresses_lead_to_djangos_permanently(live_server, lesson, django):
+    answer = requests.get(f"{live_server.url}{lesson}?next=x", allow_redirects=False)
+    assert (answer.status_code, answer.headers["Location"]) == (308, f"{django}?next=x")
+    assert requests.get(f"{live_server.url}{lesson}").url == f"{live_server.url}{django}"
+
+
+def test_the_reset_form_posted_to_the_lessons_address_is_taken(live_server, outbox_dir, anna):
+    session = requests.Session()
+    page = session.get(f"{live_server.url}/users/password-reset/")
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text).group(1)
+    done = session.post(
+        f"{live_server.url}/users/password-reset/",
+        data={"csrfmiddlewaretoken": token, "email": "anna@example.com"},
+        headers={"Referer": page.url},
+    )
+    assert done.url == f"{live_server.url}/users/password_reset/done/"
+    drain()
+    assert [message["To"] for message in saved_messages(outbox_dir)] == ["Anna@example.com"]
