@@ -111,11 +111,12 @@ def _same_address(a: str, b: str) -> bool:
     return unicodedata.normalize("NFKC", a).casefold() == unicodedata.normalize("NFKC", b).casefold()
 
 
-def find_user(argument: str):
+def find_user(argument: str, *, needs_address: bool = True):
     """The one user an address (any letter case) or, failing that, a username names.
 
     Raises MailProblem(BAD_INPUT) when nobody matches, or when the user cannot
-    reset a password (inactive, no usable password, no address).
+    reset a password (inactive, no usable password, or no address when the link
+    is to be mailed: ``needs_address``).
     """
     user_model = get_user_model()
     email_field = user_model.get_email_field_name()
@@ -151,7 +152,7 @@ def find_user(argument: str):
             f"{who} has no usable password (it signs in another way), so Django's reset does not apply.",
             f"set a password with: python manage.py changepassword {user.get_username()}",
         )
-    if not getattr(user, email_field):
+    if needs_address and not getattr(user, email_field):
         raise MailProblem(
             ExitCode.BAD_INPUT,
             f"{who} has no email address to send the link to.",
@@ -168,7 +169,7 @@ def reset_user(argument: str, *, site_url: str, using: str = "default", dry_run:
     """
     result = ResetResult(argument)
     try:
-        user = find_user(argument)
+        user = find_user(argument, needs_address=not dry_run)  # --dry-run only shows the link
     except MailProblem as problem:
         result.problem = problem
         return result

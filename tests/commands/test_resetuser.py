@@ -159,6 +159,16 @@ def test_who_cannot_be_reset_gets_exit_2_and_nothing_is_sent(site_env, argument,
     assert outbox_files(outbox) == before
 
 
+def test_dry_run_gives_the_link_of_a_user_without_an_address(site_env):
+    env, outbox = site_env
+    before = outbox_files(outbox)
+    result = manage("resetuser", "nomail", "--dry-run", env={**env, "SITE_URL": SITE})
+    assert result.returncode == 0, result.stderr
+    assert "nothing sent: --dry-run" in result.stdout
+    assert re.search(rf"{SITE}/users/reset/\S+/\S+/", result.stdout)
+    assert outbox_files(outbox) == before
+
+
 def test_several_arguments_each_reported_and_the_worst_exit_code(site_env):
     env, outbox = site_env
     before = len(outbox_files(outbox))
