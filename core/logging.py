@@ -1,5 +1,7 @@
 """Logging pieces of the project."""
 
+import logging
+
 from django.utils import log
 
 
@@ -17,3 +19,22 @@ class AdminEmailHandler(log.AdminEmailHandler):
             super().emit(record)
         except Exception:
             self.handleError(record)
+
+
+class ExplainedTaskFailures(logging.Filter):
+    """No traceback for a reset delivery that failed: core.mail.tasks has already said why, in one line.
+
+    Django logs every failed task with its traceback; for ``DeliveryFailed`` that
+    is forty lines around a sentence the log already holds (with sendtestmail's
+    hint). The traceback stays with ``db_worker -v2`` or more, which sets the
+    tasks logger to DEBUG.
+    """
+
+    def filter(self, record):
+        error = record.exc_info[1] if record.exc_info else None
+        # By name: importing core.mail.tasks here would load models while logging is configured.
+        explained = error is not None and type(error).__name__ == "DeliveryFailed"
+        if explained and not logging.getLogger(record.name).isEnabledFor(logging.DEBUG):
+            record.exc_info = None
+            record.exc_text = None
+        return True

@@ -207,7 +207,11 @@ DEFAULT_EXCEPTION_REPORTER = "core.security.SecretsReporter"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"require_debug_false": {"()": "django.utils.log.RequireDebugFalse"}},
+    "filters": {
+        "require_debug_false": {"()": "django.utils.log.RequireDebugFalse"},
+        # A failed reset delivery is one line from core.mail.tasks; its traceback only with db_worker -v2.
+        "explained_task_failures": {"()": "core.logging.ExplainedTaskFailures"},
+    },
     "formatters": {"masked": {"()": "core.security.SecretsFormatter"}},  # URL credentials in a traceback
     "handlers": {
         "console": {"class": "logging.StreamHandler", "formatter": "masked"},
@@ -224,6 +228,11 @@ LOGGING = {
         # Task outcomes go to the console only. A failed attempt at a reset message
         # is retried, and a lost one is reported by core.mail.tasks through the
         # "admins" mailer; mail_admins would try the default mailer, the failing one.
-        "django.tasks": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        "django.tasks": {
+            "handlers": ["console"],
+            "level": "INFO",
+            "propagate": False,
+            "filters": ["explained_task_failures"],
+        },
     },
 }

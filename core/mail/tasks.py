@@ -38,6 +38,8 @@ from django.db.models.functions import Lower
 from django.tasks import TaskContext, task
 from django.utils import timezone
 
+from core.mail.diagnosis import explain, get_backend
+from core.mail.errors import MailProblem
 from core.mail.reset import _same_address, send_reset_message
 from core.models import Delivery
 
@@ -72,6 +74,15 @@ def retry_delay(attempt: int) -> float:
 def describe_error(error: BaseException) -> str:
     """``Class: text`` for the record (SMTP replies and OS errors carry no password)."""
     return f"{type(error).__name__}: {error}"[:LAST_ERROR_LENGTH]
+
+
+def in_words(error: BaseException) -> str:
+    """What ``sendtestmail`` would say of ``error``: its sentence and hint, on one line (never the password)."""
+    try:
+        problem = explain(error, get_backend())
+    except MailProblem as unusable:  # the mailer cannot even be made: that is the sentence then
+        problem = unusable
+    return problem.message + (f" Hint: {problem.hint}" if problem.hint else "")
 
 
 def enqueue_password_reset(email: str, site_url: str):
@@ -204,7 +215,7 @@ def attempt_delivery(delivery_id: int, worker_id: str = "", *, claimed: Delivery
         if temporary and delivery.attempts < attempts:
             return schedule_retry(delivery, error)
         what = f"gave up after {delivery.attempts} attempts" if temporary else "refused, not retried"
-        return give_up(delivery, what, describe_error(error))
+        return give_up(delivery, what, describe_error(error), said=in_words(error))
     now = timezone.now()
     Delivery.objects.filter(pk=delivery.pk).update(
         status=Delivery.Status.SENT, sent_at=now, updated_at=now, last_error=""
@@ -221,27 +232,27 @@ def schedule_retry(delivery: Delivery, error: BaseException) -> Outcome:
     )
     send_delivery.using(run_after=when).enqueue(delivery_id=delivery.pk)
     logger.warning(
-        "Password reset for user %s not sent (attempt %d of %d: %s); trying again in %g s",
-        delivery.user_id,
+        "Password reset to %s not sent (attempt %d of %d; trying again in %g s): %s",
+        delivery.email,
         delivery.attempts,
         settings.RESET_SEND_ATTEMPTS,
-        error,
         delay,
+        in_words(error),
     )
     return Outcome(Delivery.Status.QUEUED, f"attempt {delivery.attempts} failed; next in {delay:g} s")
 
 
-def give_up(delivery: Delivery, what: str, last_error: str) -> Outcome:
-    """Record the delivery as failed and tell ADMINS."""
+def give_up(delivery: Delivery, what: str, last_error: str, *, said: str = "") -> Outcome:
+    """Record the delivery as failed and tell ADMINS (``said``: the error in sendtestmail's words, for the log)."""
     Delivery.objects.filter(pk=delivery.pk).update(
         status=Delivery.Status.FAILED, updated_at=timezone.now(), last_error=last_error
     )
-    tell_admins(delivery.user, what, last_error)
+    tell_admins(delivery.user, what, last_error, said=said)
     return Outcome(Delivery.Status.FAILED, f"Password reset for user {delivery.user_id} not delivered ({what})")
 
 
-def tell_admins(user, what: str, error: BaseException | str) -> None:
-    """Report a lost reset message: to ADMINS through the ``admins`` mailer, else to the log."""
+def tell_admins(user, what: str, error: BaseException | str, *, said: str = "") -> None:
+    """Report a lost reset message: in the log (one line), and to ADMINS through the ``admins`` mailer."""
     if isinstance(error, BaseException):
         error = describe_error(error)
     email = getattr(user, user.get_email_field_name())
@@ -252,7 +263,7 @@ def tell_admins(user, what: str, error: BaseException | str) -> None:
         "Check the mail server and the MAILERS settings; the user can ask for a new link, "
         "or queue it again with: python manage.py mailqueue retry --failed"
     )
-    logger.error("%s (%s): %s", subject, what, error)
+    logger.error("%s (%s): %s", subject, what, said or error)
     if not settings.ADMINS or ADMINS_MAILER not in settings.MAILERS:
         return
     try:
