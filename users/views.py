@@ -1,3 +1,6 @@
+import logging
+
+from django.conf import settings
 from django.contrib.auth import views as auth_views
 from django.http import HttpResponseRedirect
 from django.shortcuts import render
@@ -5,6 +8,8 @@ from django.shortcuts import render
 from core import ratelimit
 from core.ratelimit import in_words
 from users.forms import PasswordResetForm
+
+logger = logging.getLogger(__name__)
 
 
 def home(request):
@@ -33,5 +38,11 @@ class PasswordResetView(auth_views.PasswordResetView):
 
     def form_valid(self, form):
         if ratelimit.check_address(self.request, form.cleaned_data["email"]).limited:
+            if settings.DEBUG:  # for the developer at the terminal; the page says nothing
+                logger.warning(
+                    "Password reset for %s dropped: over RESET_RATE_PER_ADDRESS (%s); nothing queued",
+                    form.cleaned_data["email"],
+                    ",".join(settings.RESET_RATE_PER_ADDRESS),
+                )
             return HttpResponseRedirect(self.get_success_url())
         return super().form_valid(form)

@@ -99,6 +99,10 @@ def _worker_id(context: TaskContext) -> str:
 def request_password_reset(context: TaskContext, *, email: str, site_url: str) -> int:
     """Record one delivery per account using ``email`` and attempt each; return how many."""
     users = accounts_for(email)
+    if not users and settings.DEBUG:  # for the developer at the terminal; the page said nothing
+        logger.warning(
+            "Password reset for %s: no active account with a usable password has this address; nothing sent", email
+        )
     request_id = str(context.task_result.id)
     worker = _worker_id(context)
     failed = []

@@ -114,6 +114,23 @@ def test_over_the_address_limit_the_page_is_the_usual_one_and_no_message_goes(se
     assert reset("boris@example.com").status_code == 302  # another address has its own budget
 
 
+@pytest.mark.parametrize("debug", [True, False])
+def test_with_debug_on_the_console_says_why_a_reset_sent_nothing(settings, reset, outbox_dir, anna, caplog, debug):
+    settings.DEBUG = debug
+    settings.RESET_RATE_PER_ADDRESS = ["1/m"]
+    answers = [reset("anna@example.com"), reset("anna@example.com"), reset("nobody@example.com")]
+    assert {answer.headers["Location"] for answer in answers} == {"/users/password_reset/done/"}
+    drain()
+    notes = [record.getMessage() for record in caplog.records if record.levelname == "WARNING"]
+    expected = [
+        "Password reset for anna@example.com dropped: over RESET_RATE_PER_ADDRESS (1/m); nothing queued",
+        "Password reset for nobody@example.com: no active account with a usable password has this address; "
+        "nothing sent",
+    ]
+    assert notes == (expected if debug else [])
+    assert len(saved_messages(outbox_dir)) == 1
+
+
 def test_x_forwarded_for_is_ignored_unless_a_proxy_is_trusted(settings, reset):
     settings.RESET_RATE_PER_CLIENT = ["2/m"]
     spoofed = [reset("a@example.com", {"X-Forwarded-For": f"198.51.100.{i}"}).status_code for i in range(3)]
