@@ -54,23 +54,23 @@ def manage(*args: str, env: dict | None = None, input: str | None = None, timeou
     )
 
 
-@pytest.fixture(scope="session")
-def postgres():
-    """A PostgreSQL server of the test run's own on 127.0.0.1 (bench/services.py); skipped if not installed."""
+def _server_of_our_own(server_class):
+    """Start a server of bench/services.py for the session; skip (printing why) where it is not installed."""
     try:
-        server = services.PostgreSQL()
+        server = server_class()
     except services.Unavailable as why:
         pytest.skip(str(why))
     with server:
         yield server
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """A PostgreSQL server of the test run's own on 127.0.0.1 (bench/services.py); skipped if not installed."""
+    yield from _server_of_our_own(services.PostgreSQL)
 
 
 @pytest.fixture(scope="session")
 def redis():
     """A Redis server of the test run's own on 127.0.0.1 (bench/services.py); skipped if not installed."""
-    try:
-        server = services.Redis()
-    except services.Unavailable as why:
-        pytest.skip(str(why))
-    with server:
-        yield server
+    yield from _server_of_our_own(services.Redis)
