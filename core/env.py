@@ -7,11 +7,22 @@ another host or port, or fail in a parser whose message quotes the password.
 
 from __future__ import annotations
 
+import os
+import re
+from collections.abc import MutableMapping
+from pathlib import Path
 from urllib.parse import unquote
 
 import environ
 
-__all__ = ["ENCODE_HINT", "ConfigError", "check_url_credentials", "database_from_url"]
+__all__ = [
+    "ENCODE_HINT",
+    "ConfigError",
+    "check_env_file",
+    "check_url_credentials",
+    "database_from_url",
+    "resolve_proxies",
+]
 
 ENCODE_HINT = (
     "percent-encode the login and password in the URL: / as %2F, # as %23, ? as %3F, @ as %40, "
@@ -82,3 +93,35 @@ def database_from_url(variable: str, url: str) -> dict:
     except ValueError:  # its message quotes the text it could not read: the password, perhaps
         problem = "the URL cannot be read as written (a port that is not a number, or a [ or ])"
         raise ConfigError(variable, problem, ENCODE_HINT) from None
+
+
+# A settings.py line pasted into .env: ``EMAIL_HOST = "smtp.yandex.ru"``. django-environ
+# reads only NAME=value, logs "Invalid line" for this and goes on without the variable.
+SPACED_LINE = re.compile(r"\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s+=\s*(.*?)\s*")
+# django-environ's proxy: a value that is exactly $NAME takes NAME's value.
+PROXY = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
+
+
+def check_env_file(path: Path) -> None:
+    """Refuse settings.py syntax in a ``.env`` file, which django-environ would skip with a warning."""
+    for number, line in enumerate(path.read_text().splitlines(), 1):
+        if match := SPACED_LINE.fullmatch(line):
+            name, value = match.groups()
+            if len(value) > 1 and value[0] == value[-1] and value[0] in "'\"":
+                value = value[1:-1]
+            if re.fullmatch(r"[A-Z][A-Z0-9]*_[A-Z0-9_]*", value):  # DEFAULT_FROM_EMAIL = EMAIL_HOST_USER
+                hint = f".env does not substitute names: write it as {name}=${value} to take {value}'s value"
+                if name in ("DEFAULT_FROM_EMAIL", "SERVER_EMAIL"):
+                    hint += f", or leave {name} unset to send from the SMTP login"
+            else:
+                hint = f"write it as {name}={value}"
+            raise ConfigError(
+                name, f"line {number} of {path.name} has spaces around =, and .env lines are NAME=value", hint
+            )
+
+
+def resolve_proxies(environ: MutableMapping[str, str] = os.environ) -> None:
+    """A value that is exactly ``$NAME`` (django-environ's proxy) takes the value of the set variable NAME."""
+    for name, value in list(environ.items()):
+        if (match := PROXY.fullmatch(value.strip())) and match.group(1) in environ:
+            environ[name] = environ[match.group(1)]

@@ -12,7 +12,7 @@ from pathlib import Path
 import environ
 
 from core import counters, ratelimit
-from core.env import database_from_url
+from core.env import check_env_file, database_from_url, resolve_proxies
 from core.mail import config as mailconfig
 from core.mail.config import ConfigError
 
@@ -20,10 +20,20 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
 # DJANGO_ENV_FILE names the file to read (default .env); empty reads none.
-# Variables already in the environment win over the file.
+# Variables already in the environment win over the file. A value that is
+# exactly $NAME takes the value of NAME (DEFAULT_FROM_EMAIL=$EMAIL_HOST_USER).
 _env_file = os.environ.get("DJANGO_ENV_FILE", str(BASE_DIR / ".env"))
 if _env_file and Path(_env_file).is_file():
+    check_env_file(Path(_env_file))  # settings.py lines (NAME = value) stop here, not skipped
     env.read_env(_env_file)
+resolve_proxies(os.environ)
+
+
+def __dir__() -> list[str]:
+    """Django reads this module through dir(), after the whole file has run: the lessons'
+    EMAIL_BACKEND = ... lines, wherever pasted, stop start-up with the .env lines to use."""
+    mailconfig.refuse_email_settings(globals(), BASE_DIR)
+    return sorted(globals())
 
 
 def _text(name: str, default: str = "") -> str:

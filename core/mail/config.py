@@ -3,12 +3,20 @@
 Two forms are read:
 
 * ``EMAIL_URL``: one URL, with django-environ's schemes plus ``outbox://``;
-* the separate ``EMAIL_HOST``, ``EMAIL_PORT``, ``EMAIL_USE_SSL``, ``EMAIL_USE_TLS``,
-  ``EMAIL_HOST_USER``, ``EMAIL_HOST_PASSWORD`` variables of the lessons.
+* the separate variables of the lessons: ``EMAIL_BACKEND`` (a dotted path, see
+  ``BACKENDS``), ``EMAIL_FILE_PATH``, ``EMAIL_HOST``, ``EMAIL_PORT``, ``EMAIL_USE_SSL``,
+  ``EMAIL_USE_TLS``, ``EMAIL_HOST_USER``, ``EMAIL_HOST_PASSWORD``.
 
-``EMAIL_URL`` wins when both are given; ``EMAIL_TIMEOUT`` applies to either form
-(``?timeout=`` in the URL overrides it). With neither, mail is saved to
-``sent_emails/`` by the project's outbox backend.
+Precedence: ``EMAIL_URL`` wins over every separate variable. Else ``EMAIL_BACKEND``
+chooses, and only the variables that backend reads count (SMTP: ``EMAIL_HOST``...,
+which it needs; the file backends: ``EMAIL_FILE_PATH``, default ``sent_emails``); without
+it, ``EMAIL_HOST`` means SMTP and ``EMAIL_FILE_PATH`` alone means the outbox backend in
+that folder. ``EMAIL_TIMEOUT`` applies to SMTP in either form (``?timeout=`` in the URL
+overrides it). With nothing set, mail is saved to ``sent_emails/`` by the project's
+outbox backend.
+
+The lessons' ``EMAIL_*`` lines assigned in a settings file are refused with the
+``.env`` lines to write instead (``refuse_email_settings``).
 
 Nothing here reads ``os.environ`` directly: callers pass the mapping, so the
 mapping is tested as a table. Error messages never contain a password.
@@ -19,6 +27,7 @@ settings (core/env.py) and imported from here as before.
 from __future__ import annotations
 
 import copy
+import re
 from collections.abc import Mapping
 from email.headerregistry import Address
 from email.utils import getaddresses
@@ -50,6 +59,12 @@ URL_OPTIONS = {
     "use_tls": "use_tls",
     "use_ssl": "use_ssl",
 }
+CONSOLE_BACKEND = "django.core.mail.backends.console.EmailBackend"
+MEMORY_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+DUMMY_BACKEND = "django.core.mail.backends.dummy.EmailBackend"
+# EMAIL_BACKEND's accepted values: the lessons' dotted paths and the project's outbox.
+BACKENDS = (SMTP_BACKEND, FILE_BACKEND, CONSOLE_BACKEND, MEMORY_BACKEND, DUMMY_BACKEND, OUTBOX_BACKEND)
+FOLDER_BACKENDS = {FILE_BACKEND, OUTBOX_BACKEND}
 SEPARATE_VARIABLES = (
     "EMAIL_HOST",
     "EMAIL_PORT",
@@ -58,6 +73,9 @@ SEPARATE_VARIABLES = (
     "EMAIL_HOST_USER",
     "EMAIL_HOST_PASSWORD",
 )
+
+# A value that is only a variable's name, or django-environ's proxy of one ($NAME).
+VARIABLE_NAME = re.compile(r"\$?([A-Z][A-Z0-9]*_[A-Z0-9_]*)")
 
 TRUE_WORDS = {"1", "true", "yes", "on", "y", "t"}
 FALSE_WORDS = {"0", "false", "no", "off", "n", "f", ""}
@@ -95,6 +113,23 @@ def parse_timeout(variable: str, value: str) -> float:
     return seconds
 
 
+def name_hint(variable: str, value: str) -> str:
+    """The hint for a value that is another variable's name (``DEFAULT_FROM_EMAIL=EMAIL_HOST_USER``), else ""."""
+    match = VARIABLE_NAME.fullmatch(value.strip())
+    if not match:
+        return ""
+    name = match.group(1)
+    unset = (
+        ", or leave it unset to send from the SMTP login" if variable in ("DEFAULT_FROM_EMAIL", "SERVER_EMAIL") else ""
+    )
+    if value.strip().startswith("$"):
+        return f"{variable}=${name} takes the value of {name}, which is not set: set {name}{unset}"
+    return (
+        f".env does not substitute names: {variable}={name} is the text {name!r}; "
+        f"write {variable}=${name} to take its value{unset}"
+    )
+
+
 def parse_addresses(variable: str, value: str) -> list[str]:
     """``Name <addr>, addr2`` → ``["Name <addr>", "addr2"]``, each address validated."""
     result = []
@@ -104,7 +139,8 @@ def parse_addresses(variable: str, value: str) -> list[str]:
         try:
             validate_email(address)
         except ValidationError:
-            raise ConfigError(variable, f"{address or name!r} is not a valid email address") from None
+            problem = f"{address or name!r} is not a valid email address"
+            raise ConfigError(variable, problem, name_hint(variable, value)) from None
         result.append(str(Address(display_name=name, addr_spec=address)) if name else address)
     return result
 
@@ -214,10 +250,32 @@ def check_ascii(variable: str, login: str, password: str) -> None:
             )
 
 
-def mailer_from_variables(env: Mapping[str, str], timeout: float) -> dict | None:
-    """One ``MAILERS`` entry from ``EMAIL_HOST`` and friends, or None if unset."""
+def mailer_from_variables(env: Mapping[str, str], base_dir: Path, timeout: float) -> dict | None:
+    """One ``MAILERS`` entry from ``EMAIL_BACKEND``, ``EMAIL_HOST`` and friends, or None if unset."""
+    backend = env.get("EMAIL_BACKEND", "").strip()
     host = env.get("EMAIL_HOST", "").strip()
+    folder = env.get("EMAIL_FILE_PATH", "").strip()
+    if backend and backend not in BACKENDS:
+        raise ConfigError("EMAIL_BACKEND", f"unknown backend {backend!r}", f"use one of {', '.join(BACKENDS)}")
+    if backend in FOLDER_BACKENDS or (not backend and not host and folder):
+        if "BASE_DIR" in folder:
+            raise ConfigError(
+                "EMAIL_FILE_PATH",
+                ".env is not Python, so BASE_DIR means nothing there",
+                "write the folder relative to the project: EMAIL_FILE_PATH=sent_emails",
+            )
+        path = resolve_dir("EMAIL_FILE_PATH", folder or DEFAULT_OUTBOX_DIR, base_dir)
+        return {"BACKEND": backend or OUTBOX_BACKEND, "OPTIONS": {"file_path": path}}
+    if backend and backend != SMTP_BACKEND:  # console, locmem, dummy: no options
+        return {"BACKEND": backend, "OPTIONS": {}}
     if not host:
+        if backend:
+            raise ConfigError(
+                "EMAIL_BACKEND",
+                "is the SMTP backend, but EMAIL_HOST is not set",
+                "set EMAIL_HOST (with EMAIL_PORT, EMAIL_USE_SSL, EMAIL_HOST_USER, EMAIL_HOST_PASSWORD), "
+                f"or EMAIL_BACKEND={FILE_BACKEND} to save messages to files",
+            )
         stray = [name for name in SEPARATE_VARIABLES if env.get(name, "").strip()]
         if stray:
             raise ConfigError(stray[0], "set, but EMAIL_HOST is not", "set EMAIL_HOST (or EMAIL_URL), or remove it")
@@ -255,7 +313,7 @@ def mailers_from_env(env: Mapping[str, str], base_dir: Path) -> dict:
     if url:
         mailer = mailer_from_url(url, base_dir, timeout)
     else:
-        mailer = mailer_from_variables(env, timeout) or outbox_mailer(base_dir)
+        mailer = mailer_from_variables(env, base_dir, timeout) or outbox_mailer(base_dir)
     return {"default": mailer}
 
 
@@ -268,6 +326,54 @@ def default_from_email(env: Mapping[str, str], mailers: dict) -> str:
         return parse_address("DEFAULT_FROM_EMAIL", value)
     login = mailers["default"]["OPTIONS"].get("username", "")
     return login if "@" in login else "webmaster@localhost"
+
+
+# ---------------------------------------------------------------- settings files
+
+# Django 6.1's deprecated EMAIL_* settings (django.conf.DEPRECATED_EMAIL_SETTINGS):
+# beside MAILERS it refuses them with a traceback.
+DEPRECATED_SETTINGS = (
+    "EMAIL_BACKEND",
+    "EMAIL_FILE_PATH",
+    "EMAIL_HOST",
+    "EMAIL_PORT",
+    "EMAIL_USE_SSL",
+    "EMAIL_USE_TLS",
+    "EMAIL_HOST_USER",
+    "EMAIL_HOST_PASSWORD",
+    "EMAIL_TIMEOUT",
+    "EMAIL_SSL_CERTFILE",
+    "EMAIL_SSL_KEYFILE",
+)
+
+
+def env_line(name: str, value: object, base_dir: Path) -> str:
+    """The ``.env`` line for a settings-file value; a password is never repeated."""
+    if name == "EMAIL_HOST_PASSWORD":
+        text = "your-app-password"
+    elif isinstance(value, bool):
+        text = str(value).lower()
+    elif isinstance(value, Path) and value.is_relative_to(base_dir):
+        text = str(value.relative_to(base_dir))
+    else:
+        text = str(value)
+    return f"{name}={text}"
+
+
+def refuse_email_settings(namespace: Mapping[str, object], base_dir: Path) -> None:
+    """Stop on the lessons' ``EMAIL_BACKEND = ...`` lines in a settings module, showing the ``.env`` lines.
+
+    Called by core/settings.py's ``__dir__``, which Django calls after the whole
+    module has run, so lines pasted anywhere in the file are seen.
+    """
+    names = [name for name in namespace if name in DEPRECATED_SETTINGS]
+    if names:
+        lines = ", ".join(env_line(name, namespace[name], base_dir) for name in names)
+        raise ConfigError(
+            ", ".join(names),
+            "set in the settings file; this project reads mail settings from .env (Django 6.1 refuses them there)",
+            f"delete those lines from the settings file and write in .env, one per line: {lines}",
+        )
 
 
 # ---------------------------------------------------------------- secrets

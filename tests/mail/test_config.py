@@ -118,7 +118,56 @@ def default_of(env):
             smtp("localhost", 1025, timeout=2.5),
             id="variables-timeout",
         ),
+        # EMAIL_BACKEND and EMAIL_FILE_PATH, the lessons' dotted paths
+        pytest.param(
+            {"EMAIL_BACKEND": FILE, "EMAIL_FILE_PATH": "sent_emails"},
+            {"BACKEND": FILE, "OPTIONS": {"file_path": "/srv/project/sent_emails"}},
+            id="backend-filebased-lesson",
+        ),
+        pytest.param(
+            {"EMAIL_BACKEND": FILE},
+            {"BACKEND": FILE, "OPTIONS": {"file_path": "/srv/project/sent_emails"}},
+            id="backend-filebased-default-folder",
+        ),
+        pytest.param(
+            {"EMAIL_BACKEND": FILE, "EMAIL_FILE_PATH": "/var/mail/out", "EMAIL_HOST": "smtp.yandex.ru"},
+            {"BACKEND": FILE, "OPTIONS": {"file_path": "/var/mail/out"}},
+            id="backend-filebased-ignores-smtp-variables",
+        ),
+        pytest.param(
+            {"EMAIL_BACKEND": OUTBOX_BACKEND, "EMAIL_FILE_PATH": "box"},
+            {"BACKEND": OUTBOX_BACKEND, "OPTIONS": {"file_path": "/srv/project/box"}},
+            id="backend-outbox",
+        ),
+        pytest.param(
+            {"EMAIL_FILE_PATH": "box"},
+            {"BACKEND": OUTBOX_BACKEND, "OPTIONS": {"file_path": "/srv/project/box"}},
+            id="file-path-alone-is-the-outbox",
+        ),
+        pytest.param({"EMAIL_BACKEND": CONSOLE}, {"BACKEND": CONSOLE, "OPTIONS": {}}, id="backend-console"),
+        pytest.param({"EMAIL_BACKEND": MEMORY}, {"BACKEND": MEMORY, "OPTIONS": {}}, id="backend-locmem"),
+        pytest.param(
+            {"EMAIL_BACKEND": DUMMY, "EMAIL_FILE_PATH": "box"}, {"BACKEND": DUMMY, "OPTIONS": {}}, id="backend-dummy"
+        ),
+        pytest.param(
+            {
+                "EMAIL_BACKEND": SMTP_BACKEND,
+                "EMAIL_HOST": "smtp.yandex.ru",
+                "EMAIL_PORT": "465",
+                "EMAIL_USE_SSL": "True",
+                "EMAIL_HOST_USER": "me@yandex.ru",
+                "EMAIL_HOST_PASSWORD": "app-pass",
+                "EMAIL_FILE_PATH": "sent_emails",  # left from the first lesson: not read by SMTP
+            },
+            smtp("smtp.yandex.ru", 465, user="me@yandex.ru", password="app-pass", ssl=True),
+            id="backend-smtp-lesson",
+        ),
         # precedence
+        pytest.param(
+            {"EMAIL_URL": "consolemail://", "EMAIL_BACKEND": FILE, "EMAIL_FILE_PATH": "box"},
+            {"BACKEND": CONSOLE, "OPTIONS": {}},
+            id="url-wins-over-email-backend",
+        ),
         pytest.param(
             {"EMAIL_URL": "smtp://url.example.com:2525", "EMAIL_HOST": "var.example.com", "EMAIL_PORT": "25"},
             smtp("url.example.com", 2525),
@@ -181,6 +230,15 @@ def test_file_path_relative_to_the_base_dir_not_the_working_directory(tmp_path):
         ),
         ({"EMAIL_HOST": "h", "EMAIL_USE_SSL": "maybe"}, "EMAIL_USE_SSL: 'maybe' is not true or false"),
         ({"EMAIL_HOST_USER": "me@yandex.ru"}, "EMAIL_HOST_USER: set, but EMAIL_HOST is not"),
+        (
+            {"EMAIL_BACKEND": "django.core.mail.backends.smtp"},
+            "EMAIL_BACKEND: unknown backend 'django.core.mail.backends.smtp'",
+        ),
+        ({"EMAIL_BACKEND": SMTP_BACKEND}, "EMAIL_BACKEND: is the SMTP backend, but EMAIL_HOST is not set"),
+        (
+            {"EMAIL_BACKEND": FILE, "EMAIL_FILE_PATH": "BASE_DIR / 'sent_emails'"},
+            "EMAIL_FILE_PATH: .env is not Python",
+        ),
         ({"EMAIL_TIMEOUT": "0"}, "EMAIL_TIMEOUT: the timeout must be more than 0 seconds"),
         ({"EMAIL_TIMEOUT": "ten"}, "EMAIL_TIMEOUT: 'ten' is not a number of seconds"),
     ],
@@ -190,6 +248,33 @@ def test_bad_values_name_the_variable(env, message):
         mailers_from_env(env, BASE)
     assert str(caught.value).startswith(message)
     assert "secret" not in str(caught.value) and "secret" not in caught.value.hint
+
+
+def test_unknown_backend_lists_the_accepted_values():
+    with pytest.raises(ConfigError) as caught:
+        mailers_from_env({"EMAIL_BACKEND": "smtp"}, BASE)
+    assert str(caught.value) == "EMAIL_BACKEND: unknown backend 'smtp'"
+    assert all(backend in caught.value.hint for backend in (SMTP_BACKEND, FILE, CONSOLE, MEMORY, DUMMY))
+
+
+def test_smtp_backend_without_a_host_says_what_to_set():
+    with pytest.raises(ConfigError) as caught:
+        mailers_from_env({"EMAIL_BACKEND": SMTP_BACKEND, "EMAIL_HOST_PASSWORD": "secret"}, BASE)
+    assert "set EMAIL_HOST" in caught.value.hint and "secret" not in caught.value.hint
+
+
+@pytest.mark.parametrize(
+    ("value", "hint"),
+    [
+        ("EMAIL_HOST_USER", ".env does not substitute names: DEFAULT_FROM_EMAIL=EMAIL_HOST_USER is the text"),
+        ("$EMAIL_HOST_USER", "DEFAULT_FROM_EMAIL=$EMAIL_HOST_USER takes the value of EMAIL_HOST_USER, which is not"),
+    ],
+)
+def test_an_address_that_names_a_variable_gets_a_hint(value, hint):
+    with pytest.raises(ConfigError) as caught:
+        default_from_email({"DEFAULT_FROM_EMAIL": value}, mailers_from_env({}, BASE))
+    assert caught.value.hint.startswith(hint)
+    assert caught.value.hint.endswith("or leave it unset to send from the SMTP login")
 
 
 def test_file_path_that_is_a_file_is_refused(tmp_path):
