@@ -6,12 +6,13 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: help run test lint format browser services clean
+.PHONY: help run test lint format browser services messages clean
 
 help:
 	@echo "make run    set up and start the site on http://$(HOST):$(PORT)/"
 	@echo "make test   set up and run the whole test suite (what CI runs)"
 	@echo "make lint   ruff check and ruff format --check"
+	@echo "make messages  update and compile the Russian translation (locale/ru)"
 
 $(PY):
 	@python=$$(scripts/find-python) && "$$python" -m venv $(VENV)
@@ -50,6 +51,15 @@ services:
 
 test: $(VENV)/.dev browser services
 	$(PY) -m pytest
+
+# After changing a translatable text: update locale/ru/LC_MESSAGES/django.po,
+# translate what is new (msgstr) or fuzzy, then run it again to compile django.mo.
+# Both files are committed; tests/test_translations.py fails when they lag.
+MAKEMESSAGES := $(PY) manage.py makemessages --settings tests.settings --locale ru --extension html,txt,py \
+	--add-location file --ignore .venv --ignore bench --ignore tests --ignore deploy
+messages: $(VENV)/.dev services
+	$(MAKEMESSAGES)
+	$(PY) manage.py compilemessages --settings tests.settings --locale ru --ignore .venv
 
 lint: $(VENV)/.dev
 	$(VENV)/bin/ruff check .

@@ -58,7 +58,19 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 TIME_ZONE = _text("TIME_ZONE", "UTC")
 if TIME_ZONE not in zoneinfo.available_timezones():
     raise ConfigError("TIME_ZONE", f"{TIME_ZONE!r} is not a time zone name", "use a name like Europe/Moscow or UTC")
-LANGUAGE_CODE = _text("LANGUAGE_CODE", "en-us")
+# The site speaks English and Russian: LANGUAGE_CODE is the default, a visitor's
+# browser (Accept-Language) or the header's switch (a cookie) chooses per visitor.
+LANGUAGES = [("en", "English"), ("ru", "Русский")]
+LANGUAGE_CODE = _text("LANGUAGE_CODE", "en-us").lower().replace("_", "-")
+if LANGUAGE_CODE.split("-")[0] not in dict(LANGUAGES):
+    raise ConfigError(
+        "LANGUAGE_CODE",
+        f"{LANGUAGE_CODE!r} is not one of the site's languages",
+        "use LANGUAGE_CODE=ru or LANGUAGE_CODE=en",
+    )
+# Translations: locale/<language>/LC_MESSAGES/django.po, compiled to django.mo and
+# committed (make messages), so a fresh clone needs no gettext to run.
+LOCALE_PATHS = [BASE_DIR / "locale"]
 USE_I18N = True
 USE_TZ = True
 # Public address of the site, for links in mail sent outside a web request
@@ -82,6 +94,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -98,6 +111,7 @@ TEMPLATES = [
         "OPTIONS": {
             "context_processors": [
                 "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
             ],

@@ -7,4 +7,5 @@ urlpatterns = [
     path("", home, name="home"),
     path("users/", include("users.urls")),
     path("admin/", admin.site.urls),
+    path("i18n/", include("django.conf.urls.i18n")),  # set_language: the header's language switch
 ]
