@@ -1,4 +1,11 @@
-"""What every setting read from the environment shares: ``ConfigError`` and the check of a URL's credentials.
+"""Reading the environment: the one reader (``Env``), its value types, ``ConfigError``, URL credentials.
+
+Every part of the project that reads a variable reads it through ``Env``: a value
+that is unset or empty takes the default; any other value goes through a *cast*, a
+function from the text to the value that raises ``ValueError(problem[, hint])``;
+``Env.get`` turns that into the one-line ``ConfigError`` naming the variable (exit 3),
+with a hint when the value looks like another variable's name (``.env`` does not
+substitute names). Lists are read by django-environ's own list cast.
 
 ``EMAIL_URL``, ``ADMINS_EMAIL_URL`` and ``DATABASE_URL`` are all ``scheme://login:password@host``:
 a password holding an unencoded ``/``, ``#``, ``?``, ``@``, ``[`` or ``]`` makes the URL name
@@ -9,7 +16,8 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import MutableMapping
+import zoneinfo
+from collections.abc import Callable, Mapping, MutableMapping
 from pathlib import Path
 from urllib.parse import unquote
 
@@ -18,10 +26,17 @@ import environ
 __all__ = [
     "ENCODE_HINT",
     "ConfigError",
+    "Env",
+    "boolean",
     "check_env_file",
     "check_url_credentials",
     "database_from_url",
+    "read",
     "resolve_proxies",
+    "seconds",
+    "tcp_port",
+    "time_zone",
+    "whole",
 ]
 
 ENCODE_HINT = (
@@ -45,6 +60,129 @@ class ConfigError(Exception):
         self.problem = problem
         self.hint = hint
         super().__init__(f"{variable}: {problem}")
+
+
+TRUE_WORDS = {"1", "true", "yes", "on", "y", "t"}
+FALSE_WORDS = {"0", "false", "no", "off", "n", "f"}
+# A value that is only a variable's name, or django-environ's proxy of one ($NAME).
+VARIABLE_NAME = re.compile(r"\$?([A-Z][A-Z0-9]*_[A-Z0-9_]*)")
+
+
+class Env:
+    """The environment (``os.environ`` or any mapping, for tests), read by type."""
+
+    def __init__(self, source: Mapping[str, str] | None = None):
+        self.source = os.environ if source is None else source
+
+    def text(self, name: str, default: str = "") -> str:
+        """The value without surrounding blanks; ``default`` when unset or empty."""
+        return self.source.get(name, "").strip() or default
+
+    def secret(self, name: str) -> str:
+        """A password: exactly as written, blanks included."""
+        return self.source.get(name, "")
+
+    def get[T](self, name: str, cast: Callable[[str], T], default: T) -> T:
+        """``cast(value)``, or ``default`` when unset or empty; a ``ValueError`` becomes a ``ConfigError``."""
+        text = self.text(name)
+        return read(name, cast, text) if text else default
+
+    def bool(self, name: str, default: bool = False) -> bool:
+        return self.get(name, boolean, default)
+
+    def int(self, name: str, default: int, *, minimum: int = 0) -> int:
+        return self.get(name, whole(minimum), default)
+
+    def seconds(self, name: str, default: float, *, positive: bool = False) -> float:
+        return self.get(name, seconds(positive=positive), default)
+
+    def list(self, name: str, default: list[str] | None = None) -> list[str]:
+        def items(text: str) -> list[str]:
+            return [item.strip() for item in environ.Env.parse_value(text, list) if item.strip()]
+
+        return self.get(name, items, default or [])
+
+
+def read[T](name: str, cast: Callable[[str], T], text: str) -> T:
+    """``cast(text)``, its ``ValueError`` a ``ConfigError`` naming ``name`` (a variable, or a URL's option)."""
+    try:
+        return cast(text)
+    except ValueError as error:
+        problem, hint = (*error.args, "")[:2]
+        raise ConfigError(name, problem, hint or name_hint(name, text)) from None
+
+
+def name_hint(variable: str, value: str) -> str:
+    """The hint for a value that is another variable's name (``DEFAULT_FROM_EMAIL=EMAIL_HOST_USER``), else ""."""
+    match = VARIABLE_NAME.fullmatch(value.strip())
+    if not match:
+        return ""
+    name = match.group(1)
+    unset = (
+        ", or leave it unset to send from the SMTP login" if variable in ("DEFAULT_FROM_EMAIL", "SERVER_EMAIL") else ""
+    )
+    if value.strip().startswith("$"):
+        return f"{variable}=${name} takes the value of {name}, which is not set: set {name}{unset}"
+    return (
+        f".env does not substitute names: {variable}={name} is the text {name!r}; "
+        f"write {variable}=${name} to take its value{unset}"
+    )
+
+
+# ---------------------------------------------------------------- casts: text → value, or ValueError
+
+
+def boolean(text: str) -> bool:
+    word = text.strip().lower()
+    if word in TRUE_WORDS or word in FALSE_WORDS:
+        return word in TRUE_WORDS
+    raise ValueError(f"{text!r} is not true or false (use 1/0, true/false, yes/no, on/off)")
+
+
+def whole(minimum: int = 0) -> Callable[[str], int]:
+    def cast(text: str) -> int:
+        try:
+            number = int(text.strip())
+        except ValueError:
+            raise ValueError(f"{text.strip()!r} is not a whole number") from None
+        if number < minimum:
+            raise ValueError(f"must be {minimum} or more, not {number}")
+        return number
+
+    return cast
+
+
+def tcp_port(text: str) -> int:
+    try:
+        number = int(text.strip())
+    except ValueError:
+        raise ValueError(f"the port {text.strip()!r} is not a number") from None
+    if not 0 < number < 65536:
+        raise ValueError(f"the port {number} is not between 1 and 65535")
+    return number
+
+
+def seconds(*, positive: bool) -> Callable[[str], float]:
+    """Seconds, ``0`` or more (``positive``: more than 0)."""
+
+    def cast(text: str) -> float:
+        try:
+            value = float(text.strip())
+        except ValueError:
+            value = float("nan")
+        if positive and not 0 < value < float("inf"):
+            raise ValueError(f"{text.strip()!r} is not a number of seconds more than 0", "10 is a sensible value")
+        if not 0 <= value < float("inf"):
+            raise ValueError(f"{text.strip()!r} is not a number of seconds (0 or more)")
+        return value
+
+    return cast
+
+
+def time_zone(text: str) -> str:
+    if text not in zoneinfo.available_timezones():
+        raise ValueError(f"{text!r} is not a time zone name", "use a name like Europe/Moscow or UTC")
+    return text
 
 
 def check_url_credentials(variable: str, url: str) -> tuple[str, str]:
@@ -109,12 +247,7 @@ def check_env_file(path: Path) -> None:
             name, value = match.groups()
             if len(value) > 1 and value[0] == value[-1] and value[0] in "'\"":
                 value = value[1:-1]
-            if re.fullmatch(r"[A-Z][A-Z0-9]*_[A-Z0-9_]*", value):  # DEFAULT_FROM_EMAIL = EMAIL_HOST_USER
-                hint = f".env does not substitute names: write it as {name}=${value} to take {value}'s value"
-                if name in ("DEFAULT_FROM_EMAIL", "SERVER_EMAIL"):
-                    hint += f", or leave {name} unset to send from the SMTP login"
-            else:
-                hint = f"write it as {name}={value}"
+            hint = name_hint(name, value) or f"write it as {name}={value}"
             raise ConfigError(
                 name, f"line {number} of {path.name} has spaces around =, and .env lines are NAME=value", hint
             )

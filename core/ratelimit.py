@@ -28,8 +28,6 @@ from dataclasses import dataclass
 from django.conf import settings
 from django_ratelimit.core import get_usage
 
-from core.mail.config import ConfigError
-
 RATE = re.compile(r"^([1-9][0-9]*)/([1-9][0-9]*)?([smhd])$")
 CLIENT_GROUP = "password_reset:client"
 ADDRESS_GROUP = "password_reset:address"
@@ -41,37 +39,16 @@ MAX_IP_LENGTH = 45  # the longest textual IPv6 address (IPv4-mapped form)
 # ---------------------------------------------------------------- settings
 
 
-def parse_rates(variable: str, value: str) -> list[str]:
+def rates(value: str) -> list[str]:
     """``"5/m, 10/h"`` → ``["5/m", "10/h"]``: requests per second, minute, hour or day (``10/5m`` too)."""
-    rates = [part.strip() for part in value.split(",") if part.strip()]
-    if not rates:
-        raise ConfigError(variable, "no rate given", "write it as 5/m or 5/m,10/h (requests per s, m, h or d)")
-    for rate in rates:
+    hint = "write it as 5/m or 5/m,10/h (requests per s, m, h or d)"
+    found = [part.strip() for part in value.split(",") if part.strip()]
+    if not found:
+        raise ValueError("no rate given", hint)
+    for rate in found:
         if not RATE.match(rate):
-            raise ConfigError(
-                variable, f"{rate!r} is not a rate", "write it as 5/m or 5/m,10/h (requests per s, m, h or d)"
-            )
-    return rates
-
-
-def parse_count(variable: str, value: str, *, minimum: int) -> int:
-    try:
-        number = int(value.strip())
-    except ValueError:
-        raise ConfigError(variable, f"{value.strip()!r} is not a whole number") from None
-    if number < minimum:
-        raise ConfigError(variable, f"must be {minimum} or more, not {number}")
-    return number
-
-
-def parse_seconds(variable: str, value: str) -> float:
-    try:
-        seconds = float(value.strip())
-    except ValueError:
-        seconds = float("nan")
-    if not 0 <= seconds < float("inf"):
-        raise ConfigError(variable, f"{value.strip()!r} is not a number of seconds (0 or more)")
-    return seconds
+            raise ValueError(f"{rate!r} is not a rate", hint)
+    return found
 
 
 # ---------------------------------------------------------------- keys

@@ -6,26 +6,25 @@ the deprecated ``EMAIL_*`` settings are never defined here.
 """
 
 import os
-import zoneinfo
 from pathlib import Path
 
 import environ
 
 from core import counters, ratelimit
-from core.env import check_env_file, database_from_url, resolve_proxies
+from core.env import Env, check_env_file, database_from_url, resolve_proxies, time_zone
 from core.mail import config as mailconfig
 from core.mail.config import ConfigError
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
-env = environ.Env()
+env = Env()  # every variable is read through it (core/env.py): a bad value is one ConfigError
 # DJANGO_ENV_FILE names the file to read (default .env); empty reads none.
 # Variables already in the environment win over the file. A value that is
 # exactly $NAME takes the value of NAME (DEFAULT_FROM_EMAIL=$EMAIL_HOST_USER).
 _env_file = os.environ.get("DJANGO_ENV_FILE", str(BASE_DIR / ".env"))
 if _env_file and Path(_env_file).is_file():
     check_env_file(Path(_env_file))  # settings.py lines (NAME = value) stop here, not skipped
-    env.read_env(_env_file)
+    environ.Env.read_env(_env_file)
 resolve_proxies(os.environ)
 
 
@@ -36,14 +35,10 @@ def __dir__() -> list[str]:
     return sorted(globals())
 
 
-def _text(name: str, default: str = "") -> str:
-    return os.environ.get(name, default).strip()
-
-
 # GENERAL
 # ------------------------------------------------------------------------------
-DEBUG = mailconfig.parse_bool("DEBUG", _text("DEBUG", "false"))
-SECRET_KEY = _text("SECRET_KEY")
+DEBUG = env.bool("DEBUG", False)
+SECRET_KEY = env.text("SECRET_KEY")
 if not SECRET_KEY:
     if not DEBUG:
         raise ConfigError(
@@ -53,21 +48,22 @@ if not SECRET_KEY:
             "or DEBUG=true for local development",
         )
     SECRET_KEY = "django-insecure-development-only-key-do-not-use-in-production"  # noqa: S105
-ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=[])
-CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
-TIME_ZONE = _text("TIME_ZONE", "UTC")
-if TIME_ZONE not in zoneinfo.available_timezones():
-    raise ConfigError("TIME_ZONE", f"{TIME_ZONE!r} is not a time zone name", "use a name like Europe/Moscow or UTC")
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS")
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS")
+TIME_ZONE = env.get("TIME_ZONE", time_zone, "UTC")
 # The site speaks English and Russian: LANGUAGE_CODE is the default, a visitor's
 # browser (Accept-Language) or the header's switch (a cookie) chooses per visitor.
 LANGUAGES = [("en", "English"), ("ru", "Русский")]
-LANGUAGE_CODE = _text("LANGUAGE_CODE", "en-us").lower().replace("_", "-")
-if LANGUAGE_CODE.split("-")[0] not in dict(LANGUAGES):
-    raise ConfigError(
-        "LANGUAGE_CODE",
-        f"{LANGUAGE_CODE!r} is not one of the site's languages",
-        "use LANGUAGE_CODE=ru or LANGUAGE_CODE=en",
-    )
+
+
+def _language(text: str) -> str:
+    code = text.lower().replace("_", "-")
+    if code.split("-")[0] not in dict(LANGUAGES):
+        raise ValueError(f"{text!r} is not one of the site's languages", "use LANGUAGE_CODE=ru or LANGUAGE_CODE=en")
+    return code
+
+
+LANGUAGE_CODE = env.get("LANGUAGE_CODE", _language, "en-us")
 # Translations: locale/<language>/LC_MESSAGES/django.po, compiled to django.mo and
 # committed (make messages), so a fresh clone needs no gettext to run.
 LOCALE_PATHS = [BASE_DIR / "locale"]
@@ -75,7 +71,7 @@ USE_I18N = True
 USE_TZ = True
 # Public address of the site, for links in mail sent outside a web request
 # (resetuser, background tasks). Web requests use their own validated host.
-SITE_URL = mailconfig.parse_site_url("SITE_URL", _text("SITE_URL")) if _text("SITE_URL") else ""
+SITE_URL = env.get("SITE_URL", mailconfig.site_url, "")
 
 # APPS
 # ------------------------------------------------------------------------------
@@ -124,7 +120,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # DATABASES
 # ------------------------------------------------------------------------------
-_database_url = _text("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}")
+_database_url = env.text("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}")
 DATABASES = {"default": database_from_url("DATABASE_URL", _database_url)}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Web processes and workers share one file. A writer waits up to 20 s for
@@ -149,7 +145,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 # Django's per-process memory cache, for anything else.
 CACHES = {
     "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
-    counters.ALIAS: counters.counters_cache(_text("CACHE_URL"), BASE_DIR),
+    counters.ALIAS: counters.counters_cache(env.text("CACHE_URL"), BASE_DIR),
 }
 RATELIMIT_USE_CACHE = counters.ALIAS
 # django-ratelimit's check knows neither diskcache nor Django's own RedisCache;
@@ -175,42 +171,42 @@ AUTH_PASSWORD_VALIDATORS = [
 
 # MAIL (Django 6.1 MAILERS; see core/mail/config.py and env.sample)
 # ------------------------------------------------------------------------------
-MAILERS = mailconfig.mailers_from_env(os.environ, BASE_DIR)
-DEFAULT_FROM_EMAIL = mailconfig.default_from_email(os.environ, MAILERS)
-SERVER_EMAIL = (
-    mailconfig.parse_address("SERVER_EMAIL", _text("SERVER_EMAIL")) if _text("SERVER_EMAIL") else DEFAULT_FROM_EMAIL
-)
-ADMINS = mailconfig.parse_addresses("ADMINS", _text("ADMINS"))
+MAILERS = mailconfig.mailers_from_env(env, BASE_DIR)
+DEFAULT_FROM_EMAIL = mailconfig.default_from_email(env, MAILERS)
+SERVER_EMAIL = env.get("SERVER_EMAIL", mailconfig.address, DEFAULT_FROM_EMAIL)
+ADMINS = env.get("ADMINS", mailconfig.addresses, [])
 # A second mailer, used only to tell ADMINS that a reset message was not
 # delivered (the default mailer is the one failing then). Unset: the log.
-if _text("ADMINS_EMAIL_URL"):
+if env.text("ADMINS_EMAIL_URL"):
     try:
-        MAILERS["admins"] = mailconfig.mailer_from_url(_text("ADMINS_EMAIL_URL"), BASE_DIR, mailconfig.DEFAULT_TIMEOUT)
+        MAILERS["admins"] = mailconfig.mailer_from_url(
+            env.text("ADMINS_EMAIL_URL"), BASE_DIR, mailconfig.DEFAULT_TIMEOUT
+        )
     except ConfigError as error:
         raise ConfigError("ADMINS_EMAIL_URL", error.problem, error.hint) from None
-MANAGERS = mailconfig.parse_addresses("MANAGERS", _text("MANAGERS")) if _text("MANAGERS") else ADMINS
+MANAGERS = env.get("MANAGERS", mailconfig.addresses, ADMINS)
 
 # PASSWORD RESET (rate limits and delivery; see core/ratelimit.py, core/mail/tasks.py)
 # ------------------------------------------------------------------------------
 # Budgets as comma-separated rates, N per s/m/h/d. Defaults as strict as
 # django-allauth's (20/m per client, 5/m per address) plus an hourly cap.
-RESET_RATE_PER_CLIENT = ratelimit.parse_rates("RESET_RATE_PER_CLIENT", _text("RESET_RATE_PER_CLIENT", "20/m"))
-RESET_RATE_PER_ADDRESS = ratelimit.parse_rates("RESET_RATE_PER_ADDRESS", _text("RESET_RATE_PER_ADDRESS", "5/m,10/h"))
+RESET_RATE_PER_CLIENT = env.get("RESET_RATE_PER_CLIENT", ratelimit.rates, ["20/m"])
+RESET_RATE_PER_ADDRESS = env.get("RESET_RATE_PER_ADDRESS", ratelimit.rates, ["5/m", "10/h"])
 # Failed logins (every login form: /users/login/ and /admin/login/), counted
 # per client and per username; as strict as django-allauth's defaults.
-LOGIN_RATE_PER_CLIENT = ratelimit.parse_rates("LOGIN_RATE_PER_CLIENT", _text("LOGIN_RATE_PER_CLIENT", "10/m"))
-LOGIN_RATE_PER_USERNAME = ratelimit.parse_rates("LOGIN_RATE_PER_USERNAME", _text("LOGIN_RATE_PER_USERNAME", "5/5m"))
+LOGIN_RATE_PER_CLIENT = env.get("LOGIN_RATE_PER_CLIENT", ratelimit.rates, ["10/m"])
+LOGIN_RATE_PER_USERNAME = env.get("LOGIN_RATE_PER_USERNAME", ratelimit.rates, ["5/5m"])
 # How many proxies in front of the site append to X-Forwarded-For. 0: the header
 # is ignored and the client is REMOTE_ADDR (anyone can write the header).
-TRUSTED_PROXY_COUNT = ratelimit.parse_count("TRUSTED_PROXY_COUNT", _text("TRUSTED_PROXY_COUNT", "0"), minimum=0)
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", 0, minimum=0)
 RATELIMIT_IP_META_KEY = "core.ratelimit.client_ip"
 # Attempts at one reset message, and the first wait between them (doubling):
 # 8 attempts from 30 s cover an outage of about an hour.
-RESET_SEND_ATTEMPTS = ratelimit.parse_count("RESET_SEND_ATTEMPTS", _text("RESET_SEND_ATTEMPTS", "8"), minimum=1)
-RESET_RETRY_DELAY = ratelimit.parse_seconds("RESET_RETRY_DELAY", _text("RESET_RETRY_DELAY", "30"))
+RESET_SEND_ATTEMPTS = env.int("RESET_SEND_ATTEMPTS", 8, minimum=1)
+RESET_RETRY_DELAY = env.seconds("RESET_RETRY_DELAY", 30.0)
 # A worker that has not written its heartbeat for this long is dead: the attempt
 # it held is queued again by the other workers (core/mail/worker.py).
-RESET_WORKER_TIMEOUT = ratelimit.parse_seconds("RESET_WORKER_TIMEOUT", _text("RESET_WORKER_TIMEOUT", "60"))
+RESET_WORKER_TIMEOUT = env.seconds("RESET_WORKER_TIMEOUT", 60.0)
 
 # SECURITY
 # ------------------------------------------------------------------------------

@@ -111,8 +111,9 @@ def test_lesson_lines_in_the_settings_file_stop_with_the_env_lines(module, first
             "DEFAULT_FROM_EMAIL = EMAIL_HOST_USER",
             "Configuration error: DEFAULT_FROM_EMAIL: line 2 of .env has spaces around =, "
             "and .env lines are NAME=value",
-            "Hint: .env does not substitute names: write it as DEFAULT_FROM_EMAIL=$EMAIL_HOST_USER to take "
-            "EMAIL_HOST_USER's value, or leave DEFAULT_FROM_EMAIL unset to send from the SMTP login",
+            "Hint: .env does not substitute names: DEFAULT_FROM_EMAIL=EMAIL_HOST_USER is the text 'EMAIL_HOST_USER'; "
+            "write DEFAULT_FROM_EMAIL=$EMAIL_HOST_USER to take its value, "
+            "or leave it unset to send from the SMTP login",
         ),
         (
             "DEFAULT_FROM_EMAIL=EMAIL_HOST_USER",

@@ -18,7 +18,7 @@ outbox backend.
 The lessons' ``EMAIL_*`` lines assigned in a settings file are refused with the
 ``.env`` lines to write instead (``refuse_email_settings``).
 
-Nothing here reads ``os.environ`` directly: callers pass the mapping, so the
+Nothing here reads ``os.environ`` directly: callers pass a ``core.env.Env``, so the
 mapping is tested as a table. Error messages never contain a password.
 ``ConfigError`` and the check of a URL's credentials are shared with the other
 settings (core/env.py) and imported from here as before.
@@ -27,7 +27,6 @@ settings (core/env.py) and imported from here as before.
 from __future__ import annotations
 
 import copy
-import re
 from collections.abc import Mapping
 from email.headerregistry import Address
 from email.utils import getaddresses
@@ -38,7 +37,7 @@ import environ
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
-from core.env import ENCODE_HINT, ConfigError, check_url_credentials
+from core.env import ENCODE_HINT, ConfigError, Env, boolean, check_url_credentials, read, seconds, tcp_port
 
 OUTBOX_BACKEND = "core.mail.backends.EmailBackend"
 SMTP_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
@@ -74,63 +73,10 @@ SEPARATE_VARIABLES = (
     "EMAIL_HOST_PASSWORD",
 )
 
-# A value that is only a variable's name, or django-environ's proxy of one ($NAME).
-VARIABLE_NAME = re.compile(r"\$?([A-Z][A-Z0-9]*_[A-Z0-9_]*)")
-
-TRUE_WORDS = {"1", "true", "yes", "on", "y", "t"}
-FALSE_WORDS = {"0", "false", "no", "off", "n", "f", ""}
+# ---------------------------------------------------------------- values (casts for core.env.Env.get)
 
 
-# ---------------------------------------------------------------- values
-
-
-def parse_bool(variable: str, value: str) -> bool:
-    word = value.strip().lower()
-    if word in TRUE_WORDS:
-        return True
-    if word in FALSE_WORDS:
-        return False
-    raise ConfigError(variable, f"{value!r} is not true or false (use 1/0, true/false, yes/no, on/off)")
-
-
-def parse_port(variable: str, value: str) -> int:
-    try:
-        port = int(value.strip())
-    except ValueError:
-        raise ConfigError(variable, f"the port {value.strip()!r} is not a number") from None
-    if not 0 < port < 65536:
-        raise ConfigError(variable, f"the port {port} is not between 1 and 65535")
-    return port
-
-
-def parse_timeout(variable: str, value: str) -> float:
-    try:
-        seconds = float(value.strip())
-    except ValueError:
-        raise ConfigError(variable, f"{value.strip()!r} is not a number of seconds") from None
-    if not seconds > 0:
-        raise ConfigError(variable, "the timeout must be more than 0 seconds", "10 is a sensible value")
-    return seconds
-
-
-def name_hint(variable: str, value: str) -> str:
-    """The hint for a value that is another variable's name (``DEFAULT_FROM_EMAIL=EMAIL_HOST_USER``), else ""."""
-    match = VARIABLE_NAME.fullmatch(value.strip())
-    if not match:
-        return ""
-    name = match.group(1)
-    unset = (
-        ", or leave it unset to send from the SMTP login" if variable in ("DEFAULT_FROM_EMAIL", "SERVER_EMAIL") else ""
-    )
-    if value.strip().startswith("$"):
-        return f"{variable}=${name} takes the value of {name}, which is not set: set {name}{unset}"
-    return (
-        f".env does not substitute names: {variable}={name} is the text {name!r}; "
-        f"write {variable}=${name} to take its value{unset}"
-    )
-
-
-def parse_addresses(variable: str, value: str) -> list[str]:
+def addresses(value: str) -> list[str]:
     """``Name <addr>, addr2`` → ``["Name <addr>", "addr2"]``, each address validated."""
     result = []
     for name, address in getaddresses([value]):
@@ -139,28 +85,32 @@ def parse_addresses(variable: str, value: str) -> list[str]:
         try:
             validate_email(address)
         except ValidationError:
-            problem = f"{address or name!r} is not a valid email address"
-            raise ConfigError(variable, problem, name_hint(variable, value)) from None
+            raise ValueError(f"{address or name!r} is not a valid email address") from None
         result.append(str(Address(display_name=name, addr_spec=address)) if name else address)
     return result
 
 
-def parse_address(variable: str, value: str) -> str:
-    addresses = parse_addresses(variable, value)
-    if len(addresses) != 1:
-        raise ConfigError(variable, "expected exactly one address, like 'Site <noreply@example.com>'")
-    return addresses[0]
+def address(value: str) -> str:
+    found = addresses(value)
+    if len(found) != 1:
+        raise ValueError("expected exactly one address, like 'Site <noreply@example.com>'")
+    return found[0]
 
 
-def parse_site_url(variable: str, value: str) -> str:
+def site_url(value: str) -> str:
     """``https://host[:port]`` with no path; returned without a trailing slash."""
     url = value.strip().rstrip("/")
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ConfigError(variable, f"{value!r} is not an http(s) address", "write it as https://example.com")
+        raise ValueError(f"{value!r} is not an http(s) address", "write it as https://example.com")
     if parts.path or parts.query or parts.fragment or parts.username:
-        raise ConfigError(variable, "give only the scheme and host, like https://example.com")
+        raise ValueError("give only the scheme and host, like https://example.com")
     return url
+
+
+def parse_site_url(variable: str, value: str) -> str:
+    """``site_url`` for a value that is not a variable (``resetuser --site-url``)."""
+    return read(variable, site_url, value)
 
 
 # ---------------------------------------------------------------- mailers
@@ -225,9 +175,9 @@ def mailer_from_url(url: str, base_dir: Path, timeout: float) -> dict:
             raise ConfigError(var, f"unknown option {key!r}", f"known options: {', '.join(URL_OPTIONS)}")
         name = URL_OPTIONS[key.lower()]
         if name == "timeout":
-            options[name] = parse_timeout(f"{var} ?timeout", value)
+            options[name] = read(f"{var} ?timeout", seconds(positive=True), value)
         elif name in ("use_tls", "use_ssl"):
-            options[name] = parse_bool(f"{var} ?{name}", value)
+            options[name] = read(f"{var} ?{name}", boolean, value)
         else:
             options[name] = value
     return smtp_mailer(var, options, flat["EMAIL_PORT"])
@@ -250,11 +200,11 @@ def check_ascii(variable: str, login: str, password: str) -> None:
             )
 
 
-def mailer_from_variables(env: Mapping[str, str], base_dir: Path, timeout: float) -> dict | None:
+def mailer_from_variables(env: Env, base_dir: Path, timeout: float) -> dict | None:
     """One ``MAILERS`` entry from ``EMAIL_BACKEND``, ``EMAIL_HOST`` and friends, or None if unset."""
-    backend = env.get("EMAIL_BACKEND", "").strip()
-    host = env.get("EMAIL_HOST", "").strip()
-    folder = env.get("EMAIL_FILE_PATH", "").strip()
+    backend = env.text("EMAIL_BACKEND")
+    host = env.text("EMAIL_HOST")
+    folder = env.text("EMAIL_FILE_PATH")
     if backend and backend not in BACKENDS:
         raise ConfigError("EMAIL_BACKEND", f"unknown backend {backend!r}", f"use one of {', '.join(BACKENDS)}")
     if backend in FOLDER_BACKENDS or (not backend and not host and folder):
@@ -276,21 +226,20 @@ def mailer_from_variables(env: Mapping[str, str], base_dir: Path, timeout: float
                 "set EMAIL_HOST (with EMAIL_PORT, EMAIL_USE_SSL, EMAIL_HOST_USER, EMAIL_HOST_PASSWORD), "
                 f"or EMAIL_BACKEND={FILE_BACKEND} to save messages to files",
             )
-        stray = [name for name in SEPARATE_VARIABLES if env.get(name, "").strip()]
+        stray = [name for name in SEPARATE_VARIABLES if env.text(name)]
         if stray:
             raise ConfigError(stray[0], "set, but EMAIL_HOST is not", "set EMAIL_HOST (or EMAIL_URL), or remove it")
         return None
     options = {
         "host": host,
-        "username": env.get("EMAIL_HOST_USER", "").strip(),
-        "password": env.get("EMAIL_HOST_PASSWORD", ""),
-        "use_ssl": parse_bool("EMAIL_USE_SSL", env.get("EMAIL_USE_SSL", "")),
-        "use_tls": parse_bool("EMAIL_USE_TLS", env.get("EMAIL_USE_TLS", "")),
+        "username": env.text("EMAIL_HOST_USER"),
+        "password": env.secret("EMAIL_HOST_PASSWORD"),
+        "use_ssl": env.bool("EMAIL_USE_SSL"),
+        "use_tls": env.bool("EMAIL_USE_TLS"),
         "timeout": timeout,
     }
     check_ascii("EMAIL_HOST_USER/EMAIL_HOST_PASSWORD", options["username"], options["password"])
-    port = env.get("EMAIL_PORT", "").strip()
-    return smtp_mailer("EMAIL_USE_SSL/EMAIL_USE_TLS", options, parse_port("EMAIL_PORT", port) if port else None)
+    return smtp_mailer("EMAIL_USE_SSL/EMAIL_USE_TLS", options, env.get("EMAIL_PORT", tcp_port, None))
 
 
 def smtp_mailer(variable: str, options: dict, port: int | None) -> dict:
@@ -305,11 +254,10 @@ def smtp_mailer(variable: str, options: dict, port: int | None) -> dict:
     return {"BACKEND": SMTP_BACKEND, "OPTIONS": {**options, "port": port}}
 
 
-def mailers_from_env(env: Mapping[str, str], base_dir: Path) -> dict:
+def mailers_from_env(env: Env, base_dir: Path) -> dict:
     """The ``MAILERS`` setting described by the environment (see module doc)."""
-    timeout_text = env.get("EMAIL_TIMEOUT", "").strip()
-    timeout = parse_timeout("EMAIL_TIMEOUT", timeout_text) if timeout_text else DEFAULT_TIMEOUT
-    url = env.get("EMAIL_URL", "").strip()
+    timeout = env.seconds("EMAIL_TIMEOUT", DEFAULT_TIMEOUT, positive=True)
+    url = env.text("EMAIL_URL")
     if url:
         mailer = mailer_from_url(url, base_dir, timeout)
     else:
@@ -317,15 +265,13 @@ def mailers_from_env(env: Mapping[str, str], base_dir: Path) -> dict:
     return {"default": mailer}
 
 
-def default_from_email(env: Mapping[str, str], mailers: dict) -> str:
+def default_from_email(env: Env, mailers: dict) -> str:
     """``DEFAULT_FROM_EMAIL``, else the SMTP login when it is an address.
 
     Yandex and Mail.ru refuse mail whose sender is not the mailbox logged in as.
     """
-    if value := env.get("DEFAULT_FROM_EMAIL", "").strip():
-        return parse_address("DEFAULT_FROM_EMAIL", value)
     login = mailers["default"]["OPTIONS"].get("username", "")
-    return login if "@" in login else "webmaster@localhost"
+    return env.get("DEFAULT_FROM_EMAIL", address, login if "@" in login else "webmaster@localhost")
 
 
 # ---------------------------------------------------------------- settings files

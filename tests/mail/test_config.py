@@ -4,14 +4,15 @@ from pathlib import Path
 
 import pytest
 
+from core.env import Env
 from core.mail.config import (
     OUTBOX_BACKEND,
     SMTP_BACKEND,
     ConfigError,
+    addresses,
     default_from_email,
     mailers_from_env,
     masked,
-    parse_addresses,
     parse_site_url,
 )
 
@@ -39,7 +40,7 @@ def smtp(host, port, *, user="", password="", ssl=False, tls=False, timeout=10.0
 
 
 def default_of(env):
-    return mailers_from_env(env, BASE)["default"]
+    return mailers_from_env(Env(env), BASE)["default"]
 
 
 @pytest.mark.parametrize(
@@ -207,7 +208,7 @@ def test_timeout_is_always_set():
 
 
 def test_file_path_relative_to_the_base_dir_not_the_working_directory(tmp_path):
-    mailers = mailers_from_env({"EMAIL_URL": "outbox://box"}, tmp_path)
+    mailers = mailers_from_env(Env({"EMAIL_URL": "outbox://box"}), tmp_path)
     assert mailers["default"]["OPTIONS"]["file_path"] == str(tmp_path / "box")
 
 
@@ -239,27 +240,27 @@ def test_file_path_relative_to_the_base_dir_not_the_working_directory(tmp_path):
             {"EMAIL_BACKEND": FILE, "EMAIL_FILE_PATH": "BASE_DIR / 'sent_emails'"},
             "EMAIL_FILE_PATH: .env is not Python",
         ),
-        ({"EMAIL_TIMEOUT": "0"}, "EMAIL_TIMEOUT: the timeout must be more than 0 seconds"),
+        ({"EMAIL_TIMEOUT": "0"}, "EMAIL_TIMEOUT: '0' is not a number of seconds more than 0"),
         ({"EMAIL_TIMEOUT": "ten"}, "EMAIL_TIMEOUT: 'ten' is not a number of seconds"),
     ],
 )
 def test_bad_values_name_the_variable(env, message):
     with pytest.raises(ConfigError) as caught:
-        mailers_from_env(env, BASE)
+        mailers_from_env(Env(env), BASE)
     assert str(caught.value).startswith(message)
     assert "secret" not in str(caught.value) and "secret" not in caught.value.hint
 
 
 def test_unknown_backend_lists_the_accepted_values():
     with pytest.raises(ConfigError) as caught:
-        mailers_from_env({"EMAIL_BACKEND": "smtp"}, BASE)
+        mailers_from_env(Env({"EMAIL_BACKEND": "smtp"}), BASE)
     assert str(caught.value) == "EMAIL_BACKEND: unknown backend 'smtp'"
     assert all(backend in caught.value.hint for backend in (SMTP_BACKEND, FILE, CONSOLE, MEMORY, DUMMY))
 
 
 def test_smtp_backend_without_a_host_says_what_to_set():
     with pytest.raises(ConfigError) as caught:
-        mailers_from_env({"EMAIL_BACKEND": SMTP_BACKEND, "EMAIL_HOST_PASSWORD": "secret"}, BASE)
+        mailers_from_env(Env({"EMAIL_BACKEND": SMTP_BACKEND, "EMAIL_HOST_PASSWORD": "secret"}), BASE)
     assert "set EMAIL_HOST" in caught.value.hint and "secret" not in caught.value.hint
 
 
@@ -272,7 +273,7 @@ def test_smtp_backend_without_a_host_says_what_to_set():
 )
 def test_an_address_that_names_a_variable_gets_a_hint(value, hint):
     with pytest.raises(ConfigError) as caught:
-        default_from_email({"DEFAULT_FROM_EMAIL": value}, mailers_from_env({}, BASE))
+        default_from_email(Env({"DEFAULT_FROM_EMAIL": value}), mailers_from_env(Env({}), BASE))
     assert caught.value.hint.startswith(hint)
     assert caught.value.hint.endswith("or leave it unset to send from the SMTP login")
 
@@ -280,11 +281,11 @@ def test_an_address_that_names_a_variable_gets_a_hint(value, hint):
 def test_file_path_that_is_a_file_is_refused(tmp_path):
     (tmp_path / "notes.txt").write_text("not a folder")
     with pytest.raises(ConfigError, match=r"^EMAIL_URL: .*notes.txt exists and is not a directory"):
-        mailers_from_env({"EMAIL_URL": "filemail://notes.txt"}, tmp_path)
+        mailers_from_env(Env({"EMAIL_URL": "filemail://notes.txt"}), tmp_path)
 
 
 def test_masked_hides_every_password_and_leaves_the_original_alone():
-    mailers = mailers_from_env({"EMAIL_URL": "smtp://u:topsecret@h"}, BASE)
+    mailers = mailers_from_env(Env({"EMAIL_URL": "smtp://u:topsecret@h"}), BASE)
     shown = masked(mailers)
     assert shown["default"]["OPTIONS"]["password"] == "********"
     assert "topsecret" not in repr(shown)
@@ -301,21 +302,21 @@ def test_masked_hides_every_password_and_leaves_the_original_alone():
     ],
 )
 def test_default_from_email_falls_back_to_the_smtp_login_address(env, expected):
-    assert default_from_email(env, mailers_from_env(env, BASE)) == expected
+    assert default_from_email(Env(env), mailers_from_env(Env(env), BASE)) == expected
 
 
 def test_address_lists_take_names_and_commas():
-    assert parse_addresses("ADMINS", 'Anna Admin <anna@example.com>, "Doe, John" <j@example.com>, ops@example.com') == [
+    assert addresses('Anna Admin <anna@example.com>, "Doe, John" <j@example.com>, ops@example.com') == [
         "Anna Admin <anna@example.com>",
         '"Doe, John" <j@example.com>',
         "ops@example.com",
     ]
-    assert parse_addresses("ADMINS", "") == []
+    assert addresses("") == []
 
 
 def test_address_list_with_a_bad_address_names_it():
     with pytest.raises(ConfigError, match="ADMINS: 'not-an-address' is not a valid email address"):
-        parse_addresses("ADMINS", "anna@example.com, not-an-address")
+        Env({"ADMINS": "anna@example.com, not-an-address"}).get("ADMINS", addresses, [])
 
 
 @pytest.mark.parametrize(
@@ -368,7 +369,7 @@ def test_unencoded_password_is_refused_with_a_hint_and_never_echoed(url, problem
 )
 def test_non_ascii_login_or_password_is_a_configuration_error(env):
     with pytest.raises(ConfigError, match="SMTP logins must be ASCII") as caught:
-        mailers_from_env(env, BASE)
+        mailers_from_env(Env(env), BASE)
     assert "ä" not in str(caught.value) and "sswort" not in str(caught.value) + caught.value.hint
 
 

@@ -20,6 +20,7 @@ from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from bench.smtp import Recorder, SMTPServer
+from core.env import Env
 from core.mail import config as mailconfig
 from core.mail.tasks import DeliveryFailed, enqueue_password_reset, is_temporary, send_delivery
 from core.mail.worker import recover_stranded
@@ -49,7 +50,7 @@ def smtp(settings):
     def start(recorder=None):
         server = SMTPServer(recorder).start()
         servers.append(server)
-        settings.MAILERS = mailconfig.mailers_from_env({"EMAIL_URL": server.url}, BASE_DIR)
+        settings.MAILERS = mailconfig.mailers_from_env(Env({"EMAIL_URL": server.url}), BASE_DIR)
         return server
 
     yield start

@@ -2,8 +2,9 @@
 
 import pytest
 
+from core.env import Env
 from core.mail.config import ConfigError
-from core.ratelimit import parse_count, parse_rates, parse_seconds
+from core.ratelimit import rates
 from tests.conftest import manage
 
 SECRET = "s3cr3t-marker-Zq9"
@@ -89,11 +90,13 @@ def test_counter_stores_that_lose_nothing_start(url, tmp_path):
     assert (result.returncode, result.stderr) == (0, "")
 
 
-def test_parsers():
-    assert parse_rates("V", "5/m, 10/h") == ["5/m", "10/h"]
-    assert parse_count("V", " 2 ", minimum=0) == 2
-    assert parse_seconds("V", "0") == 0
-    with pytest.raises(ConfigError, match=r"V: '-1' is not a number of seconds \(0 or more\)"):
-        parse_seconds("V", "-1")
-    with pytest.raises(ConfigError, match="V: '0/m' is not a rate"):
-        parse_rates("V", "0/m")
+def test_values_read_from_the_environment():
+    env = Env({"R": "5/m, 10/h", "N": " 2 ", "S": "0", "BAD_S": "-1", "BAD_R": "0/m", "EMPTY": " "})
+    assert env.get("R", rates, ["1/d"]) == ["5/m", "10/h"]
+    assert env.get("EMPTY", rates, ["1/d"]) == ["1/d"]  # empty is unset: the default
+    assert env.int("N", 7, minimum=0) == 2
+    assert env.seconds("S", 30.0) == 0
+    with pytest.raises(ConfigError, match=r"BAD_S: '-1' is not a number of seconds \(0 or more\)"):
+        env.seconds("BAD_S", 30.0)
+    with pytest.raises(ConfigError, match="BAD_R: '0/m' is not a rate"):
+        env.get("BAD_R", rates, ["1/d"])
