@@ -26,7 +26,6 @@ settings (core/env.py) and imported from here as before.
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Mapping
 from email.headerregistry import Address
 from email.utils import getaddresses
@@ -320,16 +319,3 @@ def refuse_email_settings(namespace: Mapping[str, object], base_dir: Path) -> No
             "set in the settings file; this project reads mail settings from .env (Django 6.1 refuses them there)",
             f"delete those lines from the settings file and write in .env, one per line: {lines}",
         )
-
-
-# ---------------------------------------------------------------- secrets
-
-
-def masked(mailers: dict) -> dict:
-    """A deep copy of ``MAILERS`` with every password replaced by ``********``."""
-    result = copy.deepcopy(mailers)
-    for config in result.values():
-        options = config.get("OPTIONS", {})
-        if options.get("password"):
-            options["password"] = MASK
-    return result

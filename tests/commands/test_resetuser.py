@@ -230,9 +230,3 @@ def test_a_server_refusing_the_login_gives_exit_5_and_the_app_password_hint(site
     assert first.startswith(f"Error: {smtp_refusing_login.host}:{smtp_refusing_login.port} refused the login")
     assert hint.startswith("Hint: ") and "app password" in hint
     assert PASSWORD not in result.stderr
-
-
-def test_help_explains_every_option():
-    result = manage("help", "resetuser")
-    for option in ("--site-url", "--using", "--dry-run", "--show-link", "--json"):
-        assert option in result.stdout

@@ -314,12 +314,6 @@ def test_usage_and_configuration_errors_as_a_real_process(tmp_path, args, code, 
     assert stderr in result.stderr and result.stdout == ""
 
 
-def test_help_lists_every_option():
-    result = manage("sendtestmail", "--help")
-    for option in ("--admins", "--managers", "--body-file", "--html-file", "--attach", "--count", "--check"):
-        assert option in result.stdout
-
-
 def test_partial_refusal_in_text_lists_both_and_keeps_stderr_to_the_error(settings):
     with smtp_server(handler=Handler(refuse=(REFUSED_RECIPIENT,))) as server:
         settings.MAILERS = mailers_for(*server)  # DEFAULT_FROM_EMAIL is the placeholder: a warning

@@ -7,7 +7,6 @@ def test_timing_bench_delivers_one_message_per_existing_address():
     result = timing.run(n=5, delay=0.05)
     assert result["requests"] == 10
     assert (result["delivered"], result["addresses_with_one_message"], result["unexpected"]) == (5, 5, [])
-    assert 0 <= result["p_value"] <= 1
 
 
 def test_outage_bench_delivers_everything_once_after_the_server_returns():
