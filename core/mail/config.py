@@ -33,6 +33,7 @@ from pathlib import Path
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 import environ
+from django.conf import DEPRECATED_EMAIL_SETTINGS
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
@@ -275,21 +276,6 @@ def default_from_email(env: Env, mailers: dict) -> str:
 
 # ---------------------------------------------------------------- settings files
 
-# Django 6.1's deprecated EMAIL_* settings (django.conf.DEPRECATED_EMAIL_SETTINGS):
-# beside MAILERS it refuses them with a traceback.
-DEPRECATED_SETTINGS = (
-    "EMAIL_BACKEND",
-    "EMAIL_FILE_PATH",
-    "EMAIL_HOST",
-    "EMAIL_PORT",
-    "EMAIL_USE_SSL",
-    "EMAIL_USE_TLS",
-    "EMAIL_HOST_USER",
-    "EMAIL_HOST_PASSWORD",
-    "EMAIL_TIMEOUT",
-    "EMAIL_SSL_CERTFILE",
-    "EMAIL_SSL_KEYFILE",
-)
 
 
 def env_line(name: str, value: object, base_dir: Path) -> str:
@@ -311,7 +297,7 @@ def refuse_email_settings(namespace: Mapping[str, object], base_dir: Path) -> No
     Called by core/settings.py's ``__dir__``, which Django calls after the whole
     module has run, so lines pasted anywhere in the file are seen.
     """
-    names = [name for name in namespace if name in DEPRECATED_SETTINGS]
+    names = [name for name in namespace if name in DEPRECATED_EMAIL_SETTINGS]  # beside MAILERS: a traceback
     if names:
         lines = ", ".join(env_line(name, namespace[name], base_dir) for name in names)
         raise ConfigError(
