@@ -26,6 +26,7 @@ import unicodedata
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.utils.translation import ngettext
 from django_ratelimit.core import get_usage
 
 RATE = re.compile(r"^([1-9][0-9]*)/([1-9][0-9]*)?([smhd])$")
@@ -142,7 +143,11 @@ def check_login(request, username: str) -> Verdict:
 
 
 def in_words(seconds: int) -> str:
+    """A wait in the active language: "45 seconds", "3 minutes", "2 hours"."""
     if seconds < 90:
-        return f"{seconds} second{'s' if seconds != 1 else ''}"
+        return ngettext("%(count)d second", "%(count)d seconds", seconds) % {"count": seconds}
     minutes = round(seconds / 60)
-    return f"{minutes} minutes" if minutes < 90 else f"{round(minutes / 60)} hours"
+    if minutes < 90:
+        return ngettext("%(count)d minute", "%(count)d minutes", minutes) % {"count": minutes}
+    hours = round(minutes / 60)
+    return ngettext("%(count)d hour", "%(count)d hours", hours) % {"count": hours}

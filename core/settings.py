@@ -51,19 +51,22 @@ if not SECRET_KEY:
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS")
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS")
 TIME_ZONE = env.get("TIME_ZONE", time_zone, "UTC")
-# The site speaks English and Russian: LANGUAGE_CODE is the default, a visitor's
-# browser (Accept-Language) or the header's switch (a cookie) chooses per visitor.
+# The site speaks English and Russian (core/middleware.py says who chooses).
 LANGUAGES = [("en", "English"), ("ru", "Русский")]
 
 
 def _language(text: str) -> str:
-    code = text.lower().replace("_", "-")
-    if code.split("-")[0] not in dict(LANGUAGES):
+    """``ru``, ``ru-RU``, ``ru_RU`` → ``ru``: the site has one English and one Russian."""
+    code = text.lower().replace("_", "-").split("-")[0]
+    if code not in dict(LANGUAGES):
         raise ValueError(f"{text!r} is not one of the site's languages", "use LANGUAGE_CODE=ru or LANGUAGE_CODE=en")
     return code
 
 
-LANGUAGE_CODE = env.get("LANGUAGE_CODE", _language, "en-us")
+LANGUAGE_CODE = env.get("LANGUAGE_CODE", _language, "en")
+# Set: every visitor gets LANGUAGE_CODE until they choose with the switch. Unset:
+# the browser's language (Accept-Language) decides, English when it names neither.
+LANGUAGE_FROM_BROWSER = not env.text("LANGUAGE_CODE")
 # Translations: locale/<language>/LC_MESSAGES/django.po, compiled to django.mo and
 # committed (make messages), so a fresh clone needs no gettext to run.
 LOCALE_PATHS = [BASE_DIR / "locale"]
@@ -90,7 +93,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.locale.LocaleMiddleware",
+    "core.middleware.LocaleMiddleware",  # LANGUAGE_CODE, else the browser's; the header's switch wins
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",

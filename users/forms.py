@@ -1,6 +1,8 @@
 from django.contrib.admin.forms import AdminAuthenticationForm as DjangoAdminAuthenticationForm
 from django.contrib.auth import forms as auth_forms
 from django.core.exceptions import ValidationError
+from django.utils import translation
+from django.utils.translation import gettext_lazy as _
 
 from core import ratelimit
 from core.mail.tasks import enqueue_password_reset
@@ -25,10 +27,10 @@ class PasswordResetForm(auth_forms.PasswordResetForm):
 
     def save(self, *, request, **kwargs):
         site_url = f"{request.scheme}://{request.get_host()}"
-        enqueue_password_reset(self.cleaned_data["email"], site_url)
+        enqueue_password_reset(self.cleaned_data["email"], site_url, translation.get_language())
 
 
-THROTTLED = "Too many login attempts. Please wait %(wait)s, then try again."
+THROTTLED = _("Too many login attempts. Please wait %(wait)s, then try again.")
 
 
 class ThrottledLoginMixin:

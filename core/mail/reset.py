@@ -19,7 +19,7 @@ from django.contrib.auth.tokens import default_token_generator
 from django.core.mail import EmailMultiAlternatives
 from django.template import loader
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
@@ -51,19 +51,27 @@ def reset_context(user, *, site_url: str, token_generator=default_token_generato
     }
 
 
-def build_reset_message(context: dict, *, from_email: str | None = None) -> EmailMultiAlternatives:
-    """The reset message (text, HTML alternative, one-line subject) for a context."""
-    subject = "".join(loader.render_to_string(SUBJECT_TEMPLATE, context).splitlines())
-    body = loader.render_to_string(TEXT_TEMPLATE, context)
+def build_reset_message(
+    context: dict, *, from_email: str | None = None, language: str = ""
+) -> EmailMultiAlternatives:
+    """The reset message (text, HTML alternative, one-line subject) for a context, in ``language``.
+
+    ``language``: the language of the request that asked for it (a worker has no
+    request), else ``LANGUAGE_CODE``.
+    """
+    with translation.override(language or settings.LANGUAGE_CODE):
+        subject = "".join(loader.render_to_string(SUBJECT_TEMPLATE, context).splitlines())
+        body = loader.render_to_string(TEXT_TEMPLATE, context)
+        html = loader.render_to_string(HTML_TEMPLATE, context)
     message = EmailMultiAlternatives(subject, body, from_email, [context["email"]])
-    message.attach_alternative(loader.render_to_string(HTML_TEMPLATE, context), "text/html")
+    message.attach_alternative(html, "text/html")
     return message
 
 
-def send_reset_message(user, *, site_url: str, using: str | None = None) -> dict:
+def send_reset_message(user, *, site_url: str, language: str = "", using: str | None = None) -> dict:
     """Send ``user`` the reset message (errors are raised, not swallowed); return its context."""
     context = reset_context(user, site_url=site_url)
-    build_reset_message(context).send(using=using)
+    build_reset_message(context, language=language).send(using=using)
     return context
 
 
@@ -161,7 +169,9 @@ def find_user(argument: str, *, needs_address: bool = True):
     return user
 
 
-def reset_user(argument: str, *, site_url: str, using: str = "default", dry_run: bool = False) -> ResetResult:
+def reset_user(
+    argument: str, *, site_url: str, using: str = "default", dry_run: bool = False, language: str = ""
+) -> ResetResult:
     """Find the user ``argument`` names and send the web form's reset message.
 
     Mail failures come back as the result's ``problem``, diagnosed as
@@ -178,7 +188,7 @@ def reset_user(argument: str, *, site_url: str, using: str = "default", dry_run:
     result.expires = timezone.localtime() + timedelta(seconds=settings.PASSWORD_RESET_TIMEOUT)
     if dry_run:
         return result
-    message = build_reset_message(context)
+    message = build_reset_message(context, language=language)
     try:
         backend = get_backend(using)
     except MailProblem as problem:

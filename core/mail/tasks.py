@@ -85,9 +85,12 @@ def in_words(error: BaseException) -> str:
     return problem.message + (f" Hint: {problem.hint}" if problem.hint else "")
 
 
-def enqueue_password_reset(email: str, site_url: str):
-    """Queue the reset for ``email`` (the web form calls this for every accepted request)."""
-    return request_password_reset.enqueue(email=email, site_url=site_url)
+def enqueue_password_reset(email: str, site_url: str, language: str = ""):
+    """Queue the reset for ``email`` (the web form calls this for every accepted request).
+
+    ``language``: the request's, so the message is in the language of the page that asked.
+    """
+    return request_password_reset.enqueue(email=email, site_url=site_url, language=language)
 
 
 def _worker_id(context: TaskContext) -> str:
@@ -96,7 +99,7 @@ def _worker_id(context: TaskContext) -> str:
 
 
 @task(takes_context=True)
-def request_password_reset(context: TaskContext, *, email: str, site_url: str) -> int:
+def request_password_reset(context: TaskContext, *, email: str, site_url: str, language: str = "") -> int:
     """Record one delivery per account using ``email`` and attempt each; return how many."""
     users = accounts_for(email)
     if not users and settings.DEBUG:  # for the developer at the terminal; the page said nothing
@@ -107,7 +110,7 @@ def request_password_reset(context: TaskContext, *, email: str, site_url: str) -
     worker = _worker_id(context)
     failed = []
     for user in users:
-        delivery, claimed = _delivery_for(request_id, user, site_url, worker)
+        delivery, claimed = _delivery_for(request_id, user, site_url, language, worker)
         outcome = attempt_delivery(delivery.pk, worker, claimed=delivery if claimed else None)
         if outcome.failed:
             failed.append(outcome)
@@ -134,7 +137,7 @@ def accounts_for(email: str) -> list:
     return [user for user in candidates if user.has_usable_password() and _same_address(email, getattr(user, field))]
 
 
-def _delivery_for(request_id: str, user, site_url: str, worker_id: str) -> tuple[Delivery, bool]:
+def _delivery_for(request_id: str, user, site_url: str, language: str, worker_id: str) -> tuple[Delivery, bool]:
     """This request's delivery to ``user`` and whether its first attempt is ours.
 
     Made now with its first attempt claimed (one INSERT), or found, unclaimed,
@@ -148,6 +151,7 @@ def _delivery_for(request_id: str, user, site_url: str, worker_id: str) -> tuple
                 user=user,
                 email=email,
                 site_url=site_url,
+                language=language,
                 status=Delivery.Status.SENDING,
                 attempts=1,
                 worker_id=worker_id,
@@ -213,7 +217,7 @@ def attempt_delivery(delivery_id: int, worker_id: str = "", *, claimed: Delivery
         last_error += f"; before that: {delivery.last_error}" if delivery.last_error else ""
         return give_up(delivery, f"gave up after {attempts} attempts", last_error)
     try:
-        send_reset_message(user, site_url=delivery.site_url)
+        send_reset_message(user, site_url=delivery.site_url, language=delivery.language)
     except Exception as error:
         temporary = is_temporary(error)
         if temporary and delivery.attempts < attempts:

@@ -54,7 +54,7 @@ def test_the_request_queues_the_work_and_sends_nothing_itself(live_server, outbo
     assert not outbox_dir.exists() or saved_messages(outbox_dir) == []
     [queued] = DBTaskResult.objects.all()
     assert queued.task_path == request_password_reset.module_path
-    assert queued.task_result.kwargs == {"email": "anna@example.com", "site_url": live_server.url}
+    assert queued.task_result.kwargs == {"email": "anna@example.com", "site_url": live_server.url, "language": "en"}
     drain()
     assert [m["To"] for m in saved_messages(outbox_dir)] == ["anna@example.com"]
 

@@ -1,5 +1,6 @@
 import json
 
+from django.conf import settings
 from django.utils import timezone
 
 from core.mail.diagnosis import describe_mailer
@@ -28,6 +29,12 @@ class Command(ProjectCommand):
             "--dry-run", action="store_true", help="Send nothing; print the link to hand over another way."
         )
         parser.add_argument("--show-link", action="store_true", help="Send, and also print the link.")
+        parser.add_argument(
+            "--language",
+            choices=[code for code, _name in settings.LANGUAGES],
+            default=settings.LANGUAGE_CODE,
+            help="Language of the message (default: LANGUAGE_CODE, now %(default)s).",
+        )
         parser.add_argument("--json", action="store_true", help="Print one JSON object with a list of results.")
 
     def handle(self, *args, **options):
@@ -39,7 +46,13 @@ class Command(ProjectCommand):
             raise command_error(problem) from None
         show_link = options["show_link"] or options["dry_run"]
         results = [
-            reset_user(argument, site_url=site_url, using=options["using"], dry_run=options["dry_run"])
+            reset_user(
+                argument,
+                site_url=site_url,
+                using=options["using"],
+                dry_run=options["dry_run"],
+                language=options["language"],
+            )
             for argument in options["users"]
         ]
         if options["json"]:
