@@ -13,12 +13,7 @@ def main():
     from core.management.base import error_document, wants_json
 
     try:
-        if sys.argv[1:2] == ["outbox"]:  # files only: it skips the app registry to start twice as fast
-            from core.management.commands.outbox import run_without_apps
-
-            run_without_apps(sys.argv)
-        else:
-            execute_from_command_line(sys.argv)
+        execute_from_command_line(sys.argv)
     except ConfigError as error:
         # A bad environment variable: one line naming it, no traceback.
         if "--traceback" in sys.argv:

@@ -40,7 +40,7 @@ def test_defaults_start_without_warnings():
         ({"DATABASE_URL": "nosuchdb://x"}, "Configuration error: DATABASE_URL: "),
     ],
 )
-@pytest.mark.parametrize("command", [["check"], ["help"], ["migrate"], ["outbox", "list"]])  # outbox starts apart
+@pytest.mark.parametrize("command", [["check"], ["help"], ["migrate"], ["outbox", "list"]])
 def test_bad_value_stops_any_command_with_one_line_and_exit_3(env, first_line, command):
     result = manage(*command, env=env)
     assert result.returncode == 3

@@ -21,8 +21,9 @@ from django.core.mail.backends.locmem import EmailBackend as MemoryBackend
 from django.core.mail.backends.smtp import EmailBackend as SmtpBackend
 from django.core.mail.handler import DEFAULT_MAILER_BACKEND
 from django.utils.module_loading import import_string
+from django.utils.translation import gettext as _
 
-from core.mail.diagnosis import PORT_HINT
+from core.mail.diagnosis import port_hint
 
 PLACEHOLDER_FROM = "webmaster@localhost"  # Django's default DEFAULT_FROM_EMAIL
 
@@ -52,10 +53,15 @@ def mailer_messages(alias: str) -> list:
     if issubclass(backend, ConsoleBackend | MemoryBackend | DummyBackend) and not settings.DEBUG:
         messages.append(
             Warning(
-                f"MAILERS[{alias!r}] uses {backend.__module__}.{backend.__qualname__}, which keeps mail on "
-                "this machine instead of sending it, while DEBUG is off.",
-                hint="On a server set EMAIL_URL to your provider's SMTP server, like "
-                "smtp+ssl://you%40yandex.ru:app-password@smtp.yandex.ru:465.",
+                _(
+                    "%(name)s uses %(backend)s, which keeps mail on this machine instead of sending it, "
+                    "while DEBUG is off."
+                )
+                % {"name": f"MAILERS[{alias!r}]", "backend": f"{backend.__module__}.{backend.__qualname__}"},
+                hint=_(
+                    "On a server set EMAIL_URL to your provider's SMTP server, like "
+                    "smtp+ssl://you%40yandex.ru:app-password@smtp.yandex.ru:465."
+                ),
                 id="core.mail.W004",
             )
         )
@@ -71,34 +77,41 @@ def _smtp_messages(alias: str, options: dict) -> list:
     if use_ssl and use_tls:
         messages.append(
             Error(
-                f"{name} has SSL and STARTTLS both on; a connection uses one or the other.",
-                hint=PORT_HINT + " Set only one of EMAIL_USE_SSL and EMAIL_USE_TLS.",
+                _("%(name)s has SSL and STARTTLS both on; a connection uses one or the other.") % {"name": name},
+                hint=port_hint() + " " + _("Set only one of EMAIL_USE_SSL and EMAIL_USE_TLS."),
                 id="core.mail.E001",
             )
         )
     elif port == 465 and not use_ssl:
         messages.append(
             Warning(
-                f"{name} uses port 465 without SSL: the server waits for SSL and the connection hangs until "
-                "the timeout.",
-                hint="Use smtp+ssl:// (EMAIL_USE_SSL=true) for port 465.",
+                _(
+                    "%(name)s uses port 465 without SSL: the server waits for SSL and the connection hangs until "
+                    "the timeout."
+                )
+                % {"name": name},
+                hint=_("Use smtp+ssl:// (EMAIL_USE_SSL=true) for port 465."),
                 id="core.mail.W001",
             )
         )
     elif port in (25, 587) and use_ssl:
         messages.append(
             Warning(
-                f"{name} uses SSL on port {port}, which speaks plain SMTP and STARTTLS "
-                "(the error will be SSL: WRONG_VERSION_NUMBER).",
-                hint="Use smtp+tls:// (EMAIL_USE_TLS=true) for port 587, or smtp+ssl:// on port 465.",
+                _(
+                    "%(name)s uses SSL on port %(port)s, which speaks plain SMTP and STARTTLS "
+                    "(the error will be SSL: WRONG_VERSION_NUMBER)."
+                )
+                % {"name": name, "port": port},
+                hint=_("Use smtp+tls:// (EMAIL_USE_TLS=true) for port 587, or smtp+ssl:// on port 465."),
                 id="core.mail.W002",
             )
         )
     if options.get("timeout") is None:
         messages.append(
             Warning(
-                f"{name} has no timeout: a server that does not answer blocks the request forever.",
-                hint="Set EMAIL_TIMEOUT (10 is sensible) or OPTIONS['timeout'].",
+                _("%(name)s has no timeout: a server that does not answer blocks the request forever.")
+                % {"name": name},
+                hint=_("Set EMAIL_TIMEOUT (10 is sensible) or OPTIONS['timeout']."),
                 id="core.mail.W003",
             )
         )
@@ -106,26 +119,33 @@ def _smtp_messages(alias: str, options: dict) -> list:
     if sender == PLACEHOLDER_FROM:
         messages.append(
             Warning(
-                f"DEFAULT_FROM_EMAIL is still Django's placeholder {PLACEHOLDER_FROM!r} while {name} is an "
-                "SMTP server; providers refuse it.",
-                hint="Set DEFAULT_FROM_EMAIL to the mailbox you log in as, or use a full address as the login.",
+                _(
+                    "DEFAULT_FROM_EMAIL is still Django's placeholder %(placeholder)r while %(name)s is an "
+                    "SMTP server; providers refuse it."
+                )
+                % {"placeholder": PLACEHOLDER_FROM, "name": name},
+                hint=_("Set DEFAULT_FROM_EMAIL to the mailbox you log in as, or use a full address as the login."),
                 id="core.mail.W005",
             )
         )
     elif "@" in login and _domain(sender) != _domain(login):
         messages.append(
             Warning(
-                f"DEFAULT_FROM_EMAIL {sender!r} is not in the domain of the login {login!r} of {name}; "
-                "providers such as Yandex refuse such mail (553).",
-                hint="Send from the mailbox you log in as: leave DEFAULT_FROM_EMAIL unset or set it to the login.",
+                _(
+                    "DEFAULT_FROM_EMAIL %(sender)r is not in the domain of the login %(login)r of %(name)s; "
+                    "providers such as Yandex refuse such mail (553)."
+                )
+                % {"sender": sender, "login": login, "name": name},
+                hint=_("Send from the mailbox you log in as: leave DEFAULT_FROM_EMAIL unset or set it to the login."),
                 id="core.mail.W006",
             )
         )
     if login and not password:
         messages.append(
             Warning(
-                f"{name} has the login {login!r} but an empty password, so Django does not log in at all.",
-                hint="Set the password (EMAIL_HOST_PASSWORD, or in EMAIL_URL), or remove the login.",
+                _("%(name)s has the login %(login)r but an empty password, so Django does not log in at all.")
+                % {"name": name, "login": login},
+                hint=_("Set the password (EMAIL_HOST_PASSWORD, or in EMAIL_URL), or remove the login."),
                 id="core.mail.W007",
             )
         )
@@ -139,18 +159,24 @@ def _folder_messages(alias: str, options: dict) -> list:
         return []  # Django's InvalidMailer names the missing option
     folder = Path(raw).resolve()
     existing = next(path for path in (folder, *folder.parents) if path.exists())
+    names = {"name": f"MAILERS[{alias!r}]", "folder": folder, "existing": existing}
     if existing == folder and not folder.is_dir():
-        problem = "is not a folder"
+        problem = _("%(name)s saves messages to %(folder)s, which is not a folder.")
     elif not existing.is_dir():
-        problem = f"cannot be created: {existing} is not a folder"
+        problem = _("%(name)s saves messages to %(folder)s, which cannot be created: %(existing)s is not a folder.")
     elif not os.access(existing, os.W_OK | os.X_OK):
-        problem = "is not writable" if existing == folder else f"cannot be created in {existing} (not writable)"
+        if existing == folder:
+            problem = _("%(name)s saves messages to %(folder)s, which is not writable.")
+        else:
+            problem = _(
+                "%(name)s saves messages to %(folder)s, which cannot be created in %(existing)s (not writable)."
+            )
     else:
         return []
     return [
         Error(
-            f"MAILERS[{alias!r}] saves messages to {folder}, which {problem}.",
-            hint="Set EMAIL_URL=outbox://folder to a folder this user can create and write.",
+            problem % names,
+            hint=_("Set EMAIL_URL=outbox://folder to a folder this user can create and write."),
             id="core.mail.E002",
         )
     ]

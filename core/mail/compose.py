@@ -19,14 +19,35 @@ from django.core.exceptions import ValidationError
 from django.core.mail import DNS_NAME, EmailMultiAlternatives
 from django.core.validators import validate_email
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from core.mail.errors import ExitCode, MailProblem
 
-ADDRESS_HINT = "Write one address per argument, as name@example.com or 'Name <name@example.com>'."
-DEFAULT_BODY = (
-    "This is a test message from {host}, sent by `manage.py sendtestmail`.\n"
-    "If you can read it, the site's mail works.\n"
+# What a checked value is, in the sentences below: the callers pass one of these
+# (marked for translation here, translated when a sentence is made).
+NOUNS = (
+    gettext_noop("address"),
+    gettext_noop("recipient"),
+    gettext_noop("sender (--from)"),
+    gettext_noop("subject (--subject)"),
+    gettext_noop("ADMINS address"),
+    gettext_noop("MANAGERS address"),
+    gettext_noop("body file"),
+    gettext_noop("HTML file"),
+    gettext_noop("attachment"),
 )
+
+
+def address_hint() -> str:
+    return _("Write one address per argument, as name@example.com or 'Name <name@example.com>'.")
+
+
+def default_body() -> str:
+    return _(
+        "This is a test message from %(host)s, sent by `manage.py sendtestmail`.\n"
+        "If you can read it, the site's mail works.\n"
+    ) % {"host": socket.gethostname()}
 
 
 # The email package folds a header between words only: a word longer than this in a
@@ -44,8 +65,9 @@ def check_controls(value: str, what: str) -> str:
         if unicodedata.category(char) in ("Cc", "Zl", "Zp"):
             raise MailProblem(
                 ExitCode.BAD_INPUT,
-                f"The {what} contains the control character U+{ord(char):04X}; a mail header is one line of text.",
-                f"Remove it: write the {what} on one line, with plain spaces.",
+                _("The %(what)s contains the control character U+%(code)s; a mail header is one line of text.")
+                % {"what": _(what), "code": f"{ord(char):04X}"},
+                _("Remove it: write the %(what)s on one line, with plain spaces.") % {"what": _(what)},
             )
     return value
 
@@ -59,12 +81,18 @@ def check_address(value: str, what: str = "address") -> str:
     text = check_controls(str(value).strip(), what)
     parsed = getaddresses([text])
     if "\n" in text or "\r" in text or len(parsed) != 1:
-        raise MailProblem(ExitCode.BAD_INPUT, f"The {what} {text!r} is not one valid email address.", ADDRESS_HINT)
+        raise MailProblem(
+            ExitCode.BAD_INPUT,
+            _("The %(what)s %(text)r is not one valid email address.") % {"what": _(what), "text": text},
+            address_hint(),
+        )
     try:
         validate_email(parsed[0][1])
     except ValidationError:
         raise MailProblem(
-            ExitCode.BAD_INPUT, f"The {what} {text!r} is not a valid email address.", ADDRESS_HINT
+            ExitCode.BAD_INPUT,
+            _("The %(what)s %(text)r is not a valid email address.") % {"what": _(what), "text": text},
+            address_hint(),
         ) from None
     name, address = parsed[0]
     if any(len(word) > LONGEST_WORD for word in name.split()):
@@ -86,15 +114,16 @@ def recipients_from(addresses: list[str], *, admins: bool = False, managers: boo
         if not configured:
             raise MailProblem(
                 ExitCode.BAD_INPUT,
-                f"--{name.lower()} was given, but {name} is empty.",
-                f"Set {name} in .env (like 'Anna <anna@example.com>, ops@example.com'), or name the recipients.",
+                _("--%(option)s was given, but %(name)s is empty.") % {"option": name.lower(), "name": name},
+                _("Set %(name)s in .env (like 'Anna <anna@example.com>, ops@example.com'), or name the recipients.")
+                % {"name": name},
             )
         result.extend(check_address(entry, f"{name} address") for entry in configured)
     if not result:
         raise MailProblem(
             ExitCode.BAD_INPUT,
-            "No recipients: name at least one address, or pass --admins or --managers.",
-            "For example: python manage.py sendtestmail you@example.com",
+            _("No recipients: name at least one address, or pass --admins or --managers."),
+            _("For example: python manage.py sendtestmail you@example.com"),
         )
     return list(dict.fromkeys(result))
 
@@ -113,7 +142,11 @@ def read_text(path: str, what: str, stdin=None) -> str:
     try:
         return Path(path).read_text(encoding="utf-8")
     except UnicodeDecodeError:
-        raise MailProblem(ExitCode.BAD_INPUT, f"The {what} {path} is not UTF-8 text.", "Save it as UTF-8.") from None
+        raise MailProblem(
+            ExitCode.BAD_INPUT,
+            _("The %(what)s %(path)s is not UTF-8 text.") % {"what": _(what), "path": path},
+            _("Save it as UTF-8."),
+        ) from None
     except OSError as error:
         raise _unreadable(path, what, error) from None
 
@@ -131,13 +164,17 @@ def read_attachment(path: str) -> tuple[str, bytes, str]:
 def _unreadable(path: str, what: str, error: OSError) -> MailProblem:
     return MailProblem(
         ExitCode.BAD_INPUT,
-        f"Cannot read the {what} {path}: {error.strerror or error}.",
-        "Check the path and that this user may read the file.",
+        _("Cannot read the %(what)s %(path)s: %(reason)s.")
+        % {"what": _(what), "path": path, "reason": error.strerror or error},
+        _("Check the path and that this user may read the file."),
     )
 
 
 def default_subject() -> str:
-    return f"Test message from {socket.gethostname()} at {timezone.localtime():%Y-%m-%d %H:%M:%S %Z}"
+    return _("Test message from %(host)s at %(time)s") % {
+        "host": socket.gethostname(),
+        "time": f"{timezone.localtime():%Y-%m-%d %H:%M:%S %Z}",
+    }
 
 
 def compose_messages(
@@ -153,7 +190,7 @@ def compose_messages(
     """``count`` messages to ``recipients`` (numbered when more than one), each with its own Message-ID."""
     subject = check_header(subject, "subject (--subject)") if subject is not None else default_subject()
     sender = check_address(from_email, "sender (--from)") if from_email else settings.DEFAULT_FROM_EMAIL
-    body = body if body is not None else DEFAULT_BODY.format(host=socket.gethostname())
+    body = body if body is not None else default_body()
     messages = []
     for number in range(1, count + 1):
         message = EmailMultiAlternatives(

@@ -277,7 +277,6 @@ def default_from_email(env: Env, mailers: dict) -> str:
 # ---------------------------------------------------------------- settings files
 
 
-
 def env_line(name: str, value: object, base_dir: Path) -> str:
     """The ``.env`` line for a settings-file value; a password is never repeated."""
     if name == "EMAIL_HOST_PASSWORD":

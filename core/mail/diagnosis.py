@@ -37,21 +37,37 @@ from django.core.mail.backends.dummy import EmailBackend as DummyBackend
 from django.core.mail.backends.filebased import EmailBackend as FileBackend
 from django.core.mail.backends.locmem import EmailBackend as MemoryBackend
 from django.core.mail.backends.smtp import EmailBackend as SmtpBackend
+from django.utils.translation import gettext as _
 
 from core.mail.config import MASK
-from core.mail.errors import BUG_HINT, ExitCode, MailProblem
+from core.mail.errors import ExitCode, MailProblem, bug_hint
 from core.security import mask_url_credentials
 
-APP_PASSWORD_HINT = (
-    "Yandex, Gmail and Mail.ru need an app password, not the account password "  # noqa: S105 - words
-    "(id.yandex.ru/security/app-passwords, myaccount.google.com/apppasswords, Mail.ru: Security → "
-    "passwords for external applications), and the login is the full address, like you@yandex.ru."
-)
-PORT_HINT = "Port 465 is SSL from the first byte (smtp+ssl://, EMAIL_USE_SSL=true); 587 is STARTTLS (smtp+tls://)."
-LOGIN_HINT = (
-    "Set the login and password: EMAIL_URL=smtp+ssl://you%40yandex.ru:app-password@smtp.yandex.ru:465, "
-    "or EMAIL_HOST_USER and EMAIL_HOST_PASSWORD."
-)
+# The hints are functions, not constants: each is translated when a problem is
+# explained, into the language active then (LANGUAGE_CODE in a command).
+
+
+def app_password_hint() -> str:
+    return _(
+        "Yandex, Gmail and Mail.ru need an app password, not the account password "
+        "(id.yandex.ru/security/app-passwords, myaccount.google.com/apppasswords, Mail.ru: Security → "
+        "passwords for external applications), and the login is the full address, like you@yandex.ru."
+    )
+
+
+def port_hint() -> str:
+    return _("Port 465 is SSL from the first byte (smtp+ssl://, EMAIL_USE_SSL=true); 587 is STARTTLS (smtp+tls://).")
+
+
+def login_hint() -> str:
+    return _(
+        "Set the login and password: EMAIL_URL=smtp+ssl://you%40yandex.ru:app-password@smtp.yandex.ru:465, "
+        "or EMAIL_HOST_USER and EMAIL_HOST_PASSWORD."
+    )
+
+
+def address_hint() -> str:
+    return _("Write addresses as name@example.com.")
 
 
 # ---------------------------------------------------------------- the mailer
@@ -463,99 +479,133 @@ def _explain(error: BaseException, backend, stage: str) -> MailProblem:
         # smtplib encodes the login as ASCII; its message would quote a character of the password.
         return MailProblem(
             ExitCode.CONFIG,
-            f"The login or password of the mailer {backend.alias!r} holds a character that is not ASCII; "
-            "SMTP logins must be ASCII.",
-            "Use the provider's app password (letters, digits and punctuation), and the login as plain ASCII.",
+            _(
+                "The login or password of the mailer %(alias)r holds a character that is not ASCII; "
+                "SMTP logins must be ASCII."
+            )
+            % {"alias": backend.alias},
+            _("Use the provider's app password (letters, digits and punctuation), and the login as plain ASCII."),
         )
 
     if isinstance(error, ConnectionRefusedError):
         return MailProblem(
             unreachable,
-            f"Nothing is listening at {where} (connection refused).",
-            "Check the host and port (465 for SSL, 587 for STARTTLS, 25 without encryption) "
-            "and that the server is running.",
+            _("Nothing is listening at %(where)s (connection refused).") % {"where": where},
+            _(
+                "Check the host and port (465 for SSL, 587 for STARTTLS, 25 without encryption) "
+                "and that the server is running."
+            ),
         )
     if isinstance(error, socket.gaierror):
         return MailProblem(
             unreachable,
-            f"Cannot find the mail server {where}: the name {backend.host!r} does not resolve ({error.strerror}).",
-            "Check the spelling of the host (smtp.yandex.ru, smtp.gmail.com, smtp.mail.ru) and the network.",
+            _("Cannot find the mail server %(where)s: the name %(host)r does not resolve (%(reason)s).")
+            % {"where": where, "host": backend.host, "reason": error.strerror},
+            _("Check the spelling of the host (smtp.yandex.ru, smtp.gmail.com, smtp.mail.ru) and the network."),
         )
     # smtplib reports a reply that never came as "Connection unexpectedly closed: timed out".
     if isinstance(error, TimeoutError) or (
         isinstance(error, smtplib.SMTPServerDisconnected) and "timed out" in str(error)
     ):
+        seconds = {"where": where, "seconds": f"{backend.timeout:g}"}
         if stage == "send":
-            message = f"{where} stopped answering for {backend.timeout:g} s while the message was being sent."
+            message = _("%(where)s stopped answering for %(seconds)s s while the message was being sent.") % seconds
         else:
-            message = f"{where} did not answer within {backend.timeout:g} s."
+            message = _("%(where)s did not answer within %(seconds)s s.") % seconds
         if not backend.use_ssl and backend.port == 465:
-            hint = "Port 465 expects SSL from the first byte: use smtp+ssl:// (EMAIL_USE_SSL=true)."
+            hint = _("Port 465 expects SSL from the first byte: use smtp+ssl:// (EMAIL_USE_SSL=true).")
         elif not backend.use_ssl:
-            hint = (
+            hint = _(
                 "A server that expects SSL from the first byte waits silently for it: if this is an SSL port, "
                 "use smtp+ssl:// (EMAIL_USE_SSL=true). Otherwise a firewall may be dropping the connection, "
                 "or the server is slow (raise EMAIL_TIMEOUT or pass --timeout)."
             )
         else:
-            hint = "A firewall may drop the connection, or the server is slow (raise EMAIL_TIMEOUT or --timeout)."
+            hint = _("A firewall may drop the connection, or the server is slow (raise EMAIL_TIMEOUT or --timeout).")
         return MailProblem(unreachable, message, hint)
     if isinstance(error, ssl.SSLCertVerificationError):
         reason = error.verify_message or error.reason or str(error)
         if "mismatch" in reason.lower():
-            hint = (
+            hint = _(
                 "The certificate is for another name: use the host name your provider documents "
                 "(smtp.yandex.ru, smtp.gmail.com, smtp.mail.ru), not an IP address or an alias."
             )
         else:
-            hint = (
+            hint = _(
                 "The certificate is self-signed or from an unknown authority: use the provider's documented host; "
                 "for a private server, add its CA to the system's trusted certificates (or SSL_CERT_FILE)."
             )
         return MailProblem(
-            unreachable, f"The certificate of {where} is not trusted: {_scrub(reason, backend).rstrip('.')}.", hint
+            unreachable,
+            _("The certificate of %(where)s is not trusted: %(reason)s.")
+            % {"where": where, "reason": _scrub(reason, backend).rstrip(".")},
+            hint,
         )
     if isinstance(error, ssl.SSLError):
         if error.reason == "WRONG_VERSION_NUMBER" or "wrong version number" in str(error).lower():
             return MailProblem(
                 unreachable,
-                f"{where} does not speak SSL: it answered in plain text.",
-                f"SSL from the first byte is for port 465. For port {backend.port} use STARTTLS: smtp+tls:// "
-                "(EMAIL_USE_TLS=true, EMAIL_USE_SSL=false), or smtp:// for a local server without encryption.",
+                _("%(where)s does not speak SSL: it answered in plain text.") % {"where": where},
+                _(
+                    "SSL from the first byte is for port 465. For port %(port)s use STARTTLS: smtp+tls:// "
+                    "(EMAIL_USE_TLS=true, EMAIL_USE_SSL=false), or smtp:// for a local server without encryption."
+                )
+                % {"port": backend.port},
             )
         reason = _scrub(error.reason or error, backend)
-        return MailProblem(unreachable, f"The TLS handshake with {where} failed: {reason}.", PORT_HINT)
+        return MailProblem(
+            unreachable,
+            _("The TLS handshake with %(where)s failed: %(reason)s.") % {"where": where, "reason": reason},
+            port_hint(),
+        )
     if isinstance(error, smtplib.SMTPNotSupportedError):
         if "STARTTLS" in str(error):
             return MailProblem(
                 unreachable,
-                f"{where} does not offer STARTTLS.",
-                "If the port is 465, use smtp+ssl:// (EMAIL_USE_SSL=true, EMAIL_USE_TLS=false); "
-                "use smtp:// without encryption only for a local server.",
+                _("%(where)s does not offer STARTTLS.") % {"where": where},
+                _(
+                    "If the port is 465, use smtp+ssl:// (EMAIL_USE_SSL=true, EMAIL_USE_TLS=false); "
+                    "use smtp:// without encryption only for a local server."
+                ),
             )
         if "AUTH" in str(error):
             return MailProblem(
                 login,
-                f"{where} offers no login (no AUTH), but the login {user!r} is configured.",
-                "Many servers offer login only over encryption: use smtp+tls:// (587) or smtp+ssl:// (465). "
-                "A local server that takes mail without login needs no user or password: remove them.",
+                _("%(where)s offers no login (no AUTH), but the login %(login)r is configured.")
+                % {"where": where, "login": user},
+                _(
+                    "Many servers offer login only over encryption: use smtp+tls:// (587) or smtp+ssl:// (465). "
+                    "A local server that takes mail without login needs no user or password: remove them."
+                ),
             )
     if isinstance(error, smtplib.SMTPAuthenticationError):
-        full_address = "" if "@" in user else f" The login {user!r} is not a full address."
+        hint = app_password_hint()
+        if "@" not in user:
+            hint += " " + _("The login %(login)r is not a full address.") % {"login": user}
         return MailProblem(
             login,
-            f"{where} refused the login {user!r}: {_reply(error.smtp_code, error.smtp_error, backend)}.",
-            APP_PASSWORD_HINT + full_address,
+            _("%(where)s refused the login %(login)r: %(reply)s.")
+            % {"where": where, "login": user, "reply": _reply(error.smtp_code, error.smtp_error, backend)},
+            hint,
         )
     if isinstance(error, smtplib.SMTPSenderRefused):
         if _login_required(error.smtp_code, error.smtp_error):
             return _login_required_problem(backend, where, _reply(error.smtp_code, error.smtp_error, backend))
-        mailbox = f" ({user})" if user else ""
+        if user:
+            hint = _(
+                "The sender (DEFAULT_FROM_EMAIL, or --from) must be the mailbox you log in as (%(login)s); "
+                "leave DEFAULT_FROM_EMAIL unset to use the login."
+            ) % {"login": user}
+        else:
+            hint = _(
+                "The sender (DEFAULT_FROM_EMAIL, or --from) must be the mailbox you log in as; "
+                "leave DEFAULT_FROM_EMAIL unset to use the login."
+            )
         return MailProblem(
             refused,
-            f"{where} refused the sender {error.sender}: {_reply(error.smtp_code, error.smtp_error, backend)}.",
-            f"The sender (DEFAULT_FROM_EMAIL, or --from) must be the mailbox you log in as{mailbox}; "
-            "leave DEFAULT_FROM_EMAIL unset to use the login.",
+            _("%(where)s refused the sender %(sender)s: %(reply)s.")
+            % {"where": where, "sender": error.sender, "reply": _reply(error.smtp_code, error.smtp_error, backend)},
+            hint,
         )
     if isinstance(error, smtplib.SMTPRecipientsRefused):
         replies = {address: _reply(code, reply, backend) for address, (code, reply) in error.recipients.items()}
@@ -565,47 +615,65 @@ def _explain(error: BaseException, backend, stage: str) -> MailProblem:
     if isinstance(error, smtplib.SMTPDataError):
         reply = _reply(error.smtp_code, error.smtp_error, backend)
         if error.smtp_code == 552 or "size" in reply.lower():
-            hint = "The message is too large for this server (--check shows its size limit): attach smaller files."
+            hint = _("The message is too large for this server (--check shows its size limit): attach smaller files.")
         else:
-            hint = (
+            hint = _(
                 "The server's policy refused the content or the sender: send from the login's own address, "
                 "and check the provider's limits and spam rules."
             )
-        return MailProblem(refused, f"{where} refused the message after receiving it: {reply}.", hint)
+        return MailProblem(
+            refused,
+            _("%(where)s refused the message after receiving it: %(reply)s.") % {"where": where, "reply": reply},
+            hint,
+        )
     if isinstance(error, smtplib.SMTPServerDisconnected):
         if stage == "send":
-            message = f"{where} closed the connection in the middle of sending the message."
+            message = _("%(where)s closed the connection in the middle of sending the message.") % {"where": where}
         else:
-            message = f"{where} closed the connection unexpectedly ({_scrub(error or 'no reply', backend)})."
+            message = _("%(where)s closed the connection unexpectedly (%(reason)s).") % {
+                "where": where,
+                "reason": _scrub(error or "no reply", backend),
+            }
         return MailProblem(
             unreachable,
             message,
-            "Often the security does not match the port (" + PORT_HINT[:-1] + "), or a server limit "
-            "(message size, messages per connection or per minute) was exceeded; --check shows the limits.",
+            _(
+                "Often the security does not match the port (465 is SSL from the first byte, 587 is STARTTLS), "
+                "or a server limit (message size, messages per connection or per minute) was exceeded; "
+                "--check shows the limits."
+            ),
         )
     if isinstance(error, smtplib.SMTPConnectError | smtplib.SMTPHeloError):
         return MailProblem(
             unreachable,
-            f"{where} refused the session: {_reply(error.smtp_code, error.smtp_error, backend)}.",
-            "The server is busy or refuses this machine (rate limits, block lists): try later or ask its admin.",
+            _("%(where)s refused the session: %(reply)s.")
+            % {"where": where, "reply": _reply(error.smtp_code, error.smtp_error, backend)},
+            _("The server is busy or refuses this machine (rate limits, block lists): try later or ask its admin."),
         )
     if isinstance(error, smtplib.SMTPResponseException):
-        return MailProblem(refused, f"{where} answered {_reply(error.smtp_code, error.smtp_error, backend)}.", "")
+        return MailProblem(
+            refused,
+            _("%(where)s answered %(reply)s.")
+            % {"where": where, "reply": _reply(error.smtp_code, error.smtp_error, backend)},
+            "",
+        )
     if isinstance(error, smtplib.SMTPException) and "authentication method" in str(error):
         return MailProblem(
             login,
-            f"{where} offers no login method this client knows ({_scrub(error, backend)}).",
-            "Use the provider's documented port with encryption: smtp+ssl:// on 465 or smtp+tls:// on 587.",
+            _("%(where)s offers no login method this client knows (%(reason)s).")
+            % {"where": where, "reason": _scrub(error, backend)},
+            _("Use the provider's documented port with encryption: smtp+ssl:// on 465 or smtp+tls:// on 587."),
         )
     if isinstance(error, OSError):
         return MailProblem(
             unreachable,
-            f"Cannot reach {where}: {_scrub(error.strerror or error, backend)}.",
-            "Check the host and port, the network and any firewall between this machine and the server.",
+            _("Cannot reach %(where)s: %(reason)s.")
+            % {"where": where, "reason": _scrub(error.strerror or error, backend)},
+            _("Check the host and port, the network and any firewall between this machine and the server."),
         )
     if isinstance(error, ValueError):
         text = _scrub(error, backend)
-        return MailProblem(ExitCode.BAD_INPUT, f"{text}.".replace("..", "."), "Write addresses as name@example.com.")
+        return MailProblem(ExitCode.BAD_INPUT, f"{text}.".replace("..", "."), address_hint())
     return _bug(error, backend)
 
 
@@ -614,11 +682,12 @@ def _local_problem(error: BaseException, backend) -> MailProblem:
     if isinstance(error, OSError) and isinstance(backend, FileBackend):
         return MailProblem(
             ExitCode.CONFIG,
-            f"Cannot write the message to {backend.file_path}: {error.strerror or error}.",
-            "Make the folder writable by this user, or set EMAIL_URL=outbox://another-folder.",
+            _("Cannot write the message to %(folder)s: %(reason)s.")
+            % {"folder": backend.file_path, "reason": error.strerror or error},
+            _("Make the folder writable by this user, or set EMAIL_URL=outbox://another-folder."),
         )
     if isinstance(error, ValueError):
-        return MailProblem(ExitCode.BAD_INPUT, f"{error}.".replace("..", "."), "Write addresses as name@example.com.")
+        return MailProblem(ExitCode.BAD_INPUT, f"{error}.".replace("..", "."), address_hint())
     return _bug(error, backend)
 
 
@@ -626,33 +695,34 @@ def _bug(error: BaseException, backend) -> MailProblem:
     alias = getattr(backend, "alias", None) or "?"
     return MailProblem(
         ExitCode.BUG,
-        f"Unexpected error with the mailer {alias!r}: {type(error).__name__}: {_scrub(error, backend)}",
-        BUG_HINT,
+        _("Unexpected error with the mailer %(alias)r: %(error)s")
+        % {"alias": alias, "error": f"{type(error).__name__}: {_scrub(error, backend)}"},
+        bug_hint(),
     )
 
 
 def _config_problem(error: ImproperlyConfigured, alias: str) -> MailProblem:
     if isinstance(error, MailerDoesNotExist):
-        known = ", ".join(repr(name) for name in getattr(settings, "MAILERS", {})) or "none"
+        known = ", ".join(repr(name) for name in getattr(settings, "MAILERS", {})) or "-"
         return MailProblem(
             ExitCode.CONFIG,
-            f"There is no mailer {alias!r} in MAILERS (configured: {known}).",
-            "Pass --using with a configured alias, or add the mailer to MAILERS in the settings.",
+            _("There is no mailer %(alias)r in MAILERS (configured: %(known)s).") % {"alias": alias, "known": known},
+            _("Pass --using with a configured alias, or add the mailer to MAILERS in the settings."),
         )
     text = str(error).rstrip(".") + "."
     if "use_ssl" in text and "use_tls" in text:
-        hint = (
-            "Turn one of them off: " + PORT_HINT + " In .env set only EMAIL_USE_SSL or EMAIL_USE_TLS, "
-            "or use the smtp+ssl:// or smtp+tls:// scheme."
+        hint = _(
+            "Turn one of them off: port 465 is SSL from the first byte, 587 is STARTTLS. In .env set only "
+            "EMAIL_USE_SSL or EMAIL_USE_TLS, or use the smtp+ssl:// or smtp+tls:// scheme."
         )
     elif "file_path" in text:
-        hint = "Set EMAIL_URL=outbox://folder to a folder this user can create and write."
+        hint = _("Set EMAIL_URL=outbox://folder to a folder this user can create and write.")
     elif "BACKEND" in text:
-        hint = "Check the BACKEND path of this mailer in MAILERS."
+        hint = _("Check the BACKEND path of this mailer in MAILERS.")
     else:
-        hint = "Fix this mailer in MAILERS (in this project: EMAIL_URL or EMAIL_HOST... in .env)."
+        hint = _("Fix this mailer in MAILERS (in this project: EMAIL_URL or EMAIL_HOST... in .env).")
     if not isinstance(error, InvalidMailer):
-        text = f"The mailer {alias!r} is not configured correctly: {text}"
+        text = _("The mailer %(alias)r is not configured correctly: %(problem)s") % {"alias": alias, "problem": text}
     return MailProblem(ExitCode.CONFIG, text, hint)
 
 
@@ -665,26 +735,37 @@ def _login_required_problem(backend: SmtpBackend, where: str, reply: str) -> Mai
     if backend.username and not backend.password:
         return MailProblem(
             ExitCode.LOGIN_REFUSED,
-            f"{where} requires a login: the login {backend.username!r} is configured but its password is empty, "
-            f"so none was attempted ({reply}).",
-            "Set the password (EMAIL_HOST_PASSWORD, or in EMAIL_URL).",
+            _(
+                "%(where)s requires a login: the login %(login)r is configured but its password is empty, "
+                "so none was attempted (%(reply)s)."
+            )
+            % {"where": where, "login": backend.username, "reply": reply},
+            _("Set the password (EMAIL_HOST_PASSWORD, or in EMAIL_URL)."),
         )
     return MailProblem(
         ExitCode.LOGIN_REFUSED,
-        f"{where} requires a login, and none is configured ({reply}).",
-        LOGIN_HINT,
+        _("%(where)s requires a login, and none is configured (%(reply)s).") % {"where": where, "reply": reply},
+        login_hint(),
     )
 
 
 def _refused_problem(mailer: dict, replies: dict[str, str], *, partial: bool) -> MailProblem:
-    where = f"{mailer['host']}:{mailer['port']}" if "host" in mailer else f"the mailer {mailer['alias']!r}"
+    if "host" in mailer:
+        where = f"{mailer['host']}:{mailer['port']}"
+    else:
+        where = _("the mailer %(alias)r") % {"alias": mailer["alias"]}
     named = "; ".join(f"{address} ({reply})" for address, reply in replies.items())
-    some = "some recipients" if partial else "every recipient"
+    if partial:
+        message = _("%(where)s refused some recipients: %(named)s.") % {"where": where, "named": named}
+    else:
+        message = _("%(where)s refused every recipient: %(named)s.") % {"where": where, "named": named}
     return MailProblem(
         ExitCode.MESSAGE_REFUSED,
-        f"{where} refused {some}: {named}.",
-        "Check these addresses for typing errors. A server that is not the recipients' own refuses to "
-        "relay without a login ('relay access denied'): send through your provider with its login.",
+        message,
+        _(
+            "Check these addresses for typing errors. A server that is not the recipients' own refuses to "
+            "relay without a login ('relay access denied'): send through your provider with its login."
+        ),
     )
 
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from enum import IntEnum
 
+from django.utils.translation import gettext as _
+
 
 class ExitCode(IntEnum):
     DONE = 0
@@ -21,7 +23,8 @@ class ExitCode(IntEnum):
     UNHEALTHY = 7  # mail is not flowing: messages waiting too long, or no worker seen (mailqueue)
 
 
-BUG_HINT = "This looks like a bug: run the command again with --traceback and report what it shows."
+def bug_hint() -> str:
+    return _("This looks like a bug: run the command again with --traceback and report what it shows.")
 
 
 class MailProblem(Exception):

@@ -22,6 +22,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
+from django.utils.translation import gettext as _
 
 from core.mail.config import ConfigError, parse_site_url
 from core.mail.diagnosis import describe, explain, files_written, get_backend
@@ -51,9 +52,7 @@ def reset_context(user, *, site_url: str, token_generator=default_token_generato
     }
 
 
-def build_reset_message(
-    context: dict, *, from_email: str | None = None, language: str = ""
-) -> EmailMultiAlternatives:
+def build_reset_message(context: dict, *, from_email: str | None = None, language: str = "") -> EmailMultiAlternatives:
     """The reset message (text, HTML alternative, one-line subject) for a context, in ``language``.
 
     ``language``: the language of the request that asked for it (a worker has no
@@ -103,14 +102,16 @@ def site_url_for_links(override: str | None = None) -> str:
         try:
             return parse_site_url("--site-url", override)
         except ConfigError as error:
-            raise MailProblem(ExitCode.BAD_INPUT, f"{error}.", error.hint) from None
+            raise MailProblem(ExitCode.BAD_INPUT, f"{error}.", error.hint) from None  # names --site-url
     if settings.SITE_URL:
         return settings.SITE_URL
     raise MailProblem(
         ExitCode.CONFIG,
-        "No site address to build the reset link with: SITE_URL is not set.",
-        "set SITE_URL in .env (http://127.0.0.1:8000 for the local server, https://your-site.example on a server), "
-        "or pass --site-url http://127.0.0.1:8000",
+        _("No site address to build the reset link with: SITE_URL is not set."),
+        _(
+            "set SITE_URL in .env (http://127.0.0.1:8000 for the local server, https://your-site.example on a "
+            "server), or pass --site-url http://127.0.0.1:8000"
+        ),
     )
 
 
@@ -138,33 +139,36 @@ def find_user(argument: str, *, needs_address: bool = True):
     if not users:
         raise MailProblem(
             ExitCode.BAD_INPUT,
-            f"No active user with address or username {argument!r}.",
-            "check the spelling; users are listed at /admin/users/user/",
+            _("No active user with address or username %(argument)r.") % {"argument": argument},
+            _("check the spelling; users are listed at /admin/users/user/"),
         )
     if len(users) > 1:  # only where the database lacks the project's unique constraint
         names = ", ".join(user.get_username() for user in users)
         raise MailProblem(
-            ExitCode.BAD_INPUT, f"{argument!r} matches several users ({names}).", "give the username instead"
+            ExitCode.BAD_INPUT,
+            _("%(argument)r matches several users (%(names)s).") % {"argument": argument, "names": names},
+            _("give the username instead"),
         )
     user = users[0]
-    who = f"User {user.get_username()!r}"
+    who = {"user": user.get_username(), "pk": user.pk}
     if not user.is_active:
         raise MailProblem(
             ExitCode.BAD_INPUT,
-            f"{who} is inactive, so the reset link would not work.",
-            "activate the account first (Active in /admin/users/user/)",
+            _("User %(user)r is inactive, so the reset link would not work.") % who,
+            _("activate the account first (Active in /admin/users/user/)"),
         )
     if not user.has_usable_password():
         raise MailProblem(
             ExitCode.BAD_INPUT,
-            f"{who} has no usable password (it signs in another way), so Django's reset does not apply.",
-            f"set a password with: python manage.py changepassword {user.get_username()}",
+            _("User %(user)r has no usable password (it signs in another way), so Django's reset does not apply.")
+            % who,
+            _("set a password with: python manage.py changepassword %(user)s") % who,
         )
     if needs_address and not getattr(user, email_field):
         raise MailProblem(
             ExitCode.BAD_INPUT,
-            f"{who} has no email address to send the link to.",
-            f"add one in /admin/users/user/{user.pk}/change/, or use --dry-run to get the link",
+            _("User %(user)r has no email address to send the link to.") % who,
+            _("add one in /admin/users/user/%(pk)s/change/, or use --dry-run to get the link") % who,
         )
     return user
 

@@ -37,6 +37,8 @@ from django.db.models import F, Q, Value
 from django.db.models.functions import Lower
 from django.tasks import TaskContext, task
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from core.mail.diagnosis import explain, get_backend
 from core.mail.errors import MailProblem
@@ -215,20 +217,26 @@ def attempt_delivery(delivery_id: int, worker_id: str = "", *, claimed: Delivery
     if delivery.attempts > attempts:  # the last attempt's worker died during it
         last_error = "the worker of the last attempt stopped during it"
         last_error += f"; before that: {delivery.last_error}" if delivery.last_error else ""
-        return give_up(delivery, f"gave up after {attempts} attempts", last_error)
+        return give_up(delivery, gave_up(attempts), last_error)
     try:
         send_reset_message(user, site_url=delivery.site_url, language=delivery.language)
     except Exception as error:
         temporary = is_temporary(error)
         if temporary and delivery.attempts < attempts:
             return schedule_retry(delivery, error)
-        what = f"gave up after {delivery.attempts} attempts" if temporary else "refused, not retried"
+        what = gave_up(delivery.attempts) if temporary else _("refused, not retried")
         return give_up(delivery, what, describe_error(error), said=in_words(error))
     now = timezone.now()
     Delivery.objects.filter(pk=delivery.pk).update(
         status=Delivery.Status.SENT, sent_at=now, updated_at=now, last_error=""
     )
     return Outcome(Delivery.Status.SENT, "sent")
+
+
+def gave_up(attempts: int) -> str:
+    return ngettext("gave up after %(count)d attempt", "gave up after %(count)d attempts", attempts) % {
+        "count": attempts
+    }
 
 
 def schedule_retry(delivery: Delivery, error: BaseException) -> Outcome:
@@ -240,12 +248,14 @@ def schedule_retry(delivery: Delivery, error: BaseException) -> Outcome:
     )
     send_delivery.using(run_after=when).enqueue(delivery_id=delivery.pk)
     logger.warning(
-        "Password reset to %s not sent (attempt %d of %d; trying again in %g s): %s",
-        delivery.email,
-        delivery.attempts,
-        settings.RESET_SEND_ATTEMPTS,
-        delay,
-        in_words(error),
+        _("Password reset to %(email)s not sent (attempt %(attempt)d of %(attempts)d; trying again in %(delay)s s): ")
+        % {
+            "email": delivery.email,
+            "attempt": delivery.attempts,
+            "attempts": settings.RESET_SEND_ATTEMPTS,
+            "delay": f"{delay:g}",
+        }
+        + in_words(error)
     )
     return Outcome(Delivery.Status.QUEUED, f"attempt {delivery.attempts} failed; next in {delay:g} s")
 
@@ -271,7 +281,10 @@ def tell_admins(user, what: str, error: BaseException | str, *, said: str = "") 
         "Check the mail server and the MAILERS settings; the user can ask for a new link, "
         "or queue it again with: python manage.py mailqueue retry --failed"
     )
-    logger.error("%s (%s): %s", subject, what, said or error)
+    logger.error(
+        _("Password reset message not delivered to %(email)s (%(what)s): %(error)s")
+        % {"email": email, "what": what, "error": said or error}
+    )
     if not settings.ADMINS or ADMINS_MAILER not in settings.MAILERS:
         return
     try:

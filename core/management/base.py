@@ -15,9 +15,11 @@ import json
 import re
 
 from django.core.management.base import BaseCommand, CommandError, OutputWrapper
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from core.mail.config import ConfigError
-from core.mail.errors import BUG_HINT, ExitCode, MailProblem
+from core.mail.errors import ExitCode, MailProblem, bug_hint
 
 # SQLite's and PostgreSQL's words for a table that migrate has not made.
 MISSING_TABLE = re.compile(r"no such table: \w+|relation \"\w+\" does not exist")
@@ -64,13 +66,13 @@ def unexpected_problem(error: BaseException) -> MailProblem:
     if isinstance(error, DatabaseError) and MISSING_TABLE.search(str(error)):
         return MailProblem(
             ExitCode.CONFIG,
-            f"The database is not set up ({MISSING_TABLE.search(str(error))[0]}).",
-            "run python manage.py migrate",
+            _("The database is not set up (%(reason)s).") % {"reason": MISSING_TABLE.search(str(error))[0]},
+            _("run python manage.py migrate"),
         )
 
     text = " ".join(mask_text(str(error)).split())
-    message = f"Unexpected error: {type(error).__name__}" + (f": {text}" if text else "")
-    return MailProblem(ExitCode.BUG, message, BUG_HINT)
+    message = _("Unexpected error: %(error)s") % {"error": type(error).__name__ + (f": {text}" if text else "")}
+    return MailProblem(ExitCode.BUG, message, bug_hint())
 
 
 class TrackedOutput(OutputWrapper):
@@ -134,12 +136,12 @@ class ProjectCommand(BaseCommand):
             self.stdout.write(error_document(code, message, hint))
 
 
-SECURITY = {"ssl": "SSL", "starttls": "STARTTLS", "none": "no encryption"}
+SECURITY = {"ssl": "SSL", "starttls": "STARTTLS", "none": gettext_lazy("no encryption")}
 BACKEND_NAMES = {
-    "file": "saves to {file_path}",
-    "console": "prints to the terminal",
-    "memory": "keeps messages in memory",
-    "dummy": "discards messages",
+    "file": gettext_lazy("saves to %(file_path)s"),
+    "console": gettext_lazy("prints to the terminal"),
+    "memory": gettext_lazy("keeps messages in memory"),
+    "dummy": gettext_lazy("discards messages"),
 }
 
 
@@ -151,7 +153,7 @@ def where(mailer: dict) -> str:
 def mailer_text(mailer: dict) -> str:
     """``default: SMTP host:port, STARTTLS, login x`` or ``default: <backend>, saves to <folder>``."""
     if "host" in mailer:
-        login = f"login {mailer['login']}" if mailer["login"] else "no login"
+        login = _("login %(login)s") % mailer if mailer["login"] else _("no login")
         return f"{mailer['alias']}: SMTP {mailer['host']}:{mailer['port']}, {SECURITY[mailer['security']]}, {login}"
-    what = BACKEND_NAMES.get(mailer["kind"], "").format(**mailer)
+    what = BACKEND_NAMES[mailer["kind"]] % mailer if mailer["kind"] in BACKEND_NAMES else ""
     return f"{mailer['alias']}: {mailer['backend']}" + (f", {what}" if what else "")

@@ -203,7 +203,7 @@ def test_a_worker_that_died_during_the_last_attempt_is_reported_to_admins(smtp, 
     [delivery] = Delivery.objects.all()
     assert delivery.status == "failed"
     [report] = mail.outbox
-    assert "gave up after 1 attempts" in report.body
+    assert "gave up after 1 attempt" in report.body
     assert "the worker of the last attempt stopped during it" in report.body
 
 

@@ -8,8 +8,6 @@ import argparse
 import json
 import sys
 
-from django.conf import settings
-from django.core.management.base import CommandParser, handle_default_options
 from django.utils import timezone
 
 from core.mail import outbox as ob
@@ -339,20 +337,3 @@ class Command(ProjectCommand):
             )
         )
 
-
-def run_without_apps(argv: list[str]) -> None:
-    """``manage.py outbox …`` without ``django.setup()``.
-
-    The command reads settings and files only: no model, template or app. Populating
-    the app registry would more than double its start-up (about 185 ms against 90 ms,
-    ``bench/outbox_bench.py``), which ``outbox list`` pays on every run. As
-    ``execute_from_command_line`` does, ``--settings``/``--pythonpath`` are applied
-    first and the settings are loaded before anything else, so that a bad variable
-    stops the command with the usual configuration error.
-    """
-    early = CommandParser(add_help=False, allow_abbrev=False)
-    early.add_argument("--settings")
-    early.add_argument("--pythonpath")
-    handle_default_options(early.parse_known_args(argv[2:])[0])
-    settings.INSTALLED_APPS  # noqa: B018 -- load the settings now
-    Command().run_from_argv(argv)

@@ -2,6 +2,7 @@ import json
 
 from django.conf import settings
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from core.mail.diagnosis import describe_mailer
 from core.mail.errors import MailProblem
@@ -65,11 +66,11 @@ class Command(ProjectCommand):
         self.report_failures(results)
 
     def describe(self, result, show_link, dry_run):
-        who = f"{result.username} <{result.email}>"
+        who = {"who": f"{result.username} <{result.email}>" if result.email else result.username}
         lines = [
-            self.style.SUCCESS(f"Reset link made for {who} (nothing sent: --dry-run)")
+            self.style.SUCCESS(_("Reset link made for %(who)s (nothing sent: --dry-run)") % who)
             if dry_run
-            else self.style.SUCCESS(f"Reset message sent to {who}")
+            else self.style.SUCCESS(_("Reset message sent to %(who)s") % who)
         ]
         if result.sent:
             lines.append(f"  mailer:  {mailer_text(result.mailer)}")
@@ -88,7 +89,10 @@ class Command(ProjectCommand):
         for result in failed:
             self.stderr.write(f"Error: {command_error(result.problem)}")
         worst = max(result.code for result in failed)
-        raise Error(f"{len(failed)} of {len(results)} resets failed.", returncode=int(worst))
+        raise Error(
+            _("%(failed)d of %(total)d resets failed.") % {"failed": len(failed), "total": len(results)},
+            returncode=int(worst),
+        )
 
 
 def as_json(result, show_link):

@@ -2,6 +2,9 @@ import argparse
 import json
 import sys
 
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
 from core.mail import checks, compose, diagnosis
 from core.mail.errors import MailProblem
 from core.management.base import ProjectCommand, command_error, mailer_text, where
@@ -133,7 +136,7 @@ class Command(ProjectCommand):
             if report.capabilities:
                 write(f"  server      {capabilities_text(report.capabilities)}")
             if report.sender:
-                write(f"  from        {report.sender} (the server would take it)")
+                write(f"  from        {report.sender} " + _("(the server would take it)"))
         else:
             write(self.style.SUCCESS(self.send_headline(report)))
             write(f"  mailer      {mailer_text(mailer)}")
@@ -152,30 +155,74 @@ class Command(ProjectCommand):
 
     def send_headline(self, report) -> str:
         count = len(report.message_ids)
-        noun = "message" if count == 1 else "messages"
-        rate = f" ({report.per_second:.1f} per second)" if count > 1 else ""
-        took = f"in {report.seconds:.2f} s{rate}"
+        took = _("in %(seconds)s s") % {"seconds": f"{report.seconds:.2f}"}
+        if count > 1:
+            took += " " + _("(%(rate)s per second)") % {"rate": f"{report.per_second:.1f}"}
+        values = {"count": count, "took": took, "where": where(report.mailer) if "host" in report.mailer else ""}
         if report.delivery == "sent":
-            return f"Sent {count} {noun} through {where(report.mailer)} {took}."
+            return (
+                ngettext(
+                    "Sent %(count)d message through %(where)s %(took)s.",
+                    "Sent %(count)d messages through %(where)s %(took)s.",
+                    count,
+                )
+                % values
+            )
         if report.delivery == "saved":
-            return f"Saved {count} {noun} {took}: nothing was sent, the mailer writes files."
+            return (
+                ngettext(
+                    "Saved %(count)d message %(took)s: nothing was sent, the mailer writes files.",
+                    "Saved %(count)d messages %(took)s: nothing was sent, the mailer writes files.",
+                    count,
+                )
+                % values
+            )
         if report.delivery == "printed":
-            return f"Printed {count} {noun} {took}: nothing was sent, the mailer prints to the terminal."
+            return (
+                ngettext(
+                    "Printed %(count)d message %(took)s: nothing was sent, the mailer prints to the terminal.",
+                    "Printed %(count)d messages %(took)s: nothing was sent, the mailer prints to the terminal.",
+                    count,
+                )
+                % values
+            )
         if report.delivery == "kept in memory":
-            return f"Kept {count} {noun} in memory {took}: nothing left the process."
-        return f"Discarded {count} {noun} {took}: nothing left the process."
+            return (
+                ngettext(
+                    "Kept %(count)d message in memory %(took)s: nothing left the process.",
+                    "Kept %(count)d messages in memory %(took)s: nothing left the process.",
+                    count,
+                )
+                % values
+            )
+        return (
+            ngettext(
+                "Discarded %(count)d message %(took)s: nothing left the process.",
+                "Discarded %(count)d messages %(took)s: nothing left the process.",
+                count,
+            )
+            % values
+        )
 
     def check_headline(self, report) -> str:
         mailer = report.mailer
         if "host" not in mailer:
-            return f"The mailer {mailer['alias']!r} has no server to connect to; nothing was sent."
-        login = f", logged in as {mailer['login']}" if report.logged_in else ", no login"
-        return f"Connected to {where(mailer)}{login}, in {report.seconds:.2f} s; nothing was sent."
+            return _("The mailer %(alias)r has no server to connect to; nothing was sent.") % mailer
+        values = {"where": where(mailer), "login": mailer["login"], "seconds": f"{report.seconds:.2f}"}
+        if report.logged_in:
+            return _("Connected to %(where)s, logged in as %(login)s, in %(seconds)s s; nothing was sent.") % values
+        return _("Connected to %(where)s, no login, in %(seconds)s s; nothing was sent.") % values
 
 
 def capabilities_text(capabilities: dict) -> str:
     size = capabilities["size_limit"]
-    parts = [f"size limit {size / 1_000_000:.1f} MB" if size else "no size limit announced"]
-    parts.append(f"login methods {' '.join(capabilities['auth'])}" if capabilities["auth"] else "no login offered")
-    parts.append("STARTTLS offered" if capabilities["starttls"] else "no STARTTLS")
+    if size:
+        parts = [_("size limit %(size)s MB") % {"size": f"{size / 1_000_000:.1f}"}]
+    else:
+        parts = [_("no size limit announced")]
+    if capabilities["auth"]:
+        parts.append(_("login methods %(methods)s") % {"methods": " ".join(capabilities["auth"])})
+    else:
+        parts.append(_("no login offered"))
+    parts.append(_("STARTTLS offered") if capabilities["starttls"] else _("no STARTTLS"))
     return "; ".join(parts)

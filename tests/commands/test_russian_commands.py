@@ -1,0 +1,124 @@
+"""With LANGUAGE_CODE=ru the commands explain themselves in Russian; --json keeps its keys English.
+
+Real processes against real SMTP servers on 127.0.0.1, as a learner runs them.
+"""
+
+import json
+
+import pytest
+
+from tests.conftest import manage, saved_messages
+from tests.smtp_servers import (
+    LOGIN,
+    PASSWORD,
+    SENDER_NOT_OWNED,
+    Authenticator,
+    Handler,
+    closed_port,
+    env_for,
+    smtp_server,
+)
+
+RU = {"LANGUAGE_CODE": "ru"}
+TO = "anna@example.com"
+
+
+def test_a_refused_login_gets_the_app_password_hint_in_russian():
+    with smtp_server(auth=Authenticator(accept=False), auth_required=True) as server:
+        env = {**env_for(*server, user="you@yandex.ru", password=PASSWORD), **RU}
+        result = manage("sendtestmail", TO, env=env)
+    assert result.returncode == 5
+    error, hint = result.stderr.splitlines()
+    assert error.startswith(f"Error: {server.host}:{server.port} отклонил вход 'you@yandex.ru': 535 ")
+    assert hint.startswith("Hint: Яндексу, Gmail и Mail.ru нужен пароль приложения, а не пароль от аккаунта")
+    assert PASSWORD not in result.stderr + result.stdout
+
+
+def test_nothing_listening_in_russian():
+    port = closed_port()
+    result = manage("sendtestmail", TO, env={**env_for(*port), **RU})
+    assert result.returncode == 4
+    assert result.stderr.startswith(f"Error: На {port.host}:{port.port} никто не слушает (соединение отклонено).\n")
+    assert "Hint: Проверьте хост и порт (465 для SSL, 587 для STARTTLS" in result.stderr
+
+
+def test_ssl_to_a_plain_port_in_russian():
+    with smtp_server() as server:
+        result = manage("sendtestmail", TO, env={**env_for(*server, ssl=True), **RU})
+    assert result.returncode == 4
+    assert f"{server.host}:{server.port} не говорит на SSL: он ответил открытым текстом." in result.stderr
+    assert "Hint: SSL с первого байта — для порта 465." in result.stderr
+
+
+def test_a_sender_that_is_not_the_login_in_russian():
+    handler = Handler(refuse_sender=SENDER_NOT_OWNED)
+    with smtp_server(handler=handler, auth=Authenticator(), auth_required=True) as server:
+        env = {**env_for(*server, user=LOGIN, password=PASSWORD, sender="other@example.org"), **RU}
+        result = manage("sendtestmail", TO, env=env)
+    assert result.returncode == 6
+    assert "отклонил отправителя other@example.org: 553" in result.stderr
+    assert f"должен быть ящик, под которым вы входите ({LOGIN})" in result.stderr
+
+
+def test_success_and_json_in_russian(tmp_path):
+    env = {"EMAIL_URL": f"outbox://{tmp_path}", **RU}
+    result = manage("sendtestmail", TO, env=env)
+    assert result.returncode == 0
+    assert result.stdout.startswith("Сохранено 1 письмо за ")
+    assert "ничего не отправлено, соединение пишет файлы." in result.stdout
+    [message] = saved_messages(tmp_path)
+    assert message["Subject"].startswith("Тестовое письмо с ")
+    assert "Если вы его читаете, почта сайта работает." in message.get_content()
+
+    port = closed_port()
+    failed = manage("sendtestmail", TO, "--json", env={**env_for(*port), **RU})
+    document = json.loads(failed.stdout)
+    assert set(document) >= {"ok", "code", "error", "hint"} and document["ok"] is False and document["code"] == 4
+    assert document["error"].startswith(f"На {port.host}:{port.port} никто не слушает")
+
+
+def test_english_stays_english_by_default():
+    port = closed_port()
+    result = manage("sendtestmail", TO, env=env_for(*port))
+    assert result.stderr.startswith(f"Error: Nothing is listening at {port.host}:{port.port} (connection refused).")
+
+
+@pytest.fixture
+def site(tmp_path):
+    env = {"DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}", **RU}
+    assert manage("migrate", "--noinput", "-v0", env=env).returncode == 0
+    setup = (
+        "from users.models import User; from core.mail.tasks import enqueue_password_reset; "
+        "User.objects.create_user('anna', 'anna@example.com', 'old-password-1'); "
+        "enqueue_password_reset('anna@example.com', 'https://cinemahub.example')"
+    )
+    assert manage("shell", "-c", setup, env=env).returncode == 0
+    return env
+
+
+def test_the_worker_line_in_russian(site):
+    with smtp_server(auth=Authenticator(accept=False), auth_required=True) as server:
+        env = {**site, "EMAIL_URL": f"smtp://you%40yandex.ru:Wrong-Pass-123@{server.host}:{server.port}"}
+        result = manage("db_worker", "--batch", "--no-reload", "--no-startup-delay", env=env)
+    [line] = [line for line in result.stderr.splitlines() if "не доставлено на anna@example.com" in line]
+    assert "(отклонено, повторов не будет)" in line
+    assert f"{server.host}:{server.port} отклонил вход 'you@yandex.ru': 535" in line
+    assert "Hint: Яндексу, Gmail и Mail.ru нужен пароль приложения" in line
+    assert "Wrong-Pass-123" not in result.stderr
+
+
+def test_resetuser_in_russian(site, tmp_path):
+    env = {**site, "EMAIL_URL": f"outbox://{tmp_path / 'box'}"}
+    no_site = manage("resetuser", "anna", env=env)
+    assert no_site.returncode == 3
+    assert no_site.stderr.startswith("Error: Нет адреса сайта для ссылки сброса пароля: SITE_URL не задан.\n")
+    nobody = manage("resetuser", "nobody@example.com", "--site-url", "http://127.0.0.1:8000", env=env)
+    assert (
+        nobody.returncode == 2
+        and "Нет активного пользователя с адресом или именем 'nobody@example.com'." in nobody.stderr
+    )
+    sent = manage("resetuser", "anna", "--site-url", "http://127.0.0.1:8000", env=env)
+    assert sent.returncode == 0, sent.stderr
+    assert sent.stdout.startswith("Письмо для сброса пароля отправлено: anna <anna@example.com>")
+    [message] = saved_messages(tmp_path / "box")
+    assert message["Subject"] == "Восстановление пароля на сайте 127.0.0.1:8000"
