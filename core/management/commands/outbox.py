@@ -336,4 +336,3 @@ class Command(ProjectCommand):
                 f"{human_size(result.size)} freed."
             )
         )
-
