@@ -52,6 +52,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from core.mail import index as index_file
 from core.mail import snapshot
@@ -223,14 +224,19 @@ def folder_for(*, path: str | os.PathLike | None = None, using: str | None = Non
     mailers = getattr(settings, "MAILERS", {})
     if alias not in mailers:
         known = ", ".join(mailers) or "none"
-        raise MailProblem(ExitCode.CONFIG, f"There is no mailer named {alias!r} in MAILERS.", f"known aliases: {known}")
+        raise MailProblem(
+            ExitCode.CONFIG,
+            _("There is no mailer named %(alias)r in MAILERS.") % {"alias": alias},
+            _("known aliases: %(known)s") % {"known": known},
+        )
     config = mailers[alias]
     file_path = (config.get("OPTIONS") or {}).get("file_path")
     if not file_path:
         raise MailProblem(
             ExitCode.CONFIG,
-            f"The mailer {alias!r} ({config.get('BACKEND', 'no backend')}) does not save messages to a folder.",
-            "pass --path DIR to read a folder, or set EMAIL_URL=outbox://sent_emails to save messages there",
+            _("The mailer %(alias)r (%(backend)s) does not save messages to a folder.")
+            % {"alias": alias, "backend": config.get("BACKEND", "-")},
+            _("pass --path DIR to read a folder, or set EMAIL_URL=outbox://sent_emails to save messages there"),
         )
     return Path(file_path)
 
@@ -345,10 +351,14 @@ class Outbox:
 
     def _folder_problem(self, error: OSError) -> MailProblem | OSError:
         if isinstance(error, NotADirectoryError):
-            hint = "pass the outbox folder with --path"
-            return MailProblem(ExitCode.BAD_INPUT, f"{self.folder} is not a folder.", hint)
+            hint = _("pass the outbox folder with --path")
+            return MailProblem(ExitCode.BAD_INPUT, _("%(folder)s is not a folder.") % {"folder": self.folder}, hint)
         if isinstance(error, PermissionError):
-            return MailProblem(ExitCode.BAD_INPUT, f"Cannot read the folder {self.folder}: permission denied.", "")
+            return MailProblem(
+                ExitCode.BAD_INPUT,
+                _("Cannot read the folder %(folder)s: permission denied.") % {"folder": self.folder},
+                "",
+            )
         return error
 
     def _merge_by_mtime(self, names: list[str]) -> list[str]:
@@ -468,7 +478,11 @@ class Outbox:
         if ref.lower() == LATEST:
             for entry in self.entries():
                 return entry
-            raise MailProblem(ExitCode.BAD_INPUT, f"There are no messages in {self.folder}.", "send one first")
+            raise MailProblem(
+                ExitCode.BAD_INPUT,
+                _("There are no messages in %(folder)s.") % {"folder": self.folder},
+                _("send one first"),
+            )
         names = self.files()
         if ref.endswith(EML_SUFFIX) and ref in names:
             return next(self.entries([ref]))
@@ -476,8 +490,8 @@ class Outbox:
         if not re.fullmatch(rf"[0-9a-f]{{1,{ID_LENGTH}}}", wanted):
             raise MailProblem(
                 ExitCode.BAD_INPUT,
-                f"{ref!r} is not a message ID.",
-                "an ID is the first column of `outbox list` (or a unique start of it), or `latest`",
+                _("%(ref)r is not a message ID.") % {"ref": ref},
+                _("an ID is the first column of `outbox list` (or a unique start of it), or `latest`"),
             )
         # .eml IDs come from the names alone; only .log files are read.
         found = []
@@ -489,16 +503,17 @@ class Outbox:
         if not found:
             raise MailProblem(
                 ExitCode.BAD_INPUT,
-                f"No message has the ID {ref!r} in {self.folder}.",
-                "`outbox list` shows the IDs; the newest message is also `latest`",
+                _("No message has the ID %(ref)r in %(folder)s.") % {"ref": ref, "folder": self.folder},
+                _("`outbox list` shows the IDs; the newest message is also `latest`"),
             )
         if len(found) > 1:
             shown = ", ".join(f"{entry[2]} ({entry[0]})" for entry in found[:10])
             more = f" and {len(found) - 10} more" if len(found) > 10 else ""
             raise MailProblem(
                 ExitCode.BAD_INPUT,
-                f"The ID {ref!r} matches {len(found)} messages: {shown}{more}.",
-                "type more characters of the ID (an .eml file name works too)",
+                _("The ID %(ref)r matches %(count)d messages: %(shown)s.")
+                % {"ref": ref, "count": len(found), "shown": shown + more},
+                _("type more characters of the ID (an .eml file name works too)"),
             )
         entry = found[0]
         return next(self.entries([entry[0]])) if entry[3] is None else entry
@@ -1015,7 +1030,9 @@ def save_attachments(message: Message, folder: str | os.PathLike) -> list[Path]:
         dir_fd = os.open(target, os.O_RDONLY | os.O_DIRECTORY)
     except OSError as error:
         raise MailProblem(
-            ExitCode.BAD_INPUT, f"Cannot write attachments to {target}: {os_reason(error)}.", "choose another folder"
+            ExitCode.BAD_INPUT,
+            _("Cannot write attachments to %(folder)s: %(reason)s.") % {"folder": target, "reason": os_reason(error)},
+            _("choose another folder"),
         ) from None
     saved = []
     try:
@@ -1054,7 +1071,7 @@ def parse_when(text: str, *, option: str = "--since", now: datetime | None = Non
     except ValueError:
         raise MailProblem(
             ExitCode.BAD_INPUT,
-            f"{option} {text!r} is not a date, a date-time or an age.",
-            "for example 2h, 30min, 7d, 2w, 2026-05-01 or 2026-05-01T14:30 (local time)",
+            _("%(option)s %(text)r is not a date, a date-time or an age.") % {"option": option, "text": text},
+            _("for example 2h, 30min, 7d, 2w, 2026-05-01 or 2026-05-01T14:30 (local time)"),
         ) from None
     return moment if moment.tzinfo else timezone.make_aware(moment)

@@ -122,3 +122,15 @@ def test_resetuser_in_russian(site, tmp_path):
     assert sent.stdout.startswith("Письмо для сброса пароля отправлено: anna <anna@example.com>")
     [message] = saved_messages(tmp_path / "box")
     assert message["Subject"] == "Восстановление пароля на сайте 127.0.0.1:8000"
+
+
+def test_outbox_in_russian(tmp_path):
+    env = {"EMAIL_URL": f"outbox://{tmp_path}", **RU}
+    assert manage("sendtestmail", TO, env=env).returncode == 0
+    listed = manage("outbox", "list", env=env)
+    assert listed.stdout.splitlines()[-1].startswith(f"Показано 1 из 1 письма в {tmp_path} (")
+    missing = manage("outbox", "show", "0000", env=env)
+    assert missing.returncode == 2
+    assert missing.stderr.startswith(f"Error: В {tmp_path} нет письма с идентификатором '0000'.\n")
+    cleared = manage("outbox", "clear", "--noinput", env=env)
+    assert cleared.stdout.startswith(f"Из {tmp_path} удалено 1 письмо: освобождено ")

@@ -9,6 +9,8 @@ import json
 import sys
 
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from core.mail import outbox as ob
 from core.mail.errors import ExitCode, MailProblem
@@ -135,7 +137,10 @@ class Command(ProjectCommand):
         limit = None if options.get("all") else options.get("limit") or ob.DEFAULT_LIMIT
         listing = outbox.listing(limit=limit, to=options.get("to"), search=options.get("search"), since=since)
         if listing.missing:
-            self.stderr.write(f"Note: the folder {listing.folder} does not exist yet: no messages were saved there.")
+            self.stderr.write(
+                _("Note: the folder %(folder)s does not exist yet: no messages were saved there.")
+                % {"folder": listing.folder}
+            )
         if options["json"]:
             self.list_json(listing)
         else:
@@ -174,13 +179,25 @@ class Command(ProjectCommand):
             self.stdout.write(self.list_summary(listing))
 
     def list_summary(self, listing) -> str:
-        matching = " matching" if listing.filters else ""
-        size = human_size(listing.size)
-        text = f"{listing.shown}{matching} shown of {listing.total} messages in {listing.folder} ({size})."
+        values = {"shown": listing.shown, "total": listing.total, "folder": listing.folder}
+        values["size"] = human_size(listing.size)
+        if listing.filters:
+            text = ngettext(
+                "%(shown)d matching shown of %(total)d message in %(folder)s (%(size)s).",
+                "%(shown)d matching shown of %(total)d messages in %(folder)s (%(size)s).",
+                listing.total,
+            )
+        else:
+            text = ngettext(
+                "%(shown)d shown of %(total)d message in %(folder)s (%(size)s).",
+                "%(shown)d shown of %(total)d messages in %(folder)s (%(size)s).",
+                listing.total,
+            )
+        text %= values
         if listing.unreadable:
-            text += f" {len(listing.unreadable)} unreadable."
+            text += " " + _("%(count)d unreadable.") % {"count": len(listing.unreadable)}
         if not listing.complete:
-            text += " --all or --limit N shows more."
+            text += " " + _("--all or --limit N shows more.")
         return text
 
     def list_json(self, listing):
@@ -223,8 +240,8 @@ class Command(ProjectCommand):
             if message.html is None:
                 raise MailProblem(
                     ExitCode.BAD_INPUT,
-                    f"The message {message.summary.id} has no HTML part.",
-                    "drop --html to see its text",
+                    _("The message %(id)s has no HTML part.") % {"id": message.summary.id},
+                    _("drop --html to see its text"),
                 )
             self.stdout.write(message.html, ending="" if message.html.endswith("\n") else "\n")
         elif options.get("links"):
@@ -236,12 +253,16 @@ class Command(ProjectCommand):
         else:
             self.show_text(message)
         for path in saved:
-            self.stderr.write(f"Saved {path}")
+            self.stderr.write(_("Saved %(path)s") % {"path": path})
         if options.get("save_attachments") and not message.attachments:
-            self.stderr.write("The message has no attachments; nothing was saved.")
+            self.stderr.write(_("The message has no attachments; nothing was saved."))
 
     def unreadable(self, item, as_json):
-        text = f"The message {item.id} ({item.file}) cannot be read: {item.reason}."
+        text = _("The message %(id)s (%(file)s) cannot be read: %(reason)s.") % {
+            "id": item.id,
+            "file": item.file,
+            "reason": item.reason,
+        }
         if as_json:
             self.stderr.write(text)
             self.stdout.write(dumps(summary_json(item)))
@@ -301,38 +322,56 @@ class Command(ProjectCommand):
         plan = outbox.plan_clear(before=before, to=options.get("to"))
         where = outbox.folder
         for item in plan.kept_unreadable:
-            self.stderr.write(f"Kept unreadable {item.file}: {item.reason} (a filter cannot tell whether it matches).")
+            self.stderr.write(
+                _("Kept unreadable %(file)s: %(reason)s (a filter cannot tell whether it matches).")
+                % {"file": item.file, "reason": item.reason}
+            )
         if not plan.count and not plan.files:
-            self.stdout.write(f"Nothing to delete in {where}.")
+            self.stdout.write(_("Nothing to delete in %(folder)s.") % {"folder": where})
             return
-        what = f"{plan.count} message{'s' if plan.count != 1 else ''} ({human_size(plan.size)})"
+        what = ngettext("%(count)d message (%(size)s)", "%(count)d messages (%(size)s)", plan.count) % {
+            "count": plan.count,
+            "size": human_size(plan.size),
+        }
         if dry_run:
             for item in plan.messages:
                 self.stdout.write(f"{item.id}  {item.file}  {cut(item.subject, 60)}")
             if not plan.messages:
                 for name in sorted(plan.files, reverse=True):  # newest first: the names start with their time
                     self.stdout.write(name)
-            self.stdout.write(f"Would delete {what} from {where}. Nothing was deleted (--dry-run).")
+            self.stdout.write(
+                _("Would delete %(what)s from %(folder)s. Nothing was deleted (--dry-run).")
+                % {"what": what, "folder": where}
+            )
             return
         if interactive:
             if not sys.stdin.isatty():
                 raise command_error(
                     MailProblem(
                         ExitCode.BAD_INPUT,
-                        f"Refusing to delete {what} from {where} without confirmation: there is no terminal to ask.",
-                        "add --noinput to delete without asking, or --dry-run to see what would go",
+                        _(
+                            "Refusing to delete %(what)s from %(folder)s without confirmation: "
+                            "there is no terminal to ask."
+                        )
+                        % {"what": what, "folder": where},
+                        _("add --noinput to delete without asking, or --dry-run to see what would go"),
                     )
                 )
-            answer = input(f"Delete {what} from {where}? Type 'yes' to continue, or 'no' to cancel: ")
+            answer = input(
+                _("Delete %(what)s from %(folder)s? Type 'yes' to continue, or 'no' to cancel: ")
+                % {"what": what, "folder": where}
+            )
             if answer.strip().lower() != "yes":
-                self.stdout.write("Nothing was deleted.")
+                self.stdout.write(_("Nothing was deleted."))
                 return
         result = outbox.clear(plan)
         for name in result.skipped:
-            self.stderr.write(f"Left {name}: it was removed or written to meanwhile.")
+            self.stderr.write(_("Left %(name)s: it was removed or written to meanwhile.") % {"name": name})
+        deleted = ngettext(
+            "Deleted %(count)d message from %(folder)s: %(size)s freed.",
+            "Deleted %(count)d messages from %(folder)s: %(size)s freed.",
+            result.count,
+        )
         self.stdout.write(
-            self.style.SUCCESS(
-                f"Deleted {result.count} message{'s' if result.count != 1 else ''} from {where}: "
-                f"{human_size(result.size)} freed."
-            )
+            self.style.SUCCESS(deleted % {"count": result.count, "folder": where, "size": human_size(result.size)})
         )
