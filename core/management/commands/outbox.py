@@ -286,23 +286,25 @@ class Command(ProjectCommand):
 
     def show_text(self, message):
         summary = message.summary
-        self.stdout.write(self.style.MIGRATE_HEADING(f"Message {summary.id}") + f"  ({summary.file})")
+        self.stdout.write(self.style.MIGRATE_HEADING(_("Message %(id)s") % {"id": summary.id}) + f"  ({summary.file})")
         for name, value in message.headers:
             if name == "Date" and summary.date:
                 value = f"{value}  ({timezone.localtime(summary.date):%Y-%m-%d %H:%M:%S %Z})"
             self.stdout.write(f"{name + ':':<12}{value}")
         self.stdout.write("")
         if message.text_from_html:
-            self.stdout.write(self.style.NOTICE("(no text part: the HTML part as text)"))
+            self.stdout.write(self.style.NOTICE(_("(no text part: the HTML part as text)")))
         self.stdout.write(message.text.rstrip("\n"))
         if message.attachments:
             self.stdout.write("")
-            self.stdout.write(self.style.MIGRATE_HEADING(f"Attachments ({len(message.attachments)})"))
+            self.stdout.write(
+                self.style.MIGRATE_HEADING(_("Attachments (%(count)d)") % {"count": len(message.attachments)})
+            )
             for item in message.attachments:
-                self.stdout.write(f"  {item.name or '(no name)'}  {item.content_type}  {human_size(item.size)}")
+                self.stdout.write(f"  {item.name or _('(no name)')}  {item.content_type}  {human_size(item.size)}")
         if message.links:
             self.stdout.write("")
-            self.stdout.write(self.style.MIGRATE_HEADING(f"Links ({len(message.links)})"))
+            self.stdout.write(self.style.MIGRATE_HEADING(_("Links (%(count)d)") % {"count": len(message.links)}))
             for link in message.links:
                 self.stdout.write(f"  {link}")
 
