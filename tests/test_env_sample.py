@@ -25,3 +25,20 @@ def test_every_variable_the_code_reads_is_in_env_sample():
 def test_env_sample_as_the_env_file_starts_the_site():
     result = manage("check", env={"DJANGO_ENV_FILE": str(ROOT / "env.sample"), "DEBUG": None})
     assert (result.returncode, result.stderr) == (0, "")
+
+
+def test_resetuser_works_right_after_the_quick_start(tmp_path):
+    """make run copies env.sample to .env: resetuser then needs nothing more (SITE_URL is the local server)."""
+    env = {
+        "DJANGO_ENV_FILE": str(ROOT / "env.sample"),
+        "DEBUG": None,
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        "EMAIL_URL": f"outbox://{tmp_path / 'sent'}",
+    }
+    assert manage("migrate", "--noinput", "-v0", env=env).returncode == 0
+    create = "from users.models import User; User.objects.create_user('anna', 'anna@example.com', 'pw-12345678')"
+    assert manage("shell", "-c", create, env=env).returncode == 0
+    result = manage("resetuser", "anna", "--show-link", env=env)
+    assert result.returncode == 0, result.stderr
+    assert "  link:    http://127.0.0.1:8000/users/reset/" in result.stdout
+    assert len(list((tmp_path / "sent").glob("*.eml"))) == 1
