@@ -22,12 +22,13 @@ from __future__ import annotations
 
 import ipaddress
 import re
-import unicodedata
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.utils.translation import ngettext
 from django_ratelimit.core import get_usage
+
+from core.addresses import normalise_address
 
 RATE = re.compile(r"^([1-9][0-9]*)/([1-9][0-9]*)?([smhd])$")
 CLIENT_GROUP = "password_reset:client"
@@ -85,11 +86,6 @@ def plain_ip(text: str) -> str | None:
     if getattr(address, "scope_id", None):
         return None  # fe80::1%eth0: a zone means nothing to us, and ip_network() refuses it
     return str(address)
-
-
-def normalise_address(address: str) -> str:
-    """One key per mailbox however it is typed: ``ＡＮＮＡ@Example.COM`` → ``anna@example.com``."""
-    return unicodedata.normalize("NFKC", address).strip().casefold()
 
 
 # ---------------------------------------------------------------- checks

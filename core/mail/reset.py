@@ -8,7 +8,6 @@ templates, so Django's own templates and the project's both work.
 
 from __future__ import annotations
 
-import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
@@ -24,6 +23,7 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 from django.utils.translation import gettext as _
 
+from core.addresses import same_address
 from core.mail.config import ConfigError, parse_site_url
 from core.mail.diagnosis import describe, explain, files_written, get_backend
 from core.mail.errors import ExitCode, MailProblem
@@ -115,11 +115,6 @@ def site_url_for_links(override: str | None = None) -> str:
     )
 
 
-def _same_address(a: str, b: str) -> bool:
-    """Compare addresses as Django's reset form does (Unicode-normalised, case-folded)."""
-    return unicodedata.normalize("NFKC", a).casefold() == unicodedata.normalize("NFKC", b).casefold()
-
-
 def find_user(argument: str, *, needs_address: bool = True):
     """The one user an address (any letter case) or, failing that, a username names.
 
@@ -132,7 +127,7 @@ def find_user(argument: str, *, needs_address: bool = True):
     users = [
         user
         for user in user_model._default_manager.filter(**{f"{email_field}__iexact": argument})
-        if _same_address(argument, getattr(user, email_field))
+        if same_address(argument, getattr(user, email_field))
     ]
     if not users:
         users = list(user_model._default_manager.filter(**{user_model.USERNAME_FIELD: argument}))

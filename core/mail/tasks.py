@@ -40,9 +40,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from core.addresses import same_address
 from core.mail.diagnosis import explain, get_backend
 from core.mail.errors import MailProblem
-from core.mail.reset import _same_address, send_reset_message
+from core.mail.reset import send_reset_message
 from core.models import Delivery
 
 logger = logging.getLogger(__name__)
@@ -136,7 +137,7 @@ def accounts_for(email: str) -> list:
         .filter(_address=Lower(Value(email)), is_active=True)
         .exclude(**{field: ""})
     )
-    return [user for user in candidates if user.has_usable_password() and _same_address(email, getattr(user, field))]
+    return [user for user in candidates if user.has_usable_password() and same_address(email, getattr(user, field))]
 
 
 def _delivery_for(request_id: str, user, site_url: str, language: str, worker_id: str) -> tuple[Delivery, bool]:

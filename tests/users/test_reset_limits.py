@@ -9,8 +9,9 @@ from django.test import RequestFactory
 from django_ratelimit.core import get_usage
 from django_tasks_db.models import DBTaskResult
 
+from core.addresses import normalise_address
 from core.mail.tasks import request_password_reset
-from core.ratelimit import CLIENT_GROUP, client_ip, normalise_address
+from core.ratelimit import CLIENT_GROUP, client_ip
 from tests.conftest import saved_messages
 from tests.mail.queue import drain
 from tests.users.test_reset_flow import csrf_post
