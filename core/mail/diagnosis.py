@@ -9,7 +9,7 @@ reuses them for that and adds only what Django's backend hides:
 * ``check_mailer`` opens the connection, reads the server's capabilities and asks
   whether it would take the sender (and recipients), then resets and quits:
   nothing is sent;
-* ``diagnose`` turns any exception raised on the way into one sentence naming
+* ``explain`` turns any exception raised on the way into one sentence naming
   host:port, a hint and the project's exit code (core.mail.errors).
 
 No message produced here ever contains the SMTP password: text that comes from
@@ -428,21 +428,11 @@ def _unique(items) -> list:
 # ---------------------------------------------------------------- diagnosis
 
 
-def diagnose(error: BaseException, alias: str = "default") -> MailProblem:
-    """Any exception raised while opening mail.mailers[alias] or sending through it → MailProblem
-    (ExitCode 3 config / 4 unreachable / 5 login refused / 6 message refused; 1 for a bug-like unknown error),
-    one sentence naming host:port for SMTP, and a Hint. Never contains the password."""
-    if isinstance(error, MailProblem):
-        return error
-    try:
-        backend = get_backend(alias)
-    except MailProblem as problem:
-        return problem if isinstance(error, ImproperlyConfigured) else _bug(error, None)
-    return explain(error, backend)
-
-
 def explain(error: BaseException, backend, stage: str = "") -> MailProblem:
-    """``diagnose`` for a backend instance; ``stage`` ("connect", "send", "check", "quit") sharpens the words."""
+    """Any exception raised while opening ``backend`` or sending through it → MailProblem: exit code 3 config,
+    4 unreachable, 5 login refused, 6 message refused (1 for a bug-like unknown error), one sentence naming
+    host:port for SMTP, and a hint; never the password. ``stage`` ("connect", "send", "check", "quit")
+    sharpens the words."""
     if isinstance(error, MailProblem):
         return error
     return _explain(error, backend, stage)

@@ -5,14 +5,12 @@ import socket
 import time
 
 import pytest
-from django.core.mail import MailerDoesNotExist
 
 from core.mail.compose import compose_messages
 from core.mail.config import OUTBOX_BACKEND
 from core.mail.diagnosis import (
     check_mailer,
     describe_mailer,
-    diagnose,
     explain,
     get_backend,
     send_test_messages,
@@ -312,7 +310,6 @@ def test_unknown_alias_is_a_configuration_error(settings):
         describe_mailer("bulk")
     assert caught.value.code == ExitCode.CONFIG
     assert caught.value.message == "There is no mailer 'bulk' in MAILERS (configured: 'default')."
-    assert diagnose(MailerDoesNotExist(alias="bulk"), "bulk").message == caught.value.message
 
 
 def test_ssl_and_starttls_both_on_is_a_configuration_error(settings):
@@ -332,10 +329,10 @@ def test_a_file_where_the_outbox_folder_should_be(settings, tmp_path):
     assert caught.value.code == ExitCode.CONFIG and "outbox://" in caught.value.hint
 
 
-def test_diagnose_names_host_and_port_of_the_alias(settings):
+def test_explain_names_host_and_port_of_the_mailer(settings):
     settings.MAILERS = mailers_for("smtp.example.com", 587, tls=True, user=LOGIN, password=PASSWORD)
     reply = b"5.7.8 Error: authentication failed: " + PASSWORD.encode()  # a server that echoes it
-    problem = diagnose(smtplib.SMTPAuthenticationError(535, reply))
+    problem = explain(smtplib.SMTPAuthenticationError(535, reply), get_backend())
     assert problem.code == ExitCode.LOGIN_REFUSED
     assert problem.message.startswith("smtp.example.com:587 refused the login")
     assert PASSWORD not in problem.message and "********" in problem.message
@@ -343,7 +340,7 @@ def test_diagnose_names_host_and_port_of_the_alias(settings):
 
 def test_an_unknown_error_is_reported_as_a_bug(settings):
     settings.MAILERS = mailers_for("smtp.example.com", 587)
-    problem = diagnose(RuntimeError("boom"))
+    problem = explain(RuntimeError("boom"), get_backend())
     assert problem.code == ExitCode.BUG
     assert problem.message == "Unexpected error with the mailer 'default': RuntimeError: boom"
     assert "--traceback" in problem.hint
