@@ -44,7 +44,6 @@ SMTP_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
 FILE_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
 DEFAULT_OUTBOX_DIR = "sent_emails"
 DEFAULT_TIMEOUT = 10.0
-MASK = "********"
 
 # The project's own scheme first, then django-environ's.
 URL_SCHEMES = {"outbox": OUTBOX_BACKEND, **environ.Env.EMAIL_SCHEMES}

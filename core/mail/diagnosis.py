@@ -39,9 +39,8 @@ from django.core.mail.backends.locmem import EmailBackend as MemoryBackend
 from django.core.mail.backends.smtp import EmailBackend as SmtpBackend
 from django.utils.translation import gettext as _
 
-from core.mail.config import MASK
 from core.mail.errors import ExitCode, MailProblem, bug_hint
-from core.security import mask_url_credentials
+from core.security import MASK, mask_url_credentials
 
 # The hints are functions, not constants: each is translated when a problem is
 # explained, into the language active then (LANGUAGE_CODE in a command).
