@@ -30,7 +30,9 @@ class Delivery(models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     email = models.CharField(max_length=254)  # the address at queue time (what mailqueue shows)
     site_url = models.CharField(max_length=200)
-    language = models.CharField(max_length=16, blank=True)  # the request's; "" is LANGUAGE_CODE
+    # How the message is made (core.mail.reset.MessageOptions): the view's templates, sender,
+    # extra context and token generator, and the language of the page that asked.
+    options = models.JSONField(default=dict, blank=True)
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.QUEUED)
     attempts = models.PositiveIntegerField(default=0)
     last_error = models.TextField(blank=True)  # the SMTP reply or exception; never a password

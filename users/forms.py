@@ -1,10 +1,12 @@
 from django.contrib.admin.forms import AdminAuthenticationForm as DjangoAdminAuthenticationForm
 from django.contrib.auth import forms as auth_forms
+from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import ValidationError
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
 from core import ratelimit
+from core.mail.reset import MessageOptions, generator_path
 from core.mail.tasks import enqueue_password_reset
 from users.models import User
 
@@ -25,9 +27,30 @@ class PasswordResetForm(auth_forms.PasswordResetForm):
     ``resetuser`` uses (``core.mail.reset``).
     """
 
-    def save(self, *, request, **kwargs):
-        site_url = f"{request.scheme}://{request.get_host()}"
-        enqueue_password_reset(self.cleaned_data["email"], site_url, translation.get_language())
+    def save(
+        self,
+        domain_override=None,
+        subject_template_name="registration/password_reset_subject.txt",
+        email_template_name="registration/password_reset_email.html",
+        use_https=False,
+        token_generator=default_token_generator,
+        from_email=None,
+        request=None,
+        html_email_template_name=None,
+        extra_email_context=None,
+    ):
+        """Django's signature and defaults; every argument the view passes reaches the queued message."""
+        site_url = f"{'https' if use_https else 'http'}://{domain_override or request.get_host()}"
+        options = MessageOptions(
+            subject_template_name=subject_template_name,
+            email_template_name=email_template_name,
+            html_email_template_name=html_email_template_name,
+            from_email=from_email,
+            extra_email_context=extra_email_context,
+            token_generator=generator_path(token_generator),
+            language=translation.get_language(),
+        )
+        enqueue_password_reset(self.cleaned_data["email"], site_url, options)
 
 
 THROTTLED = _("Too many login attempts. Please wait %(wait)s, then try again.")

@@ -25,6 +25,8 @@ class PasswordResetView(auth_views.PasswordResetView):
     """
 
     form_class = PasswordResetForm
+    # Django's text template (email_template_name) and, beside it, the project's HTML alternative.
+    html_email_template_name = "registration/password_reset_html_email.html"
     limited_template_name = "registration/password_reset_limited.html"
 
     def post(self, request, *args, **kwargs):

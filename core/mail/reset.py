@@ -8,7 +8,7 @@ templates, so Django's own templates and the project's both work.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
@@ -21,6 +21,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
+from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 
 from core.addresses import same_address
@@ -28,17 +29,56 @@ from core.mail.config import ConfigError, parse_site_url
 from core.mail.diagnosis import describe, explain, files_written, get_backend
 from core.mail.errors import ExitCode, MailProblem
 
-SUBJECT_TEMPLATE = "registration/password_reset_subject.txt"
-TEXT_TEMPLATE = "registration/password_reset_email.txt"
-HTML_TEMPLATE = "registration/password_reset_email.html"
+
+@dataclass(frozen=True)
+class MessageOptions:
+    """How the reset message is made: what Django's ``PasswordResetView`` passes its form, same names, same meaning.
+
+    ``email_template_name`` is the text body and ``html_email_template_name`` the
+    HTML alternative, as in Django (whose default text template is
+    ``registration/password_reset_email.html``); ``token_generator`` is the dotted
+    path of a token generator class, "" for Django's default. ``language`` is the
+    language of the page that asked ("" is ``LANGUAGE_CODE``). It travels with a
+    queued reset as a dict (``as_dict``), so every field is JSON.
+    """
+
+    subject_template_name: str = "registration/password_reset_subject.txt"
+    email_template_name: str = "registration/password_reset_email.html"
+    html_email_template_name: str | None = "registration/password_reset_html_email.html"
+    from_email: str | None = None
+    extra_email_context: dict | None = None
+    token_generator: str = ""
+    language: str = ""
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> MessageOptions:
+        known = {name: value for name, value in data.items() if name in cls.__dataclass_fields__}
+        return cls(**known)
+
+    def generator(self):
+        return import_string(self.token_generator)() if self.token_generator else default_token_generator
 
 
-def reset_context(user, *, site_url: str, token_generator=default_token_generator) -> dict:
-    """The template context for ``user``'s reset message, links under ``site_url``."""
+def generator_path(token_generator) -> str:
+    """The ``token_generator`` field for a generator instance: "" for Django's default."""
+    if token_generator is default_token_generator:
+        return ""
+    cls = type(token_generator)
+    return f"{cls.__module__}.{cls.__qualname__}"
+
+
+DEFAULTS = MessageOptions()  # the project's own templates, Django's token generator, LANGUAGE_CODE
+
+
+def reset_context(user, *, site_url: str, options: MessageOptions = DEFAULTS) -> dict:
+    """The template context Django's reset form gives its templates, links under ``site_url``."""
     parts = urlsplit(site_url)
     email = getattr(user, user.get_email_field_name())
     uid = urlsafe_base64_encode(force_bytes(user._meta.pk.value_to_string(user)))
-    token = token_generator.make_token(user)
+    token = options.generator().make_token(user)
     return {
         "email": email,
         "domain": parts.netloc,
@@ -49,28 +89,32 @@ def reset_context(user, *, site_url: str, token_generator=default_token_generato
         "protocol": parts.scheme,
         "reset_url": f"{parts.scheme}://{parts.netloc}"
         + reverse("password_reset_confirm", kwargs={"uidb64": uid, "token": token}),
+        **(options.extra_email_context or {}),
     }
 
 
-def build_reset_message(context: dict, *, from_email: str | None = None, language: str = "") -> EmailMultiAlternatives:
-    """The reset message (text, HTML alternative, one-line subject) for a context, in ``language``.
-
-    ``language``: the language of the request that asked for it (a worker has no
-    request), else ``LANGUAGE_CODE``.
-    """
-    with translation.override(language or settings.LANGUAGE_CODE):
-        subject = "".join(loader.render_to_string(SUBJECT_TEMPLATE, context).splitlines())
-        body = loader.render_to_string(TEXT_TEMPLATE, context)
-        html = loader.render_to_string(HTML_TEMPLATE, context)
-    message = EmailMultiAlternatives(subject, body, from_email, [context["email"]])
-    message.attach_alternative(html, "text/html")
+def build_reset_message(context: dict, options: MessageOptions = DEFAULTS) -> EmailMultiAlternatives:
+    """The reset message (one-line subject, text, HTML alternative if any) as Django's form builds it."""
+    with translation.override(options.language or settings.LANGUAGE_CODE):
+        subject = "".join(loader.render_to_string(options.subject_template_name, context).splitlines())
+        body = loader.render_to_string(options.email_template_name, context)
+        html = (
+            loader.render_to_string(options.html_email_template_name, context)
+            if options.html_email_template_name
+            else None
+        )
+    message = EmailMultiAlternatives(subject, body, options.from_email, [context["email"]])
+    if html is not None:
+        message.attach_alternative(html, "text/html")
     return message
 
 
-def send_reset_message(user, *, site_url: str, language: str = "", using: str | None = None) -> dict:
+def send_reset_message(
+    user, *, site_url: str, options: MessageOptions = MessageOptions(), using: str | None = None
+) -> dict:
     """Send ``user`` the reset message (errors are raised, not swallowed); return its context."""
-    context = reset_context(user, site_url=site_url)
-    build_reset_message(context, language=language).send(using=using)
+    context = reset_context(user, site_url=site_url, options=options)
+    build_reset_message(context, options).send(using=using)
     return context
 
 
@@ -182,12 +226,13 @@ def reset_user(
     except MailProblem as problem:
         result.problem = problem
         return result
-    context = reset_context(user, site_url=site_url)
+    options = MessageOptions(language=language)
+    context = reset_context(user, site_url=site_url, options=options)
     result.username, result.email, result.link = user.get_username(), context["email"], context["reset_url"]
     result.expires = timezone.localtime() + timedelta(seconds=settings.PASSWORD_RESET_TIMEOUT)
     if dry_run:
         return result
-    message = build_reset_message(context, language=language)
+    message = build_reset_message(context, options)
     try:
         backend = get_backend(using)
     except MailProblem as problem:

@@ -43,7 +43,7 @@ from django.utils.translation import ngettext
 from core.addresses import same_address
 from core.mail.diagnosis import explain, get_backend
 from core.mail.errors import MailProblem
-from core.mail.reset import send_reset_message
+from core.mail.reset import DEFAULTS, MessageOptions, send_reset_message
 from core.models import Delivery
 
 logger = logging.getLogger(__name__)
@@ -88,12 +88,13 @@ def in_words(error: BaseException) -> str:
     return problem.message + (f" Hint: {problem.hint}" if problem.hint else "")
 
 
-def enqueue_password_reset(email: str, site_url: str, language: str = ""):
+def enqueue_password_reset(email: str, site_url: str, options: MessageOptions = DEFAULTS):
     """Queue the reset for ``email`` (the web form calls this for every accepted request).
 
-    ``language``: the request's, so the message is in the language of the page that asked.
+    ``options``: the view's templates, sender, extra context and token generator, and
+    the request's language, kept with each delivery so that retries make the same message.
     """
-    return request_password_reset.enqueue(email=email, site_url=site_url, language=language)
+    return request_password_reset.enqueue(email=email, site_url=site_url, options=options.as_dict())
 
 
 def _worker_id(context: TaskContext) -> str:
@@ -102,7 +103,7 @@ def _worker_id(context: TaskContext) -> str:
 
 
 @task(takes_context=True)
-def request_password_reset(context: TaskContext, *, email: str, site_url: str, language: str = "") -> int:
+def request_password_reset(context: TaskContext, *, email: str, site_url: str, options: dict | None = None) -> int:
     """Record one delivery per account using ``email`` and attempt each; return how many."""
     users = accounts_for(email)
     if not users and settings.DEBUG:  # for the developer at the terminal; the page said nothing
@@ -113,7 +114,7 @@ def request_password_reset(context: TaskContext, *, email: str, site_url: str, l
     worker = _worker_id(context)
     failed = []
     for user in users:
-        delivery, claimed = _delivery_for(request_id, user, site_url, language, worker)
+        delivery, claimed = _delivery_for(request_id, user, site_url, options or {}, worker)
         outcome = attempt_delivery(delivery.pk, worker, claimed=delivery if claimed else None)
         if outcome.failed:
             failed.append(outcome)
@@ -140,7 +141,7 @@ def accounts_for(email: str) -> list:
     return [user for user in candidates if user.has_usable_password() and same_address(email, getattr(user, field))]
 
 
-def _delivery_for(request_id: str, user, site_url: str, language: str, worker_id: str) -> tuple[Delivery, bool]:
+def _delivery_for(request_id: str, user, site_url: str, options: dict, worker_id: str) -> tuple[Delivery, bool]:
     """This request's delivery to ``user`` and whether its first attempt is ours.
 
     Made now with its first attempt claimed (one INSERT), or found, unclaimed,
@@ -154,7 +155,7 @@ def _delivery_for(request_id: str, user, site_url: str, language: str, worker_id
                 user=user,
                 email=email,
                 site_url=site_url,
-                language=language,
+                options=options,
                 status=Delivery.Status.SENDING,
                 attempts=1,
                 worker_id=worker_id,
@@ -220,7 +221,7 @@ def attempt_delivery(delivery_id: int, worker_id: str = "", *, claimed: Delivery
         last_error += f"; before that: {delivery.last_error}" if delivery.last_error else ""
         return give_up(delivery, gave_up(attempts), last_error)
     try:
-        send_reset_message(user, site_url=delivery.site_url, language=delivery.language)
+        send_reset_message(user, site_url=delivery.site_url, options=MessageOptions.from_dict(delivery.options))
     except Exception as error:
         temporary = is_temporary(error)
         if temporary and delivery.attempts < attempts:
