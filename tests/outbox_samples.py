@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 from django.core import mail
 from django.core.mail import EmailMessage, EmailMultiAlternatives
+from django.core.management import call_command
 
 from core.mail.config import FILE_BACKEND, OUTBOX_BACKEND
 
@@ -51,3 +53,10 @@ def log_file(folder: Path, *messages) -> Path:
     send(*messages, using="log")
     [path] = set(folder.glob("*.log")) - before
     return path
+
+
+def run_outbox(*args) -> tuple[str, str]:
+    """``manage.py outbox ARGS`` in this process: its stdout and stderr."""
+    out, err = io.StringIO(), io.StringIO()
+    call_command("outbox", *args, stdout=out, stderr=err)
+    return out.getvalue(), err.getvalue()

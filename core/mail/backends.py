@@ -7,7 +7,7 @@ hidden temporary file in the same folder, which is then renamed into place.
 
 File names are ``YYYYMMDD-HHMMSS-ffffff-<random>.eml`` in local time, the same
 prefix as Django's ``.log`` files, so sorting by name sorts by time. Each file
-also gets a line in the folder's summary index (``core.mail.index``), so that
+also gets a line in the folder's summary index (``core.mail.outbox.index``), so that
 ``outbox list`` need not parse every file again.
 
 Configure it with ``EMAIL_URL=outbox://sent_emails`` or in ``MAILERS``::
@@ -22,11 +22,13 @@ import os
 import secrets
 import tempfile
 from datetime import datetime
+from pathlib import Path
 
 from django.core.mail.backends.filebased import EmailBackend as FileEmailBackend
 
-from core.mail import index
-from core.mail.outbox import EML_SUFFIX, TEMP_PREFIX, Summary, message_id, summarize
+from core.mail.outbox import index
+from core.mail.outbox.files import EML_SUFFIX, TEMP_PREFIX, Span, message_id
+from core.mail.outbox.messages import Summary, summarize
 
 
 def message_bytes(email_message) -> bytes:
@@ -51,30 +53,31 @@ class EmailBackend(FileEmailBackend):
         self.written, rows = [], []
         for email_message in email_messages:
             data = message_bytes(email_message)
-            path, inode = self.write_file(data)
+            path, info = self.write_file(data)
             self.written.append(path)
             name = os.path.basename(path)
-            summary = summarize(name, 0, message_id(name), data)
+            summary = summarize(name, 0, message_id(name), Span.of(data))
             if isinstance(summary, Summary):  # not Unreadable (it cannot be, from here)
-                rows.append((name, summary.row(inode)))
-        index.append(self.file_path, rows)
+                rows.append((name, index.row(summary, info)))
+        index.append(Path(self.file_path), rows)
         return len(self.written)
 
     def new_filename(self) -> str:
         stamp = datetime.now().strftime("%Y%m%d-%H%M%S-%f")
         return f"{stamp}-{secrets.token_hex(4)}{EML_SUFFIX}"
 
-    def write_file(self, data: bytes) -> tuple[str, int]:
-        """Write ``data`` to a new file atomically; its path and inode."""
+    def write_file(self, data: bytes) -> tuple[str, os.stat_result]:
+        """Write ``data`` to a new file atomically; its path and its stat (a rename keeps both)."""
         fd, temp_path = tempfile.mkstemp(dir=self.file_path, prefix=TEMP_PREFIX, suffix=".part")
         try:
             with os.fdopen(fd, "wb") as stream:
                 stream.write(data)
-                inode = os.fstat(fd).st_ino
+                stream.flush()
+                info = os.fstat(fd)
             path = os.path.join(self.file_path, self.new_filename())
             os.replace(temp_path, path)
         except BaseException:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(temp_path)
             raise
-        return path, inode
+        return path, info

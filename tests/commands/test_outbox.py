@@ -1,16 +1,16 @@
 """manage.py outbox list|show|clear: output, exit codes and streams, in-process and as real processes."""
 
-import io
 import json
 import os
 import subprocess
 import sys
 
 import pytest
-from django.core.management import CommandError, call_command
+from django.core.management import CommandError
 
 from tests.conftest import ROOT, manage
 from tests.outbox_samples import CYRILLIC_SUBJECT, RESET_LINK, cyrillic_reset, log_file, plain, send, use_folders
+from tests.outbox_samples import run_outbox as run
 
 
 @pytest.fixture
@@ -18,12 +18,6 @@ def folder(settings, tmp_path):
     path = tmp_path / "sent_emails"
     use_folders(settings, path)
     return path
-
-
-def run(*args):
-    out, err = io.StringIO(), io.StringIO()
-    call_command("outbox", *args, stdout=out, stderr=err)
-    return out.getvalue(), err.getvalue()
 
 
 def env_for(folder):

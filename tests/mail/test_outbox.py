@@ -8,6 +8,7 @@ from django.core.mail import EmailMessage, EmailMultiAlternatives
 
 from core.mail import outbox as ob
 from core.mail.errors import ExitCode, MailProblem
+from core.mail.outbox.clearing import IN_THREADS
 from tests.outbox_samples import (
     CYRILLIC_SUBJECT,
     DASHES,
@@ -40,7 +41,7 @@ def test_list_shows_the_20_newest_first_and_counts_all(folder):
     subjects = [item.subject for item in listing]
     assert subjects == [f"#{n:02}" for n in range(24, 4, -1)]
     assert (listing.shown, listing.total, listing.complete) == (20, 25, False)
-    assert listing.size == sum(item.size for item in readable(ob.Outbox(folder).messages())[:20])
+    assert listing.size == sum(item.size for item in readable(ob.Outbox(folder).listing(limit=None))[:20])
 
 
 def test_cyrillic_headers_are_decoded_and_search_ignores_case(folder):
@@ -182,10 +183,9 @@ def test_a_file_without_permission_is_unreadable(folder):
 
 def test_a_file_removed_between_listing_and_reading_is_unreadable(folder):
     [first, _second] = send(plain("first"), plain("second"))
-    outbox = ob.Outbox(folder)
-    names = outbox.files()
+    listing = ob.Outbox(folder).listing()  # the names are read here
     (folder / first).unlink()
-    items = [ob.summarize(*entry) for entry in outbox.entries(names)]
+    items = list(listing)
     assert items[0].subject == "second"
     assert items[1].reason == "removed while reading"
 
@@ -196,25 +196,25 @@ def test_a_file_removed_between_listing_and_reading_is_unreadable(folder):
 def test_ids_stay_the_same_when_other_messages_come_and_go(folder):
     [first, _second] = send(plain("first"), plain("second"))
     outbox = ob.Outbox(folder)
-    before = {item.subject: item.id for item in outbox.messages()}
+    before = {item.subject: item.id for item in outbox.listing(limit=None)}
     send(plain("third"))
     (folder / first).unlink()
-    after = {item.subject: item.id for item in outbox.messages()}
+    after = {item.subject: item.id for item in outbox.listing(limit=None)}
     assert after["second"] == before["second"]
 
 
 def test_ids_of_kept_log_messages_survive_a_filtered_clear(folder):
     log_file(folder, plain("a", to="a@example.com"), plain("b", to="b@example.com"), plain("c", to="c@example.com"))
     outbox = ob.Outbox(folder)
-    before = {item.subject: item.id for item in outbox.messages()}
-    outbox.clear(outbox.plan_clear(to="a@example.com"))
-    assert {item.subject: item.id for item in outbox.messages()} == {"b": before["b"], "c": before["c"]}
+    before = {item.subject: item.id for item in outbox.listing(limit=None)}
+    ob.clear(outbox, ob.plan_clear(outbox, to="a@example.com"))
+    assert {item.subject: item.id for item in outbox.listing(limit=None)} == {"b": before["b"], "c": before["c"]}
 
 
 def test_a_unique_prefix_latest_or_file_name_names_a_message(folder):
     [first, _second] = send(plain("first"), plain("second"))
     outbox = ob.Outbox(folder)
-    ids = {item.subject: item.id for item in outbox.messages()}
+    ids = {item.subject: item.id for item in outbox.listing(limit=None)}
     assert outbox.get(ids["first"][:6]).summary.subject == "first"
     assert outbox.get(ids["first"].upper()).summary.subject == "first"
     assert outbox.get("latest").summary.subject == "second"
@@ -232,7 +232,7 @@ def test_an_unknown_id_is_bad_input(folder):
 def test_an_ambiguous_prefix_names_the_candidates(folder):
     send(*[plain(f"#{n}") for n in range(17)])  # 17 IDs, 16 first digits: two share one
     outbox = ob.Outbox(folder)
-    ids = [item.id for item in outbox.messages()]
+    ids = [item.id for item in outbox.listing(limit=None)]
     shared = next(first for first in "0123456789abcdef" if sum(i.startswith(first) for i in ids) > 1)
     with pytest.raises(MailProblem) as caught:
         outbox.get(shared)
@@ -346,9 +346,9 @@ def test_clear_removes_every_message_file_and_nothing_else(folder, tmp_path):
     (folder / "notes.txt").write_text("keep")
     (folder / "sub").mkdir()
     outbox = ob.Outbox(folder)
-    plan = outbox.plan_clear()
+    plan = ob.plan_clear(outbox)
     sizes = sum((folder / name).stat().st_size for name in plan.files)
-    result = outbox.clear(plan)
+    result = ob.clear(outbox, plan)
     assert (result.count, result.size) == (5, sizes)
     assert sorted(path.name for path in folder.iterdir()) == ["20991231-000000-000000-00000000.eml", "notes.txt", "sub"]
     assert target.read_bytes() == b"Subject: keep me\n\n"
@@ -359,12 +359,12 @@ def test_clear_by_recipient_rewrites_a_log_file_keeping_the_others(folder):
     path = log_file(folder, plain("log a", to="a@example.com"), plain("log b", to="b@example.com"))
     outbox = ob.Outbox(folder)
     size_before = path.stat().st_size + (folder / eml_a).stat().st_size
-    plan = outbox.plan_clear(to="a@example.com")
+    plan = ob.plan_clear(outbox, to="a@example.com")
     assert sorted(item.subject for item in plan.messages) == ["eml a", "log a"]
-    result = outbox.clear(plan)
+    result = ob.clear(outbox, plan)
     assert result.count == 2
     assert result.size == size_before - path.stat().st_size
-    assert sorted(item.subject for item in outbox.messages()) == ["eml b", "log b"]
+    assert sorted(item.subject for item in outbox.listing(limit=None)) == ["eml b", "log b"]
     assert not list(folder.glob(".tmp-*"))
 
 
@@ -374,10 +374,10 @@ def test_clear_by_age_keeps_newer_messages_and_removes_an_emptied_log(folder):
     send(old, plain("new"))
     path = log_file(folder, old)
     outbox = ob.Outbox(folder)
-    result = outbox.clear(outbox.plan_clear(before=ob.parse_when("7d")))
+    result = ob.clear(outbox, ob.plan_clear(outbox, before=ob.parse_when("7d")))
     assert result.count == 2
     assert not path.exists()
-    assert [item.subject for item in outbox.messages()] == ["new"]
+    assert [item.subject for item in outbox.listing(limit=None)] == ["new"]
 
 
 def test_a_filtered_clear_keeps_unreadable_files(folder):
@@ -385,33 +385,33 @@ def test_a_filtered_clear_keeps_unreadable_files(folder):
     junk = folder / "20000101-000000-000000-00000001.eml"
     junk.write_bytes(b"")
     outbox = ob.Outbox(folder)
-    plan = outbox.plan_clear(to="a@example.com")
+    plan = ob.plan_clear(outbox, to="a@example.com")
     assert [item.file for item in plan.kept_unreadable] == [junk.name]
-    outbox.clear(plan)
+    ob.clear(outbox, plan)
     assert junk.exists()
 
 
 def test_a_file_removed_after_the_plan_is_skipped(folder):
     [a, _b] = send(plain("a"), plain("b"))
     outbox = ob.Outbox(folder)
-    plan = outbox.plan_clear()
+    plan = ob.plan_clear(outbox)
     (folder / a).unlink()
-    result = outbox.clear(plan)
+    result = ob.clear(outbox, plan)
     assert (result.count, result.skipped) == (1, [a])
 
 
 def test_clearing_many_files_in_two_threads_removes_each_once_and_counts_them(folder):
-    names = send(*[plain(f"#{n}") for n in range(ob.UNLINK_IN_THREADS + 201)])
+    names = send(*[plain(f"#{n}") for n in range(IN_THREADS + 201)])
     log = log_file(folder, plain("c"), plain("d"))
     (folder / "hand.eml").write_bytes(b"Subject: dropped in by hand\n\nHi\n")  # no index line: stat-ed
     (folder / "notes.txt").write_text("keep")
     sizes = sum(path.stat().st_size for path in folder.iterdir() if path.suffix in (".eml", ".log"))
     outbox = ob.Outbox(folder)
-    plan = outbox.plan_clear()
+    plan = ob.plan_clear(outbox)
     gone = names[::7]  # removed by someone else between the plan and the clear
     for name in gone:
         (folder / name).unlink()
-    result = outbox.clear(plan)
+    result = ob.clear(outbox, plan)
     assert sorted(result.skipped) == sorted(gone)
     assert result.count == len(names) - len(gone) + 2 + 1
     assert result.size == sizes - sum(plan.files[name][1] for name in gone)

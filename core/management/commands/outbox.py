@@ -14,6 +14,7 @@ from django.utils.translation import ngettext
 
 from core.mail import outbox as ob
 from core.mail.errors import ExitCode, MailProblem
+from core.mail.outbox.headers import escaped
 from core.management.base import ProjectCommand, command_error
 
 
@@ -43,7 +44,7 @@ encode = json.JSONEncoder(ensure_ascii=False).encode  # one encoder for every ba
 
 
 def cut(text: str, width: int) -> str:
-    text = " ".join(text.split())
+    text = escaped(" ".join(text.split()))
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
@@ -156,10 +157,10 @@ class Command(ProjectCommand):
             if isinstance(item, ob.Unreadable):
                 self.stdout.write(
                     self.style.WARNING(
-                        f"{item.id:<10}  unreadable: {item.reason} ({item.file}, message {item.index + 1})"
+                        f"{item.id:<10}  unreadable: {item.reason} ({escaped(item.file)}, message {item.index + 1})"
                     )
                     if item.file.endswith(ob.LOG_SUFFIX)
-                    else self.style.WARNING(f"{item.id:<10}  unreadable: {item.reason} ({item.file})")
+                    else self.style.WARNING(f"{item.id:<10}  unreadable: {item.reason} ({escaped(item.file)})")
                 )
                 continue
             to = item.to + item.cc + item.bcc
@@ -207,7 +208,7 @@ class Command(ProjectCommand):
         batch, separator, tz = [], "", timezone.get_current_timezone()
         for item in listing:
             if isinstance(item, ob.Unreadable):
-                self.stderr.write(f"Unreadable: {item.file}: {item.reason}")
+                self.stderr.write(f"Unreadable: {escaped(item.file)}: {item.reason}")
                 continue
             batch.append(summary_json(item, tz))
             if len(batch) >= 1000:  # one encode call for many rows: half the cost of one per row
@@ -227,6 +228,11 @@ class Command(ProjectCommand):
     # ------------------------------------------------------------ show
 
     def do_show(self, outbox, **options):
+        if options.get("raw"):  # the bytes as saved, even of a message that cannot be parsed
+            unreadable = outbox.raw(options["id"], self.write_bytes)
+            if unreadable is not None:
+                self.unreadable(unreadable, options["json"])
+            return
         message = outbox.get(options["id"])
         if isinstance(message, ob.Unreadable):
             self.unreadable(message, options["json"])
@@ -234,9 +240,7 @@ class Command(ProjectCommand):
         saved = []
         if options.get("save_attachments"):
             saved = ob.save_attachments(message, options["save_attachments"])
-        if options.get("raw"):
-            self.write_bytes(message.raw)
-        elif options.get("html"):
+        if options.get("html"):
             if message.html is None:
                 raise MailProblem(
                     ExitCode.BAD_INPUT,
@@ -246,7 +250,7 @@ class Command(ProjectCommand):
             self.stdout.write(message.html, ending="" if message.html.endswith("\n") else "\n")
         elif options.get("links"):
             for link in message.links:
-                self.stdout.write(link)
+                self.stdout.write(escaped(link))
         elif options["json"]:
             self.stdout.write(dumps(self.message_json(message, saved)))
             return
@@ -260,9 +264,11 @@ class Command(ProjectCommand):
     def unreadable(self, item, as_json):
         text = _("The message %(id)s (%(file)s) cannot be read: %(reason)s.") % {
             "id": item.id,
-            "file": item.file,
+            "file": escaped(item.file),
             "reason": item.reason,
         }
+        if item.size:  # the file has bytes: they can be seen as they are
+            text += " " + _("`outbox show %(id)s --raw` prints it as saved.") % {"id": item.id}
         if as_json:
             self.stderr.write(text)
             self.stdout.write(dumps(summary_json(item)))
@@ -286,29 +292,33 @@ class Command(ProjectCommand):
 
     def show_text(self, message):
         summary = message.summary
-        self.stdout.write(self.style.MIGRATE_HEADING(_("Message %(id)s") % {"id": summary.id}) + f"  ({summary.file})")
+        self.stdout.write(
+            self.style.MIGRATE_HEADING(_("Message %(id)s") % {"id": summary.id}) + f"  ({escaped(summary.file)})"
+        )
         for name, value in message.headers:
             if name == "Date" and summary.date:
                 value = f"{value}  ({timezone.localtime(summary.date):%Y-%m-%d %H:%M:%S %Z})"
-            self.stdout.write(f"{name + ':':<12}{value}")
+            self.stdout.write(f"{name + ':':<12}{escaped(value)}")
         self.stdout.write("")
         if message.text_from_html:
             self.stdout.write(self.style.NOTICE(_("(no text part: the HTML part as text)")))
-        self.stdout.write(message.text.rstrip("\n"))
+        self.stdout.write(escaped(message.text.rstrip("\n")))
         if message.attachments:
             self.stdout.write("")
             self.stdout.write(
                 self.style.MIGRATE_HEADING(_("Attachments (%(count)d)") % {"count": len(message.attachments)})
             )
             for item in message.attachments:
-                self.stdout.write(f"  {item.name or _('(no name)')}  {item.content_type}  {human_size(item.size)}")
+                name = escaped(item.name) or _("(no name)")
+                self.stdout.write(f"  {name}  {escaped(item.content_type)}  {human_size(item.size)}")
         if message.links:
             self.stdout.write("")
             self.stdout.write(self.style.MIGRATE_HEADING(_("Links (%(count)d)") % {"count": len(message.links)}))
             for link in message.links:
-                self.stdout.write(f"  {link}")
+                self.stdout.write(f"  {escaped(link)}")
 
     def write_bytes(self, data: bytes):
+        self.stdout.written = True  # the bytes are the command's output, as a document would be
         buffer = getattr(self.stdout._out, "buffer", None)
         if buffer is not None:
             self.stdout.flush()
@@ -321,12 +331,12 @@ class Command(ProjectCommand):
 
     def do_clear(self, outbox, *, interactive=True, dry_run=False, **options):
         before = ob.parse_when(options["older_than"], option="--older-than") if options.get("older_than") else None
-        plan = outbox.plan_clear(before=before, to=options.get("to"))
+        plan = ob.plan_clear(outbox, before=before, to=options.get("to"))
         where = outbox.folder
         for item in plan.kept_unreadable:
             self.stderr.write(
                 _("Kept unreadable %(file)s: %(reason)s (a filter cannot tell whether it matches).")
-                % {"file": item.file, "reason": item.reason}
+                % {"file": escaped(item.file), "reason": item.reason}
             )
         if not plan.count and not plan.files:
             self.stdout.write(_("Nothing to delete in %(folder)s.") % {"folder": where})
@@ -337,10 +347,10 @@ class Command(ProjectCommand):
         }
         if dry_run:
             for item in plan.messages:
-                self.stdout.write(f"{item.id}  {item.file}  {cut(item.subject, 60)}")
+                self.stdout.write(f"{item.id}  {escaped(item.file)}  {cut(item.subject, 60)}")
             if not plan.messages:
                 for name in sorted(plan.files, reverse=True):  # newest first: the names start with their time
-                    self.stdout.write(name)
+                    self.stdout.write(escaped(name))
             self.stdout.write(
                 _("Would delete %(what)s from %(folder)s. Nothing was deleted (--dry-run).")
                 % {"what": what, "folder": where}
@@ -366,7 +376,7 @@ class Command(ProjectCommand):
             if answer.strip().lower() != "yes":
                 self.stdout.write(_("Nothing was deleted."))
                 return
-        result = outbox.clear(plan)
+        result = ob.clear(outbox, plan)
         for name in result.skipped:
             self.stderr.write(_("Left %(name)s: it was removed or written to meanwhile.") % {"name": name})
         deleted = ngettext(
@@ -377,3 +387,15 @@ class Command(ProjectCommand):
         self.stdout.write(
             self.style.SUCCESS(deleted % {"count": result.count, "folder": where, "size": human_size(result.size)})
         )
+        if result.failed:
+            name, reason = result.failed[0]
+            raise MailProblem(
+                ExitCode.BAD_INPUT,
+                ngettext(
+                    "%(count)d file could not be deleted or rewritten and is as it was: %(name)s (%(reason)s).",
+                    "%(count)d files could not be deleted or rewritten and are as they were: %(name)s (%(reason)s)…",
+                    len(result.failed),
+                )
+                % {"count": len(result.failed), "name": name, "reason": reason},
+                _("make room on the disk or let this user write to the folder, then run clear again"),
+            )

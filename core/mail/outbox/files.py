@@ -1,0 +1,208 @@
+"""The outbox folder's files: which names are messages, in what order, and how each is opened safely.
+
+Only regular files directly in the folder, named as the two backends name them, are
+messages: ``<time>...eml`` files of the project's backend and Django's
+``<time>-<id>.log`` files. Dotfiles (a write in progress, the index), other names,
+subfolders, symbolic links, FIFOs, sockets and devices are never opened for reading:
+the directory entry's type rules them out, and every open is ``O_NOFOLLOW |
+O_NONBLOCK`` followed by a check that what was opened is a regular file, so a file
+swapped for a FIFO meanwhile cannot block a reader either.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import heapq
+import os
+import re
+import stat
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from django.utils.translation import gettext as _
+
+from core.mail.errors import ExitCode, MailProblem
+
+EML_SUFFIX = ".eml"
+LOG_SUFFIX = ".log"
+TEMP_PREFIX = ".tmp-"  # a write in progress: a dotfile, so never a message
+LOG_NAME = re.compile(r"\d{8}-\d{6}-\d+\.log\Z")  # Django's file backend: <time>-<id(self)>.log
+STAMPED = re.compile(r"\d{8}-\d{6}")  # the sortable local time both backends start a name with
+ID_LENGTH = 10  # hex digits: 40 bits, so 100,000 messages very rarely share one
+SORTED_FIRST = 100  # the newest names are picked with a heap before the rest is sorted
+READ_WHOLE = 1 << 20  # files up to this size are read into memory; bigger ones are mapped
+
+
+class NotRegularFile(OSError):
+    """A name that was a regular file when the folder was read is something else now."""
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """A message file as the folder listed it."""
+
+    name: str
+    inode: int
+
+    @property
+    def is_log(self) -> bool:
+        return self.name.endswith(LOG_SUFFIX)
+
+
+def is_message_name(name: str) -> bool:
+    """An .eml, or a .log named as Django names it; never a dotfile, a path or a name with a NUL."""
+    if name.startswith(".") or "/" in name or "\0" in name:
+        return False
+    return name.endswith(EML_SUFFIX) or (name.endswith(LOG_SUFFIX) and LOG_NAME.match(name) is not None)
+
+
+def message_id(name: str, key: bytes = b"") -> str:
+    """A message's ID: a short hash of its file name (and, inside a .log, of its bytes)."""
+    return hashlib.blake2b(name.encode("utf-8", "surrogateescape") + key, digest_size=8).hexdigest()[:ID_LENGTH]
+
+
+def folder_problem(folder: Path, error: OSError) -> MailProblem | OSError:
+    """A folder that cannot be read, in words; other errors as they are."""
+    if isinstance(error, NotADirectoryError):
+        hint = _("pass the outbox folder with --path")
+        return MailProblem(ExitCode.BAD_INPUT, _("%(folder)s is not a folder.") % {"folder": folder}, hint)
+    if isinstance(error, PermissionError):
+        return MailProblem(
+            ExitCode.BAD_INPUT, _("Cannot read the folder %(folder)s: permission denied.") % {"folder": folder}, ""
+        )
+    return error
+
+
+def scan(folder: Path) -> list[Entry]:
+    """The message files in the folder, in the folder's own order; [] when there is no folder.
+
+    The directory entries' types come from readdir itself: no file is stat-ed here.
+    """
+    try:
+        with os.scandir(folder) as entries:
+            return [
+                Entry(entry.name, entry.inode())
+                for entry in entries
+                if is_message_name(entry.name) and entry.is_file(follow_symlinks=False)
+            ]
+    except FileNotFoundError:
+        return []
+    except OSError as error:
+        raise folder_problem(folder, error) from None
+
+
+def newest_first(folder: Path, entries: list[Entry]) -> Iterator[Entry]:
+    """The entries newest first: by name, which starts with the local time the message was saved;
+    a file named otherwise (dropped in by hand) by its modification time, in the same form.
+
+    The newest ``SORTED_FIRST`` come from a heap, so that listing the 20 newest sorts nothing.
+    """
+
+    def key(entry: Entry) -> tuple[str, str]:
+        if STAMPED.match(entry.name):
+            return entry.name, entry.name
+        try:
+            mtime = os.lstat(folder / entry.name).st_mtime
+        except OSError:
+            return "", entry.name
+        return datetime.fromtimestamp(mtime).strftime("%Y%m%d-%H%M%S-%f"), entry.name
+
+    top = heapq.nlargest(SORTED_FIRST, entries, key=key)
+    yield from top
+    if len(entries) > len(top):
+        yield from sorted(entries, key=key, reverse=True)[len(top) :]
+
+
+@contextlib.contextmanager
+def regular(path: str | os.PathLike, flags: int = os.O_RDONLY) -> Iterator[tuple[int, os.stat_result]]:
+    """A regular file open (a new one made ``0o600`` with ``O_CREAT``), and its stat; ``NotRegularFile``
+    when it is anything else. ``O_NONBLOCK``: opening a FIFO waits for no writer; ``O_NOFOLLOW``: a
+    link is refused."""
+    fd = os.open(path, flags | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, 0o600)
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise NotRegularFile(0, "not a regular file")
+        yield fd, info
+    finally:
+        os.close(fd)
+
+
+def opened(folder: Path, name: str) -> contextlib.AbstractContextManager[tuple[int, os.stat_result]]:
+    """A message file open for reading, and its stat (see ``regular``)."""
+    if not is_message_name(name):
+        raise ValueError(f"not a message file name: {name!r}")
+    return regular(os.path.join(folder, name))
+
+
+class Span:
+    """The bytes of one message: all of a small file read into memory, or a stretch of an open
+    file read on demand, a chunk at a time, so that a file of any size costs bounded memory."""
+
+    CHUNK = 1 << 20
+
+    def __init__(self, fd: int | None, start: int, end: int, data: bytes | None = None):
+        self.fd, self.start, self.end = fd, start, end
+        self.size = end - start
+        if data is None and self.size <= READ_WHOLE:
+            data = os.pread(fd, self.size, start)
+        self.data = data
+
+    @classmethod
+    def of(cls, data: bytes) -> Span:
+        """Bytes already in memory."""
+        return cls(None, 0, len(data), data)
+
+    def read(self, length: int | None = None) -> bytes:
+        """The first ``length`` bytes (all of them when None)."""
+        length = self.size if length is None else min(length, self.size)
+        if self.data is not None:
+            return self.data[:length]
+        return os.pread(self.fd, length, self.start)
+
+    def chunks(self, overlap: int, first: bytes = b"") -> Iterator[tuple[bytes, bool]]:
+        """``(chunk, last)``: the bytes (after ``first``) a chunk at a time, each chunk starting with
+        the last ``overlap`` bytes of the one before."""
+        if self.data is not None:
+            yield first + self.data, True
+            return
+        position, tail = self.start, first
+        while position < self.end:
+            block = os.pread(self.fd, min(self.CHUNK, self.end - position), position)
+            position += len(block)
+            last = not block or position >= self.end
+            yield tail + block, last
+            if last:
+                return
+            tail = (tail + block)[-overlap:] if overlap else b""
+
+    def count(self, pattern: re.Pattern, overlap: int, first: bytes = b"") -> int:
+        """How many matches of ``pattern`` (each shorter than ``overlap``) there are in ``first`` + the bytes.
+
+        A chunk counts the matches that start before its last ``overlap`` bytes; the next chunk,
+        which starts with those bytes, counts the rest.
+        """
+        total = 0
+        for chunk, last in self.chunks(overlap, first):
+            cut = len(chunk) if last else len(chunk) - overlap
+            total += sum(1 for match in pattern.finditer(chunk) if match.start() < cut)
+        return total
+
+    def contains(self, needle: bytes) -> bool:
+        return any(needle in chunk for chunk, _ in self.chunks(len(needle)))
+
+
+def os_reason(error: OSError) -> str:
+    """Why a file could not be read, in a few words."""
+    if isinstance(error, NotRegularFile):
+        return "not a regular file"
+    if isinstance(error, FileNotFoundError):
+        return "removed while reading"
+    if isinstance(error, PermissionError):
+        return "permission denied"
+    if error.errno == getattr(os, "ELOOP", None):
+        return "a symbolic link"
+    return error.strerror or str(error)
