@@ -17,15 +17,15 @@ import time
 from pathlib import Path
 
 from bench.site import Site
-from bench.smtp import SMTPServer
+from tests.smtp_servers import HOST, Handler, env_for, free_port, smtp_server
 
 
 def run(n: int = 50, retry_delay: float = 1.0) -> dict:
     emails = [f"outage{i}@bench.example" for i in range(n)]
-    smtp = SMTPServer()  # not started: the server is down
+    port, handler = free_port(), Handler()  # nothing listens on the port yet: the server is down
     with tempfile.TemporaryDirectory(prefix="bench-outage-") as folder:
         env = {
-            "EMAIL_URL": smtp.url,
+            **env_for(HOST, port),
             "RESET_RATE_PER_CLIENT": f"{n + 10}/m",  # all requests come from this one client
             "RESET_RETRY_DELAY": str(retry_delay),
             "RESET_SEND_ATTEMPTS": "8",
@@ -41,17 +41,16 @@ def run(n: int = 50, retry_delay: float = 1.0) -> dict:
             site.wait_until(lambda: len(site.deliveries(("queued",))) >= n, 120, "the first attempts")
             failed_attempts = sum(attempts for _, attempts in site.deliveries(("queued", "sending")))
             site.stop(worker)  # a restart between attempts
-            smtp.start()
-            started = time.monotonic()
-            worker = site.start_worker()
-            try:
-                site.wait_until(lambda: site.pending() == 0, 30 + 64 * retry_delay, "the queue to drain")
-            finally:
-                seconds = time.monotonic() - started
-                site.stop(worker)
-                smtp.stop()
+            with smtp_server(port=port, handler=handler) as smtp:  # the server is back, on the same port
+                started = time.monotonic()
+                worker = site.start_worker()
+                try:
+                    site.wait_until(lambda: site.pending() == 0, 30 + 64 * retry_delay, "the queue to drain")
+                finally:
+                    seconds = time.monotonic() - started
+                    site.stop(worker)
         records = site.deliveries()
-    delivered = smtp.recorder.recipients()
+    delivered = smtp.recipients()
     return {
         "requested": n,
         "statuses": sorted(statuses),

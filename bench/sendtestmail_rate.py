@@ -19,35 +19,14 @@ import sys
 import time
 from pathlib import Path
 
-from aiosmtpd.controller import Controller
-
 ROOT = Path(__file__).resolve().parent.parent
-HOST = "127.0.0.1"
 TO = "anna@example.com"
 SENDER = "site@example.com"
 
 
-class Sink:
-    def __init__(self):
-        self.count = 0
-
-    async def handle_DATA(self, server, session, envelope):
-        self.count += 1
-        return "250 OK"
-
-
-class SinkController(Controller):
-    def __init__(self, handler):
-        super().__init__(handler, hostname=HOST, port=0, server_hostname="sink.test")
-
-    def _trigger_server(self):
-        self.port = self.server.sockets[0].getsockname()[1]
-        super()._trigger_server()
-
-
-def smtplib_loop(port: int, count: int, data: bytes) -> float:
+def smtplib_loop(sink, count: int, data: bytes) -> float:
     start = time.perf_counter()
-    connection = smtplib.SMTP(HOST, port, timeout=10)
+    connection = smtplib.SMTP(sink.host, sink.port, timeout=10)
     for _ in range(count):
         connection.sendmail(SENDER, [TO], data)
     connection.quit()
@@ -70,32 +49,26 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
 
-    sink = Sink()
-    controller = SinkController(sink)
-    controller.start()
     sys.path.insert(0, str(ROOT))
-    os.environ.update(
-        DJANGO_SETTINGS_MODULE="core.settings",
-        DJANGO_ENV_FILE="",
-        DEBUG="true",
-        EMAIL_URL=f"smtp://{HOST}:{controller.port}",
-    )
-    import django
-    from django.core.mail import EmailMessage
+    from tests.smtp_servers import env_for, smtp_server
 
-    django.setup()
-    data = EmailMessage("Test message", "If you can read it, mail works.\n", SENDER, [TO]).message().as_bytes()
+    with smtp_server() as sink:
+        os.environ.update(DJANGO_SETTINGS_MODULE="core.settings", DJANGO_ENV_FILE="", DEBUG="true", **env_for(*sink))
+        import django
+        from django.core.mail import EmailMessage
 
-    smtplib_loop(controller.port, 50, data)  # warm up both paths
-    command(50)
-    baseline, ours, ours_sending = 0.0, 0.0, 0.0
-    for _ in range(args.rounds):
-        baseline = max(baseline, smtplib_loop(controller.port, args.count, data))
-        wall, sending = command(args.count)
-        ours, ours_sending = max(ours, wall), max(ours_sending, sending)
-    controller.stop()
+        django.setup()
+        data = EmailMessage("Test message", "If you can read it, mail works.\n", SENDER, [TO]).message().as_bytes()
 
-    print(f"messages per round: {args.count}, rounds: {args.rounds} (best kept), sink received {sink.count}")
+        smtplib_loop(sink, 50, data)  # warm up both paths
+        command(50)
+        baseline, ours, ours_sending = 0.0, 0.0, 0.0
+        for _ in range(args.rounds):
+            baseline = max(baseline, smtplib_loop(sink, args.count, data))
+            wall, sending = command(args.count)
+            ours, ours_sending = max(ours, wall), max(ours_sending, sending)
+
+    print(f"messages per round: {args.count}, rounds: {args.rounds} (best kept), sink received {len(sink.messages)}")
     print(f"smtplib loop, one connection:      {baseline:8.1f} messages/s")
     print(f"sendtestmail --count {args.count} (whole call): {ours:8.1f} messages/s")
     print(f"  (its own report, sending only):  {ours_sending:8.1f} messages/s")

@@ -26,7 +26,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.smtp import HOST, free_port
+from tests.smtp_servers import HOST, free_port  # the one loopback rule of every server the tests start
 
 START_TIMEOUT = 60.0
 

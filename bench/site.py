@@ -18,7 +18,7 @@ from pathlib import Path
 
 import requests
 
-from bench.smtp import HOST, free_port
+from tests.smtp_servers import HOST, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 TASKS_TABLE = "django_tasks_database_dbtaskresult"

@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 from bench.site import Site
-from bench.smtp import Recorder, SMTPServer
+from tests.smtp_servers import Handler, env_for, smtp_server
 
 
 def mann_whitney_p(a: list[float], b: list[float]) -> float:
@@ -53,8 +53,9 @@ def mann_whitney_p(a: list[float], b: list[float]) -> float:
 def run(n: int = 200, delay: float = 0.5, gunicorn_workers: int = 2, seed: int = 6) -> dict:
     known = [f"known{i}@bench.example" for i in range(n)]
     unknown = [f"unknown{i}@bench.example" for i in range(n)]
-    with tempfile.TemporaryDirectory(prefix="bench-timing-") as folder, SMTPServer(Recorder(delay=delay)) as smtp:
-        env = {"EMAIL_URL": smtp.url, "RESET_RATE_PER_CLIENT": f"{4 * n + 100}/m"}
+    slow = Handler(delay=delay)
+    with tempfile.TemporaryDirectory(prefix="bench-timing-") as folder, smtp_server(handler=slow) as smtp:
+        env = {**env_for(*smtp), "RESET_RATE_PER_CLIENT": f"{4 * n + 100}/m"}
         with Site(Path(folder), env) as site:
             site.prepare(known)
             site.start_server(gunicorn_workers)
@@ -81,7 +82,7 @@ def run(n: int = 200, delay: float = 0.5, gunicorn_workers: int = 2, seed: int =
             site.drain(workers=4)
             site.wait_until(lambda: site.pending() == 0, 60, "the queue to drain")
             drain_seconds = time.monotonic() - started
-        delivered = smtp.recorder.recipients()
+        delivered = smtp.recipients()
     median_known = statistics.median(times["known"])
     median_unknown = statistics.median(times["unknown"])
     return {

@@ -3,12 +3,14 @@ import email.policy
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from bench import services
 from core.mail.config import OUTBOX_BACKEND
+from tests.smtp_servers import Authenticator, CertificateAuthority, SmtpServer, certificate_authority, smtp_server
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -74,3 +76,36 @@ def postgres():
 def redis():
     """A Redis server of the test run's own on 127.0.0.1 (bench/services.py); skipped if not installed."""
     yield from _server_of_our_own(services.Redis)
+
+
+# ---------------------------------------------------------------- SMTP servers (tests/smtp_servers.py)
+
+
+@pytest.fixture
+def trusted_ca(monkeypatch) -> CertificateAuthority:
+    """The test CA, trusted by ``ssl.create_default_context()`` in this process for this test."""
+    authority = certificate_authority()
+    monkeypatch.setenv("SSL_CERT_FILE", authority.ca_file)
+    monkeypatch.delenv("SSL_CERT_DIR", raising=False)
+    return authority
+
+
+@pytest.fixture
+def smtp_sink() -> Iterator[SmtpServer]:
+    """A plain SMTP server without login that accepts everything."""
+    with smtp_server() as server:
+        yield server
+
+
+@pytest.fixture
+def smtp_with_login() -> Iterator[SmtpServer]:
+    """A plain SMTP server that offers AUTH, accepts ``LOGIN`` / ``PASSWORD`` and requires it."""
+    with smtp_server(auth=Authenticator(), auth_required=True) as server:
+        yield server
+
+
+@pytest.fixture
+def smtp_refusing_login() -> Iterator[SmtpServer]:
+    """A plain SMTP server that offers AUTH and refuses every login with 535. Unpacks as host, port."""
+    with smtp_server(auth=Authenticator(accept=False), auth_required=True) as server:
+        yield server

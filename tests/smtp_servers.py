@@ -1,15 +1,34 @@
-"""Real SMTP servers on 127.0.0.1 for the tests: ones that work, and ones written to fail.
+"""Real SMTP servers on 127.0.0.1 for the tests and the benchmarks: ones that work, and ones written to fail.
 
-Every server is an aiosmtpd server in a thread on a free port of 127.0.0.1 (never
-any other address), except the silent one, a listening socket that never speaks.
-Use the context managers, or the fixtures at the end (a test module or a
-``conftest.py`` imports the ones it needs)::
+The project's one SMTP test-server module. Every server is an aiosmtpd server in
+a thread on a port of 127.0.0.1 (never any other address), except the silent one,
+a listening socket that never speaks::
 
-    from tests.smtp_servers import LOGIN, PASSWORD, mailers_for, smtp_refusing_login  # noqa: F401
+    from tests.smtp_servers import Handler, TRY_LATER, mailers_for, smtp_server
 
-    def test_something(smtp_refusing_login, settings):
-        host, port = smtp_refusing_login
-        settings.MAILERS = mailers_for(host, port, user=LOGIN, password=PASSWORD)
+    with smtp_server(handler=Handler(data_reply=TRY_LATER, refuse_first=2)) as server:
+        settings.MAILERS = mailers_for(*server)
+        ...
+        assert server.recipients() == {"anna@example.com": 1}
+
+A handler can be slow (``delay``), refuse the first messages or all of them
+(``data_reply``, ``refuse_first``), refuse senders, recipients or logins. An
+outage is a port nothing listens on (``free_port()``, ``closed_port()``) and then
+``smtp_server(port=...)`` on that same port, with the same handler if its
+messages are to be counted together. The tests' fixtures (``smtp_sink``,
+``smtp_with_login``, ``smtp_refusing_login``, ``trusted_ca``) are in
+tests/conftest.py; this module does not need pytest.
+
+Why it lives in tests/: the suite is its main user (most of tests/commands and
+tests/mail import it) and CONTRIBUTING sends contributors here; the benchmarks
+(bench/) run from the same development environment, with the same
+requirements, and import it from here. The dependency goes one way: this module
+imports nothing from bench, so no test reaches into a benchmark's private
+harness for its SMTP servers (a top-level package of its own would have renamed
+every test's import for no other gain). ``HOST`` and ``free_port()`` are the
+loopback rule of every server the tests and benchmarks start: bench/services.py's
+PostgreSQL and Redis and bench/site.py's gunicorn take theirs from here. A later
+``manage.py mailserver`` is to replace this module: keep its API this small.
 
 TLS certificates come from trustme, and a client trusts them only where a test
 says so: the ``trusted_ca`` fixture sets ``SSL_CERT_FILE`` (which
@@ -29,11 +48,11 @@ import socket
 import ssl
 import tempfile
 import threading
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from urllib.parse import quote
 
-import pytest
 import trustme
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
@@ -55,6 +74,14 @@ RECIPIENT_UNKNOWN = "550 5.1.1 Recipient address rejected: User unknown in virtu
 TOO_LARGE = "552 5.3.4 Message size exceeds fixed limit"
 LOGIN_REQUIRED = "530 5.7.0 Authentication required"
 POLICY = "554 5.7.1 Message rejected under policy: spam suspected"
+TRY_LATER = "451 4.3.0 Try again later"
+
+
+def free_port() -> int:
+    """A port of 127.0.0.1 where nothing listens now (a server may be started on it later)."""
+    with socket.socket() as sock:
+        sock.bind((HOST, 0))
+        return sock.getsockname()[1]
 
 
 # ---------------------------------------------------------------- what a server received
@@ -78,7 +105,10 @@ class Handler:
 
     ``refuse_sender``: the reply to every MAIL FROM (a sender refusal).
     ``refuse``: recipients answered with ``RECIPIENT_UNKNOWN``.
-    ``data_reply``: the reply after DATA instead of accepting the message.
+    ``data_reply``: the reply after DATA instead of accepting the message;
+    ``refuse_first``: only the first so many messages get it, later ones are
+    accepted (None: every one). ``refused`` counts the messages answered so.
+    ``delay``: seconds to wait after DATA before answering (a slow server).
     ``require_login``: MAIL FROM before a successful login gets ``LOGIN_REQUIRED``.
     """
 
@@ -86,7 +116,10 @@ class Handler:
     refuse_sender: str | None = None
     refuse: tuple[str, ...] = ()
     data_reply: str | None = None
+    refuse_first: int | None = None
+    delay: float = 0.0
     messages: list[Received] = field(default_factory=list)
+    refused: int = 0
 
     async def handle_MAIL(self, server, session, envelope, address, mail_options):
         if self.require_login and not session.authenticated:
@@ -104,7 +137,10 @@ class Handler:
         return "250 2.1.5 OK"
 
     async def handle_DATA(self, server, session, envelope):
-        if self.data_reply:
+        if self.delay:
+            await asyncio.sleep(self.delay)
+        if self.data_reply and (self.refuse_first is None or self.refused < self.refuse_first):
+            self.refused += 1
             return self.data_reply
         self.messages.append(Received(envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content))
         return "250 2.0.0 OK: queued"
@@ -159,11 +195,11 @@ class DroppingSMTP(SMTP):
 
 
 class _Controller(Controller):
-    """aiosmtpd's controller on a port of 127.0.0.1 the kernel picks, with a chosen SMTP class."""
+    """aiosmtpd's controller on a port of 127.0.0.1 (0: the kernel picks one), with a chosen SMTP class."""
 
-    def __init__(self, handler, *, smtp_class=SMTP, **kwargs):
+    def __init__(self, handler, *, port: int = 0, smtp_class=SMTP, **kwargs):
         self.smtp_class = smtp_class
-        super().__init__(handler, hostname=HOST, port=0, **kwargs)
+        super().__init__(handler, hostname=HOST, port=port, **kwargs)
 
     def factory(self):
         return self.smtp_class(self.handler, **self.SMTP_kwargs)
@@ -184,6 +220,10 @@ class SmtpServer:
     @property
     def messages(self) -> list[Received]:
         return self.handler.messages if self.handler else []
+
+    def recipients(self) -> Counter:
+        """How many accepted messages each envelope recipient got."""
+        return Counter(address for received in list(self.messages) for address in received.rcpt_tos)
 
     def __iter__(self):
         return iter((self.host, self.port))
@@ -225,6 +265,7 @@ def certificate_authority() -> CertificateAuthority:
 @contextlib.contextmanager
 def smtp_server(
     *,
+    port: int = 0,
     security: str = "none",
     cert_names: tuple[str, ...] = (),
     auth: Authenticator | None = None,
@@ -233,7 +274,7 @@ def smtp_server(
     smtp_class: type[SMTP] = SMTP,
     **smtp_options,
 ) -> Iterator[SmtpServer]:
-    """An aiosmtpd server on 127.0.0.1.
+    """An aiosmtpd server on 127.0.0.1, on ``port`` (default: one the kernel picks).
 
     ``security``: "none", "starttls" (offers STARTTLS) or "ssl" (TLS from the first
     byte), with a certificate of the test CA for ``cert_names`` (default localhost
@@ -251,7 +292,7 @@ def smtp_server(
         options.update(authenticator=auth, auth_require_tls=False)
     # aiosmtpd's own auth_required warns when TLS is not required too; the handler does it.
     handler.require_login = auth_required
-    controller = _Controller(handler, smtp_class=smtp_class, **options)
+    controller = _Controller(handler, port=port, smtp_class=smtp_class, **options)
     controller.start()
     try:
         yield SmtpServer(HOST, controller.port, handler)
@@ -268,9 +309,7 @@ def silent_server() -> Iterator[SmtpServer]:
 
 def closed_port() -> SmtpServer:
     """A port of 127.0.0.1 where nothing listens (connection refused)."""
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        return SmtpServer(HOST, sock.getsockname()[1])
+    return SmtpServer(HOST, free_port())
 
 
 # ---------------------------------------------------------------- pointing a mailer at a server
@@ -325,36 +364,3 @@ def env_for(
     if sender:
         env["DEFAULT_FROM_EMAIL"] = sender
     return env
-
-
-# ---------------------------------------------------------------- fixtures
-
-
-@pytest.fixture
-def trusted_ca(monkeypatch) -> CertificateAuthority:
-    """The test CA, trusted by ``ssl.create_default_context()`` in this process for this test."""
-    authority = certificate_authority()
-    monkeypatch.setenv("SSL_CERT_FILE", authority.ca_file)
-    monkeypatch.delenv("SSL_CERT_DIR", raising=False)
-    return authority
-
-
-@pytest.fixture
-def smtp_sink() -> Iterator[SmtpServer]:
-    """A plain SMTP server without login that accepts everything."""
-    with smtp_server() as server:
-        yield server
-
-
-@pytest.fixture
-def smtp_with_login() -> Iterator[SmtpServer]:
-    """A plain SMTP server that offers AUTH, accepts ``LOGIN`` / ``PASSWORD`` and requires it."""
-    with smtp_server(auth=Authenticator(), auth_required=True) as server:
-        yield server
-
-
-@pytest.fixture
-def smtp_refusing_login() -> Iterator[SmtpServer]:
-    """A plain SMTP server that offers AUTH and refuses every login with 535. Unpacks as host, port."""
-    with smtp_server(auth=Authenticator(accept=False), auth_required=True) as server:
-        yield server

@@ -39,7 +39,7 @@ def one_document(result) -> dict:
         (["resetuser", "anna", "--using", "nope", "--site-url", SITE], 3, "There is no mailer 'nope' in MAILERS"),
         (["resetuser", "anna"], 3, "SITE_URL is not set"),
         (["outbox", "list", "--using", "nope"], 3, "There is no mailer named 'nope' in MAILERS"),
-        (["outbox", "show", "nosuchid", "--path", "."], 2, ""),
+        (["outbox", "show", "nosuchid", "--path", "."], 2, "'nosuchid' is not a message ID."),
     ],
 )
 def test_every_error_is_one_json_document(args, code, error, tmp_path):
