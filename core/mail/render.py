@@ -51,22 +51,15 @@ class Renderer:
 
 
 def _shape(message: EmailMessage):
-    """Everything of a message but its Subject and Message-ID, or None when it has no Message-ID of its own."""
+    """Everything of a message but its Subject and Message-ID, or None when it has no Message-ID of its own.
+
+    Every attribute the instance holds (``vars``) and its class: a field a new Django
+    release adds, or one a subclass adds, is compared without being named here.
+    """
     headers = dict(message.extra_headers)
     if "Message-ID" not in headers or "\n" in message.subject or "\r" in message.subject:
         return None
     del headers["Message-ID"]
-    return (
-        type(message),
-        message.from_email,
-        message.to,
-        message.cc,
-        message.bcc,
-        message.reply_to,
-        message.body,
-        message.content_subtype,
-        message.encoding,
-        getattr(message, "alternatives", None),
-        message.attachments,
-        headers,
-    )
+    fields = {**vars(message), "extra_headers": headers}
+    del fields["subject"]
+    return type(message), fields
