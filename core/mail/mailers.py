@@ -10,6 +10,7 @@ from django.core.mail.backends.filebased import EmailBackend as FileBackend
 from django.core.mail.backends.locmem import EmailBackend as MemoryBackend
 from django.core.mail.backends.smtp import EmailBackend as SmtpBackend
 
+from core.mail.django_internals import file_backend_log
 from core.mail.explain import config_problem
 
 
@@ -68,5 +69,7 @@ def files_written(backend) -> list[str]:
     """The files a file-based backend wrote in its last send."""
     if hasattr(backend, "written"):  # the project's outbox backend: one .eml per message
         return list(backend.written)
-    name = getattr(backend, "_fname", None)  # Django's file backend: one .log per connection
-    return [name] if name else []
+    if isinstance(backend, FileBackend):  # Django's file backend: one .log per backend instance
+        name = file_backend_log(backend)
+        return [name] if name else []
+    return []

@@ -23,6 +23,7 @@ from django.conf import settings
 from django.core.mail import EmailMessage
 from django.core.mail.backends.smtp import EmailBackend as SmtpBackend
 
+from core.mail.django_internals import take_half_open_connection
 from core.mail.errors import MailProblem
 from core.mail.explain import explain, refused_problem, server_replies
 from core.mail.mailers import describe, files_written, get_backend, kind
@@ -238,11 +239,13 @@ def _capabilities(connection: smtplib.SMTP, backend: SmtpBackend) -> dict:
 
 def _abandon(backend) -> None:
     """After a failure, drop the connection without waiting for a server that may not answer."""
-    for name in ("connection", "_partial_connection"):
-        connection = getattr(backend, name, None)
-        if isinstance(connection, smtplib.SMTP):
-            connection.close()
-            setattr(backend, name, None)
+    connection = getattr(backend, "connection", None)
+    if isinstance(connection, smtplib.SMTP):
+        connection.close()
+        backend.connection = None
+    half_open = take_half_open_connection(backend)
+    if half_open is not None:
+        half_open.close()
     if not isinstance(backend, SmtpBackend):
         backend.close()
 

@@ -2,8 +2,10 @@
 
 import pytest
 
+from core.mail.compose import compose_messages
+from core.mail.config import FILE_BACKEND
 from core.mail.errors import ExitCode, MailProblem
-from core.mail.probe import check_mailer
+from core.mail.probe import check_mailer, send_test_messages
 from tests.mail.sending import TO, send
 from tests.smtp_servers import (
     LOGIN,
@@ -79,3 +81,20 @@ def test_check_finds_a_refused_sender_without_sending(settings):
         with pytest.raises(MailProblem) as caught:
             check_mailer(sender="site@other.example")
     assert caught.value.code == ExitCode.MESSAGE_REFUSED and server.messages == []
+
+
+# ---------------------------------------------------------------- the files a send wrote
+
+
+def test_a_send_through_djangos_file_backend_reports_its_log_file(settings, tmp_path):
+    settings.MAILERS = {"default": {"BACKEND": FILE_BACKEND, "OPTIONS": {"file_path": str(tmp_path)}}}
+    report = send_test_messages(compose_messages([TO], subject="Test", from_email=LOGIN, count=2))
+    [written] = tmp_path.glob("*.log")
+    assert report.delivery == "saved" and report.files == [str(written)]
+    assert written.read_bytes().count(b"Subject: Test (") == 2  # one file for the whole send
+
+
+def test_a_send_through_the_outbox_reports_each_eml_file(settings, outbox_dir):
+    report = send_test_messages(compose_messages([TO], subject="Test", from_email=LOGIN, count=2))
+    assert report.delivery == "saved" and len(report.files) == 2
+    assert sorted(report.files) == sorted(str(path) for path in outbox_dir.glob("*.eml"))
