@@ -35,7 +35,7 @@ run: $(VENV)/.runtime .env
 	$(PY) manage.py migrate --noinput
 	@echo
 	@echo "Open http://$(HOST):$(PORT)/ (Ctrl+C stops the server and the worker; after editing .env, start make run again)"
-	@$(PY) manage.py shell -v0 -c "from core.mail.diagnosis import describe_mailer; from core.management.base import mailer_text; print('Mailer ' + mailer_text(describe_mailer()))"
+	@$(PY) manage.py shell -v0 -c "from core.mail.mailers import describe_mailer; from core.management.base import mailer_text; print('Mailer ' + mailer_text(describe_mailer()))"
 	@echo
 	@# The task worker sends the reset messages; it runs beside the server and stops with it.
 	$(PY) manage.py db_worker --no-reload & worker=$$!; \

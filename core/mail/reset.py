@@ -26,8 +26,9 @@ from django.utils.translation import gettext as _
 
 from core.addresses import same_address
 from core.mail.config import ConfigError, parse_site_url
-from core.mail.diagnosis import describe, explain, files_written, get_backend
 from core.mail.errors import ExitCode, MailProblem
+from core.mail.explain import explain
+from core.mail.mailers import describe, files_written, get_backend
 
 
 @dataclass(frozen=True)
@@ -130,7 +131,7 @@ class ResetResult:
     email: str = ""
     link: str = ""
     sent: bool = False
-    mailer: dict = field(default_factory=dict)  # diagnosis.describe() of the mailer used
+    mailer: dict = field(default_factory=dict)  # mailers.describe() of the mailer used
     files: list[str] = field(default_factory=list)
     expires: datetime | None = None
     problem: MailProblem | None = None

@@ -41,8 +41,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from core.addresses import same_address
-from core.mail.diagnosis import explain, get_backend
 from core.mail.errors import MailProblem
+from core.mail.explain import explain
+from core.mail.mailers import get_backend
 from core.mail.reset import DEFAULTS, MessageOptions, send_reset_message
 from core.models import Delivery
 

@@ -146,7 +146,7 @@ BACKEND_NAMES = {
 
 
 def where(mailer: dict) -> str:
-    """``host:port (security)`` of a ``diagnosis.describe`` dict."""
+    """``host:port (security)`` of a ``core.mail.mailers.describe`` dict."""
     return f"{mailer['host']}:{mailer['port']} ({SECURITY[mailer['security']]})"
 
 

@@ -58,13 +58,13 @@ def test_a_password_echoed_by_the_server_is_hidden_only_there(password):
 
 
 def test_a_non_ascii_password_set_in_mailers_is_a_configuration_error(settings, smtp_refusing_login):
-    from core.mail import diagnosis
+    from core.mail import probe
     from core.mail.errors import MailProblem
     from tests.smtp_servers import mailers_for
 
     settings.MAILERS = mailers_for(*smtp_refusing_login, user=LOGIN, password="pässwort-Zq9")
     with pytest.raises(MailProblem) as caught:
-        diagnosis.check_mailer()
+        probe.check_mailer()
     problem = caught.value
     assert int(problem.code) == 3 and "SMTP logins must be ASCII" in problem.message
     assert "ä" not in problem.message + problem.hint and "address" not in problem.hint

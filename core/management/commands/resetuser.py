@@ -4,8 +4,8 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from core.mail.diagnosis import describe_mailer
 from core.mail.errors import MailProblem
+from core.mail.mailers import describe_mailer
 from core.mail.reset import reset_user, site_url_for_links
 from core.management.base import Error, ProjectCommand, command_error, mailer_text
 

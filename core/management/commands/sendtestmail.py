@@ -5,7 +5,7 @@ import sys
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from core.mail import checks, compose, diagnosis
+from core.mail import checks, compose, probe
 from core.mail.errors import MailProblem
 from core.management.base import ProjectCommand, command_error, mailer_text, where
 
@@ -99,7 +99,7 @@ class Command(ProjectCommand):
             recipients = compose.recipients_from(recipients, admins=options["admins"], managers=options["managers"])
         sender = options["from_email"]
         if options["check"]:
-            return diagnosis.check_mailer(
+            return probe.check_mailer(
                 options["using"],
                 sender=compose.check_address(sender, "sender (--from)") if sender else None,
                 recipients=recipients,
@@ -118,7 +118,7 @@ class Command(ProjectCommand):
             attachments=attachments,
             count=options["count"],
         )
-        return diagnosis.send_test_messages(
+        return probe.send_test_messages(
             messages,
             options["using"],
             timeout=options["timeout"],
@@ -130,7 +130,7 @@ class Command(ProjectCommand):
     def render(self, report, verbosity: int) -> None:
         mailer = report.mailer
         write = self.stdout.write
-        if isinstance(report, diagnosis.CheckReport):
+        if isinstance(report, probe.CheckReport):
             write(self.style.SUCCESS(self.check_headline(report)))
             write(f"  mailer      {mailer_text(mailer)}")
             if report.capabilities:

@@ -1,4 +1,4 @@
-"""core/mail/diagnosis.py against real SMTP servers on 127.0.0.1, working and written to fail."""
+"""core/mail/explain.py: every way a real server on 127.0.0.1 fails, as a send meets it, in one sentence and a hint."""
 
 import smtplib
 import socket
@@ -6,25 +6,17 @@ import time
 
 import pytest
 
-from core.mail.compose import compose_messages
-from core.mail.config import OUTBOX_BACKEND
-from core.mail.diagnosis import (
-    check_mailer,
-    describe_mailer,
-    explain,
-    get_backend,
-    send_test_messages,
-)
-from core.mail.errors import ExitCode, MailProblem
+from core.mail.errors import ExitCode
+from core.mail.explain import explain
+from core.mail.mailers import get_backend
+from tests.mail.sending import failure
 from tests.smtp_servers import (
     LOGIN,
     PASSWORD,
     POLICY,
-    RECIPIENT_UNKNOWN,
     REFUSED_RECIPIENT,
     SENDER_NOT_OWNED,
     TOO_LARGE,
-    Authenticator,
     DroppingSMTP,
     Handler,
     closed_port,
@@ -32,98 +24,6 @@ from tests.smtp_servers import (
     silent_server,
     smtp_server,
 )
-
-TO = "anna@example.com"
-
-
-def send(settings, mailers, *recipients, sender=LOGIN, count=1, timeout=None):
-    settings.MAILERS = mailers
-    messages = compose_messages(list(recipients) or [TO], subject="Test", from_email=sender, count=count)
-    return send_test_messages(messages, timeout=timeout)
-
-
-def failure(settings, mailers, *recipients, **kwargs) -> MailProblem:
-    with pytest.raises(MailProblem) as caught:
-        send(settings, mailers, *recipients, **kwargs)
-    problem = caught.value
-    assert PASSWORD not in problem.message + problem.hint
-    return problem
-
-
-# ---------------------------------------------------------------- working servers
-
-
-@pytest.mark.parametrize("security", ["none", "starttls", "ssl"])
-def test_sends_through_each_kind_of_server_with_login(settings, trusted_ca, security):
-    with smtp_server(security=security, auth=Authenticator(), auth_required=True) as server:
-        mailers = mailers_for(*server, ssl=security == "ssl", tls=security == "starttls", user=LOGIN, password=PASSWORD)
-        report = send(settings, mailers)
-    assert report.delivery == "sent" and report.accepted == [TO] and report.refused == {}
-    assert report.mailer == {
-        "alias": "default",
-        "backend": "django.core.mail.backends.smtp.EmailBackend",
-        "kind": "smtp",
-        "host": server.host,
-        "port": server.port,
-        "security": security,
-        "login": LOGIN,
-        "timeout": 5.0,
-    }
-    [received] = server.messages
-    assert received.mail_from == LOGIN and received.rcpt_tos == [TO]
-    assert received.message()["Message-ID"] == report.message_ids[0]
-
-
-def test_count_sends_numbered_messages_and_reports_the_rate(settings, smtp_sink):
-    report = send(settings, mailers_for(*smtp_sink), count=5)
-    assert [m.message()["Subject"] for m in smtp_sink.messages] == [f"Test ({n}/5)" for n in range(1, 6)]
-    assert len(set(report.message_ids)) == 5 and report.per_second > 0
-
-
-def test_a_series_arrives_as_django_would_build_each_message(settings, smtp_sink):
-    """--count N reuses the first message's bytes; every message must still be the one Django builds."""
-    settings.MAILERS = mailers_for(*smtp_sink)
-    long_subject = "Проверка почты с длинной темой, которую надо переносить по строкам " * 2
-    messages = compose_messages(
-        ["Анна <anna@example.com>"],
-        subject=long_subject.strip(),
-        body="Привет!",
-        html="<p>Привет</p>",
-        from_email="Сайт <site@example.com>",
-        attachments=[("отчёт.txt", "строка".encode(), "text/plain")],
-        count=3,
-    )
-    send_test_messages(messages)
-    for sent, received in zip(messages, smtp_sink.messages, strict=True):
-        expected, got = sent.message(), received.message()
-        for header in ("Subject", "Message-ID", "From", "To"):
-            assert got[header] == expected[header]
-        for kind in ("plain", "html"):  # sent with CRLF line ends, as SMTP wants
-            assert got.get_body((kind,)).get_content().replace("\r\n", "\n") == expected.get_body((kind,)).get_content()
-        [attachment] = got.iter_attachments()
-        [original] = expected.iter_attachments()
-        assert attachment.get_filename() == original.get_filename() == "отчёт.txt"
-        assert attachment.get_content().replace("\r\n", "\n") == original.get_content()
-    assert [m.message()["Subject"][-5:] for m in smtp_sink.messages] == ["(1/3)", "(2/3)", "(3/3)"]
-
-
-def test_check_reads_capabilities_and_sends_nothing(settings, trusted_ca):
-    with smtp_server(security="starttls", auth=Authenticator(), data_size_limit=1_000_000) as server:
-        settings.MAILERS = mailers_for(*server, tls=True, user=LOGIN, password=PASSWORD)
-        report = check_mailer(sender=LOGIN, recipients=[TO])
-    assert report.logged_in and report.accepted == [TO] and server.messages == []
-    assert report.capabilities["size_limit"] == 1_000_000
-    assert report.capabilities["starttls"] is True
-    assert set(report.capabilities["auth"]) == {"LOGIN", "PLAIN"}
-
-
-def test_check_finds_a_refused_sender_without_sending(settings):
-    with smtp_server(handler=Handler(refuse_sender=SENDER_NOT_OWNED)) as server:
-        settings.MAILERS = mailers_for(*server)
-        with pytest.raises(MailProblem) as caught:
-            check_mailer(sender="site@other.example")
-    assert caught.value.code == ExitCode.MESSAGE_REFUSED and server.messages == []
-
 
 # ---------------------------------------------------------------- cannot reach
 
@@ -248,19 +148,6 @@ def test_sender_refused_hints_at_default_from_email(settings):
     assert "DEFAULT_FROM_EMAIL" in problem.hint
 
 
-def test_one_recipient_refused_the_others_still_get_it(settings):
-    with smtp_server(handler=Handler(refuse=(REFUSED_RECIPIENT,))) as server:
-        report = send(settings, mailers_for(*server), TO, REFUSED_RECIPIENT)
-    assert report.accepted == [TO]
-    assert report.refused == {REFUSED_RECIPIENT: RECIPIENT_UNKNOWN}
-    assert [m.rcpt_tos for m in server.messages] == [[TO]]
-    problem = report.problem()
-    assert problem.code == ExitCode.MESSAGE_REFUSED
-    assert problem.message == (
-        f"{server.host}:{server.port} refused some recipients: {REFUSED_RECIPIENT} ({RECIPIENT_UNKNOWN})."
-    )
-
-
 def test_every_recipient_refused(settings):
     with smtp_server(handler=Handler(refuse=(REFUSED_RECIPIENT, "ghost@example.com"))) as server:
         problem = failure(settings, mailers_for(*server), REFUSED_RECIPIENT, "ghost@example.com")
@@ -285,48 +172,7 @@ def test_connection_dropped_in_the_middle_of_the_message(settings):
     assert problem.message == f"{server.host}:{server.port} closed the connection in the middle of sending the message."
 
 
-# ---------------------------------------------------------------- configuration and describe_mailer
-
-
-def test_describe_mailer_never_shows_the_password(settings):
-    settings.MAILERS = mailers_for("smtp.example.com", 465, ssl=True, user=LOGIN, password=PASSWORD)
-    description = describe_mailer()
-    assert description["security"] == "ssl" and description["login"] == LOGIN
-    assert PASSWORD not in repr(description)
-
-
-def test_describe_mailer_of_a_file_backend(settings, tmp_path):
-    settings.MAILERS = {"default": {"BACKEND": OUTBOX_BACKEND, "OPTIONS": {"file_path": str(tmp_path)}}}
-    assert describe_mailer() == {
-        "alias": "default",
-        "backend": OUTBOX_BACKEND,
-        "kind": "file",
-        "file_path": str(tmp_path),
-    }
-
-
-def test_unknown_alias_is_a_configuration_error(settings):
-    with pytest.raises(MailProblem) as caught:
-        describe_mailer("bulk")
-    assert caught.value.code == ExitCode.CONFIG
-    assert caught.value.message == "There is no mailer 'bulk' in MAILERS (configured: 'default')."
-
-
-def test_ssl_and_starttls_both_on_is_a_configuration_error(settings):
-    settings.MAILERS = mailers_for("smtp.example.com", 465, ssl=True, tls=True, password=PASSWORD)
-    with pytest.raises(MailProblem) as caught:
-        describe_mailer()
-    assert caught.value.code == ExitCode.CONFIG
-    assert caught.value.message.startswith("MAILERS['default']: The 'use_ssl' and 'use_tls' OPTIONS are incompatible")
-    assert "EMAIL_USE_SSL" in caught.value.hint
-
-
-def test_a_file_where_the_outbox_folder_should_be(settings, tmp_path):
-    (tmp_path / "taken").write_text("")
-    settings.MAILERS = {"default": {"BACKEND": OUTBOX_BACKEND, "OPTIONS": {"file_path": str(tmp_path / "taken")}}}
-    with pytest.raises(MailProblem) as caught:
-        describe_mailer()
-    assert caught.value.code == ExitCode.CONFIG and "outbox://" in caught.value.hint
+# ---------------------------------------------------------------- explain() itself
 
 
 def test_explain_names_host_and_port_of_the_mailer(settings):

@@ -1,18 +1,8 @@
-"""Sending and probing through a mailer, and every failure explained as a ``MailProblem``.
+"""Explaining mail failures: any exception on the way to a mail server → one MailProblem (sentence, hint, exit code).
 
-Django's backends open the connection (TLS, login) and close it; this module
-reuses them for that and adds only what Django's backend hides:
-
-* ``send_test_messages`` sends over one opened connection and keeps what
-  ``smtplib.sendmail`` returns, so a partial refusal names who was refused and who
-  was accepted (Django's backend ignores it);
-* ``check_mailer`` opens the connection, reads the server's capabilities and asks
-  whether it would take the sender (and recipients), then resets and quits:
-  nothing is sent;
-* ``explain`` turns any exception raised on the way into one sentence naming
-  host:port, a hint and the project's exit code (core.mail.errors).
-
-No message produced here ever contains the SMTP password: text that comes from
+``explain`` turns what making, opening or sending through a mailer raised into one
+sentence naming host:port, a hint and the project's exit code (core.mail.errors).
+No sentence made here ever contains the SMTP password: text that comes from
 outside (a server's reply, an exception's message) goes through ``_scrub``, which
 hides the password where it can appear (a URL's credentials, a word of its own),
 never as a bare substring of the whole output.
@@ -20,22 +10,15 @@ never as a bare substring of the whole output.
 
 from __future__ import annotations
 
-import email.policy
 import re
 import smtplib
 import socket
 import ssl
-import time
-from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.core import mail
 from django.core.exceptions import ImproperlyConfigured
-from django.core.mail import EmailMessage, InvalidMailer, MailerDoesNotExist
-from django.core.mail.backends.console import EmailBackend as ConsoleBackend
-from django.core.mail.backends.dummy import EmailBackend as DummyBackend
+from django.core.mail import InvalidMailer, MailerDoesNotExist
 from django.core.mail.backends.filebased import EmailBackend as FileBackend
-from django.core.mail.backends.locmem import EmailBackend as MemoryBackend
 from django.core.mail.backends.smtp import EmailBackend as SmtpBackend
 from django.utils.translation import gettext as _
 
@@ -69,364 +52,6 @@ def address_hint() -> str:
     return _("Write addresses as name@example.com.")
 
 
-# ---------------------------------------------------------------- the mailer
-
-
-def get_backend(alias: str = "default"):
-    """A fresh backend instance for ``MAILERS[alias]``; MailProblem(CONFIG) if it cannot be made."""
-    try:
-        return mail.mailers[alias]
-    except ImproperlyConfigured as error:
-        raise _config_problem(error, alias) from None
-
-
-def kind(backend) -> str:
-    """ "smtp", "file", "console", "memory", "dummy" or "other"."""
-    for cls, name in (
-        (SmtpBackend, "smtp"),
-        (FileBackend, "file"),  # before console: the file backend is a console backend
-        (ConsoleBackend, "console"),
-        (MemoryBackend, "memory"),
-        (DummyBackend, "dummy"),
-    ):
-        if isinstance(backend, cls):
-            return name
-    return "other"
-
-
-def security(backend: SmtpBackend) -> str:
-    return "ssl" if backend.use_ssl else "starttls" if backend.use_tls else "none"
-
-
-def describe(backend) -> dict:
-    """What a report shows of a backend instance (never the password)."""
-    cls = type(backend)
-    result = {"alias": backend.alias, "backend": f"{cls.__module__}.{cls.__qualname__}", "kind": kind(backend)}
-    if isinstance(backend, SmtpBackend):
-        result.update(
-            host=backend.host,
-            port=backend.port,
-            security=security(backend),
-            login=backend.username or "",
-            timeout=backend.timeout,
-        )
-    elif isinstance(backend, FileBackend):
-        result["file_path"] = backend.file_path
-    return result
-
-
-def describe_mailer(alias: str = "default") -> dict:
-    """What a report shows of a mailer: {"alias", "backend", "kind" (see ``kind``), and for SMTP "host",
-    "port", "security" ("ssl" | "starttls" | "none"), "login" (never the password), "timeout";
-    for file backends "file_path"}.
-    Raises MailProblem(ExitCode.CONFIG, ...) for an unknown alias or InvalidMailer."""
-    return describe(get_backend(alias))
-
-
-# ---------------------------------------------------------------- reports
-
-
-class _PartialRefusal:
-    """Shared by the reports: a partial refusal (some recipients refused, not all) as a problem."""
-
-    def problem(self) -> MailProblem | None:
-        if not self.refused:
-            return None
-        return _refused_problem(self.mailer, self.refused, partial=True)
-
-
-@dataclass
-class SendReport(_PartialRefusal):
-    """What a send did: who took the messages, who refused them, how fast."""
-
-    mailer: dict
-    delivery: str  # "sent", "saved", "printed", "kept in memory", "discarded"
-    sender: str
-    accepted: list[str]
-    refused: dict[str, str]  # address → the server's reply
-    message_ids: list[str]
-    seconds: float
-    files: list[str] = field(default_factory=list)
-
-    @property
-    def left_the_process(self) -> bool:
-        return self.delivery in ("sent", "saved", "printed")
-
-    @property
-    def per_second(self) -> float:
-        return len(self.message_ids) / self.seconds if self.seconds else 0.0
-
-    def as_dict(self) -> dict:
-        return {
-            "action": "send",
-            "mailer": self.mailer,
-            "delivery": self.delivery,
-            "left_the_process": self.left_the_process,
-            "from": self.sender,
-            "accepted": self.accepted,
-            "refused": self.refused,
-            "message_ids": self.message_ids,
-            "count": len(self.message_ids),
-            "seconds": round(self.seconds, 6),
-            "per_second": round(self.per_second, 1),
-            "files": self.files,
-        }
-
-
-@dataclass
-class CheckReport(_PartialRefusal):
-    """What ``--check`` learnt from the server, without sending anything."""
-
-    mailer: dict
-    seconds: float
-    logged_in: bool = False
-    capabilities: dict = field(default_factory=dict)
-    sender: str = ""
-    accepted: list[str] = field(default_factory=list)
-    refused: dict[str, str] = field(default_factory=dict)
-
-    def as_dict(self) -> dict:
-        return {
-            "action": "check",
-            "mailer": self.mailer,
-            "logged_in": self.logged_in,
-            "capabilities": self.capabilities,
-            "from": self.sender,
-            "accepted": self.accepted,
-            "refused": self.refused,
-            "seconds": round(self.seconds, 6),
-        }
-
-
-DELIVERY = {"smtp": "sent", "file": "saved", "console": "printed", "memory": "kept in memory", "dummy": "discarded"}
-
-
-# ---------------------------------------------------------------- send and check
-
-
-def send_test_messages(
-    messages: list[EmailMessage],
-    alias: str = "default",
-    *,
-    timeout: float | None = None,
-    console_stream=None,
-) -> SendReport:
-    """Send ``messages`` through ``MAILERS[alias]`` over one connection.
-
-    ``timeout`` overrides the mailer's; ``console_stream`` is where a console
-    backend prints (a command with ``--json`` keeps stdout for the document).
-    Raises MailProblem for every failure; a partial refusal is in the report.
-    """
-    backend = _prepared_backend(alias, timeout)
-    if console_stream is not None and kind(backend) == "console":
-        backend.stream = console_stream
-    mailer = describe(backend)
-    refused: dict[str, str] = {}
-    stage = "connect"
-    start = time.perf_counter()
-    try:
-        if isinstance(backend, SmtpBackend):
-            backend.open()
-            stage = "send"
-            render = _Renderer(backend)
-            for message in messages:
-                refused.update(_smtp_send(backend, *render(message)))
-            stage = "quit"
-            backend.close()
-        else:
-            stage = "send"
-            backend.send_messages(messages)
-    except Exception as error:
-        _abandon(backend)
-        raise explain(error, backend, stage) from error
-    seconds = time.perf_counter() - start
-    addresses = _unique(address for message in messages for address in message.recipients())
-    recipients = _unique(_envelope(backend, address) for address in addresses)
-    return SendReport(
-        mailer=mailer,
-        delivery=DELIVERY.get(kind(backend), "sent"),
-        sender=messages[0].from_email if messages else "",
-        accepted=[address for address in recipients if address not in refused],
-        refused=refused,
-        message_ids=[message.extra_headers.get("Message-ID", "") for message in messages],
-        seconds=seconds,
-        files=files_written(backend),
-    )
-
-
-def check_mailer(
-    alias: str = "default",
-    *,
-    sender: str | None = None,
-    recipients: list[str] = (),
-    timeout: float | None = None,
-) -> CheckReport:
-    """Connect, start TLS, log in, read the capabilities; ask the server whether it
-    would take ``sender`` (default ``DEFAULT_FROM_EMAIL``) and ``recipients``
-    (MAIL FROM, RCPT TO), then RSET and quit.
-
-    Sends nothing. A backend that is not SMTP has nothing to connect to: its
-    report only describes it (a file backend's folder was checked when it was made).
-    """
-    backend = _prepared_backend(alias, timeout)
-    report = CheckReport(mailer=describe(backend), seconds=0.0)
-    if not isinstance(backend, SmtpBackend):
-        return report
-    sender = report.sender = sender or settings.DEFAULT_FROM_EMAIL
-    start = time.perf_counter()
-    stage = "connect"
-    try:
-        backend.open()
-        stage = "check"
-        connection = backend.connection
-        connection.ehlo_or_helo_if_needed()
-        report.logged_in = bool(backend.username and backend.password)
-        report.capabilities = _capabilities(connection, backend)
-        code, reply = connection.mail(backend.prep_address(sender))
-        if code != 250:
-            raise smtplib.SMTPSenderRefused(code, reply, sender)
-        refused = {}
-        for address in _unique(backend.prep_address(address) for address in recipients):
-            code, reply = connection.rcpt(address)
-            if code in (250, 251):
-                report.accepted.append(address)
-            else:
-                refused[address] = (code, reply)
-        connection.rset()
-        if refused and not report.accepted:
-            raise smtplib.SMTPRecipientsRefused(refused)
-        report.refused = {address: _reply(code, reply, backend) for address, (code, reply) in refused.items()}
-        stage = "quit"
-        backend.close()
-    except Exception as error:
-        _abandon(backend)
-        raise explain(error, backend, stage) from error
-    report.seconds = time.perf_counter() - start
-    return report
-
-
-def _prepared_backend(alias: str, timeout: float | None):
-    backend = get_backend(alias)
-    if timeout is not None and isinstance(backend, SmtpBackend):
-        backend.timeout = timeout
-    return backend
-
-
-def _smtp_send(backend: SmtpBackend, sender: str, recipients: list[str], data: bytes) -> dict[str, str]:
-    """What Django's ``backend._send`` does, keeping the refused recipients ``sendmail`` returns."""
-    refused = backend.connection.sendmail(sender, recipients, data)
-    return {address: _reply(code, reply, backend) for address, (code, reply) in refused.items()}
-
-
-class _Renderer:
-    """A message → (envelope sender, envelope recipients, bytes), as Django's SMTP backend makes them.
-
-    A series (``--count N``) differs only in Subject and Message-ID. Building each
-    message with the email package costs about twice a round trip to a local server,
-    so a message whose every other part equals the previous one's reuses its bytes
-    and envelope, with those two header lines folded anew by the same policy.
-    """
-
-    SWAPPED = ("Subject", "Message-ID")
-
-    def __init__(self, backend: SmtpBackend):
-        self.backend = backend
-        self.shape = None
-
-    def __call__(self, message: EmailMessage) -> tuple[str, list[str], bytes]:
-        shape = _shape(message)
-        if shape is not None and shape == self.shape:
-            return self.sender, self.recipients, self._swapped(message)
-        self.shape = shape
-        self.sender = self.backend.prep_address(message.from_email)
-        self.recipients = [self.backend.prep_address(address) for address in message.recipients()]
-        data = message.message(policy=email.policy.SMTP).as_bytes()
-        self.head, self.body = data.split(b"\r\n\r\n", 1)
-        return self.sender, self.recipients, data
-
-    def _swapped(self, message: EmailMessage) -> bytes:
-        values = {"subject": message.subject, "message-id": message.extra_headers["Message-ID"]}
-        lines = []
-        skipping = False
-        for line in self.head.split(b"\r\n"):
-            if line[:1] in (b" ", b"\t"):  # a folded continuation of the header before
-                if not skipping:
-                    lines.append(line)
-                continue
-            name = line.partition(b":")[0].decode("ascii").lower()
-            skipping = name in values
-            if skipping:
-                lines.append(email.policy.SMTP.fold_binary(name.title().replace("-Id", "-ID"), values[name])[:-2])
-            else:
-                lines.append(line)
-        return b"\r\n".join(lines) + b"\r\n\r\n" + self.body
-
-
-def _shape(message: EmailMessage):
-    """Everything of a message but its Subject and Message-ID, or None when it has no Message-ID of its own."""
-    headers = dict(message.extra_headers)
-    if "Message-ID" not in headers or "\n" in message.subject or "\r" in message.subject:
-        return None
-    del headers["Message-ID"]
-    return (
-        type(message),
-        message.from_email,
-        message.to,
-        message.cc,
-        message.bcc,
-        message.reply_to,
-        message.body,
-        message.content_subtype,
-        message.encoding,
-        getattr(message, "alternatives", None),
-        message.attachments,
-        headers,
-    )
-
-
-def _capabilities(connection: smtplib.SMTP, backend: SmtpBackend) -> dict:
-    features = connection.esmtp_features
-    size = features.get("size", "").strip()
-    return {
-        "size_limit": int(size) if size.isdigit() and int(size) else None,
-        "auth": features.get("auth", "").split(),
-        # After STARTTLS the server no longer lists it: it was offered, and used.
-        "starttls": backend.use_tls or "starttls" in features,
-        "smtputf8": "smtputf8" in features,
-        "8bitmime": "8bitmime" in features,
-    }
-
-
-def _abandon(backend) -> None:
-    """After a failure, drop the connection without waiting for a server that may not answer."""
-    for name in ("connection", "_partial_connection"):
-        connection = getattr(backend, name, None)
-        if isinstance(connection, smtplib.SMTP):
-            connection.close()
-            setattr(backend, name, None)
-    if not isinstance(backend, SmtpBackend):
-        backend.close()
-
-
-def _envelope(backend, address: str) -> str:
-    return backend.prep_address(address) if isinstance(backend, SmtpBackend) else address
-
-
-def files_written(backend) -> list[str]:
-    """The files a file-based backend wrote in its last send."""
-    if hasattr(backend, "written"):  # the project's outbox backend: one .eml per message
-        return list(backend.written)
-    name = getattr(backend, "_fname", None)  # Django's file backend: one .log per connection
-    return [name] if name else []
-
-
-def _unique(items) -> list:
-    return list(dict.fromkeys(items))
-
-
-# ---------------------------------------------------------------- diagnosis
-
-
 def explain(error: BaseException, backend, stage: str = "") -> MailProblem:
     """Any exception raised while opening ``backend`` or sending through it → MailProblem: exit code 3 config,
     4 unreachable, 5 login refused, 6 message refused (1 for a bug-like unknown error), one sentence naming
@@ -456,7 +81,7 @@ def _scrub(text, backend=None) -> str:
 
 def _explain(error: BaseException, backend, stage: str) -> MailProblem:
     if isinstance(error, ImproperlyConfigured):
-        return _config_problem(error, backend.alias)
+        return config_problem(error, backend.alias)
     if not isinstance(backend, SmtpBackend):
         return _local_problem(error, backend)
 
@@ -574,12 +199,12 @@ def _explain(error: BaseException, backend, stage: str) -> MailProblem:
         return MailProblem(
             login,
             _("%(where)s refused the login %(login)r: %(reply)s.")
-            % {"where": where, "login": user, "reply": _reply(error.smtp_code, error.smtp_error, backend)},
+            % {"where": where, "login": user, "reply": _said(error, backend)},
             hint,
         )
     if isinstance(error, smtplib.SMTPSenderRefused):
         if _login_required(error.smtp_code, error.smtp_error):
-            return _login_required_problem(backend, where, _reply(error.smtp_code, error.smtp_error, backend))
+            return _login_required_problem(backend, where, _said(error, backend))
         if user:
             hint = _(
                 "The sender (DEFAULT_FROM_EMAIL, or --from) must be the mailbox you log in as (%(login)s); "
@@ -593,16 +218,16 @@ def _explain(error: BaseException, backend, stage: str) -> MailProblem:
         return MailProblem(
             refused,
             _("%(where)s refused the sender %(sender)s: %(reply)s.")
-            % {"where": where, "sender": error.sender, "reply": _reply(error.smtp_code, error.smtp_error, backend)},
+            % {"where": where, "sender": error.sender, "reply": _said(error, backend)},
             hint,
         )
     if isinstance(error, smtplib.SMTPRecipientsRefused):
-        replies = {address: _reply(code, reply, backend) for address, (code, reply) in error.recipients.items()}
+        replies = server_replies(error.recipients, backend)
         if all(_login_required(code, reply) for code, reply in error.recipients.values()):
             return _login_required_problem(backend, where, next(iter(replies.values())))
-        return _refused_problem(describe(backend), replies, partial=False)
+        return refused_problem(where, replies, partial=False)
     if isinstance(error, smtplib.SMTPDataError):
-        reply = _reply(error.smtp_code, error.smtp_error, backend)
+        reply = _said(error, backend)
         if error.smtp_code == 552 or "size" in reply.lower():
             hint = _("The message is too large for this server (--check shows its size limit): attach smaller files.")
         else:
@@ -635,15 +260,13 @@ def _explain(error: BaseException, backend, stage: str) -> MailProblem:
     if isinstance(error, smtplib.SMTPConnectError | smtplib.SMTPHeloError):
         return MailProblem(
             unreachable,
-            _("%(where)s refused the session: %(reply)s.")
-            % {"where": where, "reply": _reply(error.smtp_code, error.smtp_error, backend)},
+            _("%(where)s refused the session: %(reply)s.") % {"where": where, "reply": _said(error, backend)},
             _("The server is busy or refuses this machine (rate limits, block lists): try later or ask its admin."),
         )
     if isinstance(error, smtplib.SMTPResponseException):
         return MailProblem(
             refused,
-            _("%(where)s answered %(reply)s.")
-            % {"where": where, "reply": _reply(error.smtp_code, error.smtp_error, backend)},
+            _("%(where)s answered %(reply)s.") % {"where": where, "reply": _said(error, backend)},
             "",
         )
     if isinstance(error, smtplib.SMTPException) and "authentication method" in str(error):
@@ -690,7 +313,8 @@ def _bug(error: BaseException, backend) -> MailProblem:
     )
 
 
-def _config_problem(error: ImproperlyConfigured, alias: str) -> MailProblem:
+def config_problem(error: ImproperlyConfigured, alias: str) -> MailProblem:
+    """A mailer Django cannot make (an unknown alias, an InvalidMailer) → MailProblem(CONFIG) with a hint."""
     if isinstance(error, MailerDoesNotExist):
         known = ", ".join(repr(name) for name in getattr(settings, "MAILERS", {})) or "-"
         return MailProblem(
@@ -738,11 +362,8 @@ def _login_required_problem(backend: SmtpBackend, where: str, reply: str) -> Mai
     )
 
 
-def _refused_problem(mailer: dict, replies: dict[str, str], *, partial: bool) -> MailProblem:
-    if "host" in mailer:
-        where = f"{mailer['host']}:{mailer['port']}"
-    else:
-        where = _("the mailer %(alias)r") % {"alias": mailer["alias"]}
+def refused_problem(where: str, replies: dict[str, str], *, partial: bool) -> MailProblem:
+    """Recipients refused by the SMTP server at ``where`` (host:port): each named with its reply (``server_reply``)."""
     named = "; ".join(f"{address} ({reply})" for address, reply in replies.items())
     if partial:
         message = _("%(where)s refused some recipients: %(named)s.") % {"where": where, "named": named}
@@ -758,7 +379,17 @@ def _refused_problem(mailer: dict, replies: dict[str, str], *, partial: bool) ->
     )
 
 
-def _reply(code: int, reply, backend=None) -> str:
+def server_reply(code: int, reply, backend=None) -> str:
     """A server's reply on one line, the password hidden where it can appear (``_scrub``)."""
     text = reply.decode(errors="replace") if isinstance(reply, bytes) else str(reply)
     return _scrub(f"{code} {' '.join(text.split())}".strip(), backend)
+
+
+def _said(error: smtplib.SMTPResponseException, backend) -> str:
+    """What the server answered, as the exception smtplib raised holds it (``server_reply``)."""
+    return server_reply(error.smtp_code, error.smtp_error, backend)
+
+
+def server_replies(refused: dict[str, tuple[int, bytes]], backend=None) -> dict[str, str]:
+    """smtplib's refused recipients (address → (code, reply)) → address → ``server_reply``."""
+    return {address: server_reply(code, reply, backend) for address, (code, reply) in refused.items()}

@@ -1,0 +1,258 @@
+"""Proving a mailer works: send test messages through it, or ``--check`` its server without sending, and report.
+
+Django's backends open the connection (TLS, login) and close it; this module
+reuses them for that and adds only what Django's backend hides:
+
+* ``send_test_messages`` sends over one opened connection and keeps what
+  ``smtplib.sendmail`` returns, so a partial refusal names who was refused and who
+  was accepted (Django's backend ignores it);
+* ``check_mailer`` opens the connection, reads the server's capabilities and asks
+  whether it would take the sender (and recipients), then resets and quits:
+  nothing is sent.
+
+Every failure is raised as the ``MailProblem`` that ``core.mail.explain`` makes of it.
+"""
+
+from __future__ import annotations
+
+import smtplib
+import time
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.core.mail import EmailMessage
+from django.core.mail.backends.smtp import EmailBackend as SmtpBackend
+
+from core.mail.django_internals import take_half_open_connection
+from core.mail.errors import MailProblem
+from core.mail.explain import explain, refused_problem, server_replies
+from core.mail.mailers import describe, files_written, get_backend, kind
+from core.mail.render import Renderer
+
+# ---------------------------------------------------------------- reports
+
+
+class _PartialRefusal:
+    """Shared by the reports: a partial refusal (some recipients refused, not all) as a problem."""
+
+    def problem(self) -> MailProblem | None:
+        if not self.refused:
+            return None
+        # Only an SMTP server refuses recipients, so the mailer has a host.
+        where = f"{self.mailer['host']}:{self.mailer['port']}"
+        return refused_problem(where, self.refused, partial=True)
+
+
+@dataclass
+class SendReport(_PartialRefusal):
+    """What a send did: who took the messages, who refused them, how fast."""
+
+    mailer: dict
+    delivery: str  # "sent", "saved", "printed", "kept in memory", "discarded"
+    sender: str
+    accepted: list[str]
+    refused: dict[str, str]  # address → the server's reply
+    message_ids: list[str]
+    seconds: float
+    files: list[str] = field(default_factory=list)
+
+    @property
+    def left_the_process(self) -> bool:
+        return self.delivery in ("sent", "saved", "printed")
+
+    @property
+    def per_second(self) -> float:
+        return len(self.message_ids) / self.seconds if self.seconds else 0.0
+
+    def as_dict(self) -> dict:
+        return {
+            "action": "send",
+            "mailer": self.mailer,
+            "delivery": self.delivery,
+            "left_the_process": self.left_the_process,
+            "from": self.sender,
+            "accepted": self.accepted,
+            "refused": self.refused,
+            "message_ids": self.message_ids,
+            "count": len(self.message_ids),
+            "seconds": round(self.seconds, 6),
+            "per_second": round(self.per_second, 1),
+            "files": self.files,
+        }
+
+
+@dataclass
+class CheckReport(_PartialRefusal):
+    """What ``--check`` learnt from the server, without sending anything."""
+
+    mailer: dict
+    seconds: float
+    logged_in: bool = False
+    capabilities: dict = field(default_factory=dict)
+    sender: str = ""
+    accepted: list[str] = field(default_factory=list)
+    refused: dict[str, str] = field(default_factory=dict)
+
+    def as_dict(self) -> dict:
+        return {
+            "action": "check",
+            "mailer": self.mailer,
+            "logged_in": self.logged_in,
+            "capabilities": self.capabilities,
+            "from": self.sender,
+            "accepted": self.accepted,
+            "refused": self.refused,
+            "seconds": round(self.seconds, 6),
+        }
+
+
+DELIVERY = {"smtp": "sent", "file": "saved", "console": "printed", "memory": "kept in memory", "dummy": "discarded"}
+
+
+# ---------------------------------------------------------------- send and check
+def send_test_messages(
+    messages: list[EmailMessage],
+    alias: str = "default",
+    *,
+    timeout: float | None = None,
+    console_stream=None,
+) -> SendReport:
+    """Send ``messages`` through ``MAILERS[alias]`` over one connection.
+
+    ``timeout`` overrides the mailer's; ``console_stream`` is where a console
+    backend prints (a command with ``--json`` keeps stdout for the document).
+    Raises MailProblem for every failure; a partial refusal is in the report.
+    """
+    backend = _prepared_backend(alias, timeout)
+    if console_stream is not None and kind(backend) == "console":
+        backend.stream = console_stream
+    mailer = describe(backend)
+    refused: dict[str, str] = {}
+    stage = "connect"
+    start = time.perf_counter()
+    try:
+        if isinstance(backend, SmtpBackend):
+            backend.open()
+            stage = "send"
+            render = Renderer(backend)
+            for message in messages:
+                refused.update(_smtp_send(backend, *render(message)))
+            stage = "quit"
+            backend.close()
+        else:
+            stage = "send"
+            backend.send_messages(messages)
+    except Exception as error:
+        _abandon(backend)
+        raise explain(error, backend, stage) from error
+    seconds = time.perf_counter() - start
+    addresses = _unique(address for message in messages for address in message.recipients())
+    recipients = _unique(_envelope(backend, address) for address in addresses)
+    return SendReport(
+        mailer=mailer,
+        delivery=DELIVERY.get(kind(backend), "sent"),
+        sender=messages[0].from_email if messages else "",
+        accepted=[address for address in recipients if address not in refused],
+        refused=refused,
+        message_ids=[message.extra_headers.get("Message-ID", "") for message in messages],
+        seconds=seconds,
+        files=files_written(backend),
+    )
+
+
+def check_mailer(
+    alias: str = "default",
+    *,
+    sender: str | None = None,
+    recipients: list[str] = (),
+    timeout: float | None = None,
+) -> CheckReport:
+    """Connect, start TLS, log in, read the capabilities; ask the server whether it
+    would take ``sender`` (default ``DEFAULT_FROM_EMAIL``) and ``recipients``
+    (MAIL FROM, RCPT TO), then RSET and quit.
+
+    Sends nothing. A backend that is not SMTP has nothing to connect to: its
+    report only describes it (a file backend's folder was checked when it was made).
+    """
+    backend = _prepared_backend(alias, timeout)
+    report = CheckReport(mailer=describe(backend), seconds=0.0)
+    if not isinstance(backend, SmtpBackend):
+        return report
+    sender = report.sender = sender or settings.DEFAULT_FROM_EMAIL
+    start = time.perf_counter()
+    stage = "connect"
+    try:
+        backend.open()
+        stage = "check"
+        connection = backend.connection
+        connection.ehlo_or_helo_if_needed()
+        report.logged_in = bool(backend.username and backend.password)
+        report.capabilities = _capabilities(connection, backend)
+        code, reply = connection.mail(backend.prep_address(sender))
+        if code != 250:
+            raise smtplib.SMTPSenderRefused(code, reply, sender)
+        refused = {}
+        for address in _unique(backend.prep_address(address) for address in recipients):
+            code, reply = connection.rcpt(address)
+            if code in (250, 251):
+                report.accepted.append(address)
+            else:
+                refused[address] = (code, reply)
+        connection.rset()
+        if refused and not report.accepted:
+            raise smtplib.SMTPRecipientsRefused(refused)
+        report.refused = server_replies(refused, backend)
+        stage = "quit"
+        backend.close()
+    except Exception as error:
+        _abandon(backend)
+        raise explain(error, backend, stage) from error
+    report.seconds = time.perf_counter() - start
+    return report
+
+
+def _prepared_backend(alias: str, timeout: float | None):
+    backend = get_backend(alias)
+    if timeout is not None and isinstance(backend, SmtpBackend):
+        backend.timeout = timeout
+    return backend
+
+
+def _smtp_send(backend: SmtpBackend, sender: str, recipients: list[str], data: bytes) -> dict[str, str]:
+    """What Django's ``backend._send`` does, keeping the refused recipients ``sendmail`` returns."""
+    refused = backend.connection.sendmail(sender, recipients, data)
+    return server_replies(refused, backend)
+
+
+def _capabilities(connection: smtplib.SMTP, backend: SmtpBackend) -> dict:
+    features = connection.esmtp_features
+    size = features.get("size", "").strip()
+    return {
+        "size_limit": int(size) if size.isdigit() and int(size) else None,
+        "auth": features.get("auth", "").split(),
+        # After STARTTLS the server no longer lists it: it was offered, and used.
+        "starttls": backend.use_tls or "starttls" in features,
+        "smtputf8": "smtputf8" in features,
+        "8bitmime": "8bitmime" in features,
+    }
+
+
+def _abandon(backend) -> None:
+    """After a failure, drop the connection without waiting for a server that may not answer."""
+    connection = getattr(backend, "connection", None)
+    if isinstance(connection, smtplib.SMTP):
+        connection.close()
+        backend.connection = None
+    half_open = take_half_open_connection(backend)
+    if half_open is not None:
+        half_open.close()
+    if not isinstance(backend, SmtpBackend):
+        backend.close()
+
+
+def _envelope(backend, address: str) -> str:
+    return backend.prep_address(address) if isinstance(backend, SmtpBackend) else address
+
+
+def _unique(items) -> list:
+    return list(dict.fromkeys(items))
