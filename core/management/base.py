@@ -12,7 +12,9 @@ for an argument error), and no traceback unless ``--traceback``.
 from __future__ import annotations
 
 import json
+import os
 import re
+import sys
 
 from django.core.management.base import BaseCommand, CommandError, OutputWrapper
 from django.utils.translation import gettext as _
@@ -121,6 +123,13 @@ class ProjectCommand(BaseCommand):
                 else:  # Django's own, or Error(text): the sentence, then any "Hint:" line
                     message, _, hint = str(error).removeprefix("Error: ").partition("\nHint: ")
                     self.write_error(error.returncode, message, hint)
+            raise
+        except BrokenPipeError:
+            # The reader of stdout went away (`outbox list | head`): nothing is wrong, and nothing more
+            # can be said there. stdout goes to /dev/null so that Python's last flush has nowhere to fail.
+            if getattr(self, "_called_from_command_line", False):
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+                return None
             raise
         except Exception as error:
             problem = unexpected_problem(error)

@@ -240,3 +240,24 @@ def test_process_ambiguous_id_names_the_candidates(tmp_path):
     assert result.returncode == 2
     assert all(ident in result.stderr for ident in ids if ident.startswith(shared))
     assert "Hint: type more characters" in result.stderr
+
+
+def test_process_output_cut_short_by_head_is_no_error(tmp_path):
+    folder = tmp_path / "box"
+    folder.mkdir()
+    for n in range(2000):
+        (folder / f"20260101-000000-{n:06}-00000000.eml").write_text(f"Subject: {n}\n\nbody\n" + "line\n" * 50)
+    env = {"PATH": os.environ["PATH"], "DJANGO_ENV_FILE": "", "DEBUG": "true", **env_for(folder)}
+    for args in (["list", "--all"], ["show", "latest"], ["list", "--all", "--json"]):
+        process = subprocess.Popen(
+            [sys.executable, "manage.py", "outbox", *args],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        process.stdout.read(10)
+        process.stdout.close()  # as `| head -c 10` does
+        err = process.stderr.read().decode()
+        assert process.wait(timeout=60) == 0, err
+        assert err == "", "nothing to say: the reader went away"
