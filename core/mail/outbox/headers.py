@@ -35,6 +35,8 @@ from email.utils import getaddresses, parsedate_to_datetime
 from django.utils import timezone
 
 HEAD_LIMIT = 64 * 1024  # RFC 5322 lines are at most 998 bytes; real header blocks are a few KiB
+HEADER_START = re.compile(rb"[!-9;-~]+[ \t]*:")  # a header field's name and colon, at the start of a line
+BOUNDARY = re.compile(r'boundary[ \t]*=[ \t]*(?:"([^"\r\n]+)"|([^;\s]+))', re.I)
 FOLD = re.compile(r"(?:\r\n|\r|\n)(?=[ \t])")
 CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")  # C0 and C1 controls, ESC among them; not tab or newline
 _parser = email.parser.BytesHeaderParser(policy=email.policy.compat32)
@@ -64,6 +66,12 @@ def fields(block: bytes) -> list[tuple[str, str]]:
     if SIMPLE_BLOCK.match(block):
         return FIELD.findall(block.decode("ascii", "surrogateescape"))
     return fields_stdlib(block)
+
+
+def boundary(content_type: str) -> bytes | None:
+    """The MIME boundary a multipart Content-Type names; None when it names none."""
+    match = BOUNDARY.search(content_type)
+    return (match.group(1) or match.group(2)).strip().encode("utf-8", "surrogateescape") if match else None
 
 
 class Headers:

@@ -13,14 +13,13 @@ from __future__ import annotations
 
 import hashlib
 import os
-import re
 from array import array
 from dataclasses import dataclass
 
 from core.mail.outbox.files import message_id
+from core.mail.outbox.headers import HEADER_START
 
 SEPARATOR = b"\n" + b"-" * 79 + b"\n"
-HEADER_START = re.compile(rb"[!-9;-~]+[ \t]*:")  # a header's name and colon
 LOOKAHEAD = 1000  # bytes after a separator in which the next message's first header name must end
 BLOCK = 1 << 20
 

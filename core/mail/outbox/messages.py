@@ -28,7 +28,6 @@ MAX_MULTIPARTS = 100
 ATTACHMENT = re.compile(rb"\ncontent-disposition:[ \t]*attachment", re.I)
 ATTACHMENT_OVERLAP = 64  # longer than any match of ATTACHMENT, but for absurd runs of spaces
 MULTIPART = re.compile(rb"boundary[ \t]*=", re.I)
-BOUNDARY = re.compile(r'boundary[ \t]*=[ \t]*"?([^";\r\n]+)', re.I)
 URL = re.compile(r"""https?://[^\s<>"'`]+""", re.I)
 SHOWN_HEADERS = ("From", "To", "Cc", "Bcc", "Reply-To", "Subject", "Date", "Message-ID")
 ADDRESS_HEADERS = {"from", "to", "cc", "bcc", "reply-to"}
@@ -107,7 +106,7 @@ def _problem(prefix: bytes, block: bytes | None, size: int) -> str:
         return "empty file"
     if prefix.find(b"\0", 0, 8192) != -1:
         return "binary data, not a mail message"
-    if not re.match(rb"[!-9;-~]+[ \t]*:", prefix):
+    if not hd.HEADER_START.match(prefix):
         return "not a mail message (it does not start with headers)"
     if block is None:
         if size > hd.HEAD_LIMIT:
@@ -118,16 +117,21 @@ def _problem(prefix: bytes, block: bytes | None, size: int) -> str:
 
 def summarize(name: str, index: int, ident: str, span: Span) -> Summary | Unreadable:
     """The list's view of one message: its header block, and a scan of its bytes for attachments."""
+    return _summary(name, index, ident, span)[0]
+
+
+def _summary(name: str, index: int, ident: str, span: Span) -> tuple[Summary | Unreadable, hd.Headers | None]:
+    """The summary, and the header fields it was read from (None when unreadable)."""
     prefix = span.read(hd.HEAD_LIMIT)
     block = hd.header_block(prefix)
     if reason := _problem(prefix, block, span.size):
-        return Unreadable(ident, name, index, reason, span.size)
+        return Unreadable(ident, name, index, reason, span.size), None
     fields = hd.Headers(block)
     content_type = fields.get("content-type") or ""
-    if "multipart" in content_type.lower() and (boundary := BOUNDARY.search(content_type)):
-        closing = b"--" + boundary.group(1).strip().encode("utf-8", "surrogateescape") + b"--"
-        if not span.contains(closing):
-            return Unreadable(ident, name, index, "truncated: the closing MIME boundary is missing", span.size)
+    separator = hd.boundary(content_type) if "multipart" in content_type.lower() else None
+    if separator and not span.contains(b"--" + separator + b"--"):
+        reason = "truncated: the closing MIME boundary is missing"
+        return Unreadable(ident, name, index, reason, span.size), None
     to, cc, bcc = (hd.addresses(fields.get(key) or "") for key in ("to", "cc", "bcc"))
     return Summary(
         id=ident,
@@ -142,7 +146,7 @@ def summarize(name: str, index: int, ident: str, span: Span) -> Summary | Unread
         attachments=span.count(ATTACHMENT, ATTACHMENT_OVERLAP, first=b"\n"),
         size=span.size,
         addresses=frozenset(address.casefold() for _, address in to + cc + bcc),
-    )
+    ), fields
 
 
 def name_time(name: str) -> datetime | None:
@@ -168,7 +172,7 @@ def shown_headers(fields: hd.Headers) -> list[tuple[str, str]]:
 
 def parse_message(name: str, index: int, ident: str, span: Span) -> Message | Unreadable:
     """All of one message, or why it cannot be shown (``--raw`` prints it anyway)."""
-    summary = summarize(name, index, ident, span)
+    summary, fields = _summary(name, index, ident, span)
     if isinstance(summary, Unreadable):
         return summary
     if span.size > SHOW_LIMIT:
@@ -179,12 +183,12 @@ def parse_message(name: str, index: int, ident: str, span: Span) -> Message | Un
         reason = f"more than {MAX_MULTIPARTS} nested MIME parts"
         return Unreadable(ident, name, index, reason, span.size)
     try:
-        return _parsed(summary, data)
+        return _parsed(summary, shown_headers(fields), data)
     except RecursionError:
         return Unreadable(ident, name, index, "its MIME parts are nested too deeply to read", span.size)
 
 
-def _parsed(summary: Summary, data: bytes) -> Message:
+def _parsed(summary: Summary, headers: list[tuple[str, str]], data: bytes) -> Message:
     """The message parsed by the email package, its big attachments left out of the parse (``mime``)."""
     shape = mime.skeleton(data) if len(data) > mime.CUT else None
     message = email.message_from_bytes(shape[0] if shape else data, policy=email.policy.default)
@@ -212,8 +216,7 @@ def _parsed(summary: Summary, data: bytes) -> Message:
             size, load = body.size(), body.decoded
         attachments.append(Attachment(_filename(part), part.get_content_type(), size, load))
     links = unique(URL.findall(text if not text_from_html else "") + (html_links(html) if html else []))
-    block = hd.header_block(data[: hd.HEAD_LIMIT])
-    return Message(summary, shown_headers(hd.Headers(block)), text, text_from_html, html, attachments, links, data)
+    return Message(summary, headers, text, text_from_html, html, attachments, links, data)
 
 
 def _filename(part) -> str:

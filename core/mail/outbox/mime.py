@@ -21,7 +21,6 @@ from core.mail.outbox import headers as hd
 
 CUT = 64 * 1024
 MAX_PARTS = 1000
-BOUNDARY = re.compile(r'boundary[ \t]*=[ \t]*(?:"([^"\r\n]+)"|([^;\s]+))', re.I)
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,10 +73,10 @@ def skeleton(data: bytes) -> tuple[bytes, list[Body | None]] | None:
         body_start = start + len(block) + (4 if data.startswith(b"\r\n\r\n", start + len(block)) else 2)
         content_type = (fields.get("content-type") or "text/plain").strip().lower()
         if content_type.startswith("multipart/"):
-            match = BOUNDARY.search(fields.get("content-type") or "")
-            if match is None:
+            separator = hd.boundary(fields.get("content-type") or "")
+            if separator is None:
                 return None
-            parts = _parts(data, body_start, end, (match.group(1) or match.group(2)).strip().encode())
+            parts = _parts(data, body_start, end, separator)
             if parts is None:
                 return None
             stack.extend(reversed(parts))
