@@ -15,6 +15,7 @@ import threading
 import pytest
 
 from core.mail import outbox as ob
+from core.mail.errors import MailProblem
 from core.mail.outbox.logfile import SEPARATOR
 from tests.conftest import ROOT
 from tests.outbox_samples import plain, send, use_folders
@@ -216,3 +217,13 @@ def test_clear_on_a_disk_that_refuses_the_rewrite_is_one_line_and_loses_nothing(
     assert "Hint: make room on the disk" in result.stderr
     assert log.read_bytes() == before
     assert [path.name for path in folder.iterdir()] == [log.name], "no temporary file left behind"
+
+
+def test_attachments_to_a_folder_that_cannot_be_made_say_why_in_words(folder):
+    message = plain("att")
+    message.attach("a.bin", b"x", "application/octet-stream")
+    send(message)
+    with pytest.raises(MailProblem) as caught:
+        ob.save_attachments(ob.Outbox(folder).get("latest"), "/proc/no-such-folder")
+    assert caught.value.code == 2
+    assert caught.value.message.endswith(": no such file or directory.")

@@ -8,7 +8,6 @@ from pathlib import Path
 from django.utils.translation import gettext as _
 
 from core.mail.errors import ExitCode, MailProblem
-from core.mail.outbox.files import os_reason
 from core.mail.outbox.messages import Message
 
 NAME_BYTES = 200  # file systems allow 255 bytes a name: room for a "-999" before the extension
@@ -35,7 +34,8 @@ def save_attachments(message: Message, folder: str | os.PathLike) -> list[Path]:
     def problem(error: OSError) -> MailProblem:
         return MailProblem(
             ExitCode.BAD_INPUT,
-            _("Cannot write attachments to %(folder)s: %(reason)s.") % {"folder": target, "reason": os_reason(error)},
+            _("Cannot write attachments to %(folder)s: %(reason)s.")
+            % {"folder": target, "reason": (error.strerror or str(error)).lower()},
             _("choose another folder"),
         )
 
