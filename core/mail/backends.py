@@ -50,17 +50,25 @@ class EmailBackend(FileEmailBackend):
 
     def send_messages(self, email_messages):
         """Save each message; ``self.written`` lists the paths of this call's files."""
-        self.written, rows = [], []
-        for email_message in email_messages:
-            data = message_bytes(email_message)
+        self.written = self.save(*(message_bytes(email_message) for email_message in email_messages))
+        return len(self.written)
+
+    def save(self, *messages: bytes) -> list[str]:
+        """Write each message (its bytes, as a mail client stores them) to its own file; their paths.
+
+        Each file also gets its line in the folder's index, all of this call's in one write.
+        ``manage.py mailserver`` saves what it receives through here too.
+        """
+        paths, rows = [], []
+        for data in messages:
             path, info = self.write_file(data)
-            self.written.append(path)
+            paths.append(path)
             name = os.path.basename(path)
             summary = summarize(name, 0, message_id(name), Span.of(data))
-            if isinstance(summary, Summary):  # not Unreadable (it cannot be, from here)
+            if isinstance(summary, Summary):  # not Unreadable (a message Django made cannot be)
                 rows.append((name, index.row(summary, info)))
         index.append(Path(self.file_path), rows)
-        return len(self.written)
+        return paths
 
     def new_filename(self) -> str:
         stamp = datetime.now().strftime("%Y%m%d-%H%M%S-%f")

@@ -19,6 +19,7 @@ from pathlib import Path
 from django.conf import settings
 from django.utils.translation import gettext as _
 
+from core.mail.config import DEFAULT_OUTBOX_DIR
 from core.mail.errors import ExitCode, MailProblem
 from core.mail.outbox import index, logfile
 from core.mail.outbox.files import (
@@ -40,8 +41,18 @@ INDEX_AFTER = 100  # files read directly before the index is loaded (the 20 newe
 APPEND_EVERY = 1000  # index lines written at a time while listing
 
 
+def project_outbox() -> Path:
+    """The project's own outbox folder, ``sent_emails/``: where ``mailserver`` saves unless told otherwise."""
+    return Path(settings.BASE_DIR) / DEFAULT_OUTBOX_DIR
+
+
 def folder_for(*, path: str | os.PathLike | None = None, using: str | None = None) -> Path:
-    """The folder to read: ``path``, else the ``file_path`` of mailer ``using`` (default alias)."""
+    """The folder to read: ``path``, else the ``file_path`` of mailer ``using``.
+
+    Without ``using``: the default mailer's folder, and when the default mailer does
+    not save to a folder (it sends by SMTP, to ``mailserver`` perhaps), the project's
+    ``sent_emails/``, where ``mailserver`` saves what it receives.
+    """
     if path:
         return Path(path)
     alias = using or "default"
@@ -55,14 +66,16 @@ def folder_for(*, path: str | os.PathLike | None = None, using: str | None = Non
         )
     config = mailers[alias]
     file_path = (config.get("OPTIONS") or {}).get("file_path")
-    if not file_path:
-        raise MailProblem(
-            ExitCode.CONFIG,
-            _("The mailer %(alias)r (%(backend)s) does not save messages to a folder.")
-            % {"alias": alias, "backend": config.get("BACKEND", "-")},
-            _("pass --path DIR to read a folder, or set EMAIL_URL=outbox://sent_emails to save messages there"),
-        )
-    return Path(file_path)
+    if file_path:
+        return Path(file_path)
+    if using is None:
+        return project_outbox()
+    raise MailProblem(
+        ExitCode.CONFIG,
+        _("The mailer %(alias)r (%(backend)s) does not save messages to a folder.")
+        % {"alias": alias, "backend": config.get("BACKEND", "-")},
+        _("pass --path DIR to read a folder, or set EMAIL_URL=outbox://sent_emails to save messages there"),
+    )
 
 
 Item = Summary | Unreadable
