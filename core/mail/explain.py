@@ -37,6 +37,47 @@ def app_password_hint() -> str:
     )
 
 
+# Which provider a server is: by its host name, or (a rehearsal on 127.0.0.1 by `mailserver --like`)
+# by words only that provider's replies hold. Each tuple: host suffixes, reply words.
+PROVIDERS = {
+    "yandex": (
+        (".yandex.ru", ".yandex.com", ".yandex.net"),
+        ("yandex", "invalid user or password!", "not owned by auth user"),
+    ),
+    "gmail": (("smtp.gmail.com", ".google.com", ".googlemail.com"), ("gsmtp", "support.google.com")),
+    "mailru": ((".mail.ru", ".bk.ru", ".list.ru", ".inbox.ru"), ("mail.ru", "not local sender over smtp")),
+}
+
+
+def provider_of(host: str, reply: str = "") -> str:
+    """ "yandex", "gmail", "mailru", or "" when the host and the reply name none of them."""
+    host, reply = "." + (host or "").lower(), (reply or "").lower()
+    for name, (suffixes, words) in PROVIDERS.items():
+        if host.endswith(suffixes) or any(word in reply for word in words):
+            return name
+    return ""
+
+
+def provider_login_hint(provider: str) -> str:
+    """The app-password hint for one provider; the hint naming all three when the provider is not known."""
+    if provider == "yandex":
+        return _(
+            "Yandex needs an app password of the kind Mail (id.yandex.ru/security/app-passwords), not the "
+            "account password, and the login is the full address, like you@yandex.ru."
+        )
+    if provider == "gmail":
+        return _(
+            "Gmail needs an app password (myaccount.google.com/apppasswords, which needs 2-Step Verification), "
+            "not the account password, and the login is the full address, like you@gmail.com."
+        )
+    if provider == "mailru":
+        return _(
+            "Mail.ru needs a password for external applications (Mail.ru settings: Security → passwords for "
+            "external applications), not the account password, and the login is the full address, like you@mail.ru."
+        )
+    return app_password_hint()
+
+
 def port_hint() -> str:
     return _("Port 465 is SSL from the first byte (smtp+ssl://, EMAIL_USE_SSL=true); 587 is STARTTLS (smtp+tls://).")
 
@@ -193,7 +234,7 @@ def _explain(error: BaseException, backend, stage: str) -> MailProblem:
                 ),
             )
     if isinstance(error, smtplib.SMTPAuthenticationError):
-        hint = app_password_hint()
+        hint = provider_login_hint(provider_of(backend.host, _said(error, backend)))
         if "@" not in user:
             hint += " " + _("The login %(login)r is not a full address.") % {"login": user}
         return MailProblem(
@@ -341,7 +382,8 @@ def config_problem(error: ImproperlyConfigured, alias: str) -> MailProblem:
 
 def _login_required(code: int, reply) -> bool:
     text = reply.decode(errors="replace") if isinstance(reply, bytes) else str(reply)
-    return code == 530 or "authentication required" in text.lower()
+    # 530 is the standard code; Yandex (Postfix) answers 503 "Error: send AUTH command first."
+    return code == 530 or any(words in text.lower() for words in ("authentication required", "auth command first"))
 
 
 def _login_required_problem(backend: SmtpBackend, where: str, reply: str) -> MailProblem:

@@ -113,6 +113,7 @@ def plan(
     fail: list[str],
     max_size: int | None,
     path: str | None,
+    timeout: float = 60.0,
     using: str | None,
 ) -> Plan:
     """The ``Config`` for these arguments, or the first problem with them (``MailProblem``)."""
@@ -164,6 +165,7 @@ def plan(
         faults=faults,
         max_size=max_size,
         certificates=certs,
+        timeout=timeout,
     )
     return Plan(config, login, made)
 

@@ -23,6 +23,7 @@ import hmac
 import logging
 import signal
 import threading
+import weakref
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -221,15 +222,13 @@ class Session(SMTP):
         self.greeting_delay = greeting_delay
         self.data_rule: Rule | None = None
 
-    def connection_made(self, transport):
-        self.server.sessions.add(self)
-        super().connection_made(transport)
-
     def connection_lost(self, error):
         self.server.sessions.discard(self)
         super().connection_lost(error)
 
     async def push(self, status):
+        if isinstance(status, str) and status.startswith("250-AUTH") and not self.server.config.offers_login:
+            return  # aiosmtpd always lists AUTH, with no mechanism when none is offered: say nothing
         if self.greeting_delay and str(status).startswith("220 "):
             delay, self.greeting_delay = self.greeting_delay, 0.0
             await asyncio.sleep(delay)
@@ -274,7 +273,7 @@ class MailServer:
         self.config = config
         self.store = Store(config.folder)  # InvalidMailer: a folder that cannot be made or written
         self.handler = Handler(config, self.store)
-        self.sessions: set[Session] = set()
+        self.sessions: weakref.WeakSet[Session] = weakref.WeakSet()
         self.port = config.port
         self._server: asyncio.Server | None = None
         # aiosmtpd logs every connection at INFO and a deprecation notice at every login.
@@ -291,7 +290,12 @@ class MailServer:
         if rule and rule.action != "delay":
             self.handler.event("dropped" if rule.action == "drop" else "refused", None, f"connect ({rule.written})")
             return Refuse(rule.reply if rule.action == "reply" else None)
-        return Session(self, greeting_delay=rule.delay if rule else 0.0)
+        session = Session(self, greeting_delay=rule.delay if rule else 0.0)
+        # Counted from now, not from connection_made: a burst of clients accepted in one turn of
+        # the loop is made before any of them is connected. A session whose TLS handshake fails
+        # never hears connection_lost; being a weak set, it leaves when it is collected.
+        self.sessions.add(session)
+        return session
 
     async def start(self) -> None:
         """Listen (OSError: the port is in use, or not allowed)."""

@@ -29,6 +29,16 @@ def port_number(text):
     return value
 
 
+def seconds(text):
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not 0 < value <= 3600:
+        raise argparse.ArgumentTypeError(f"{text!r} must be more than 0 and at most 3600")
+    return value
+
+
 def size(text):
     try:
         value = int(text)
@@ -83,6 +93,13 @@ class Command(ProjectCommand):
             "(see the README).",
         )
         parser.add_argument("--max-size", type=size, metavar="BYTES", help="Refuse larger messages (default: 32 MiB).")
+        parser.add_argument(
+            "--timeout",
+            type=seconds,
+            default=60.0,
+            metavar="SECONDS",
+            help="Hang up on a client silent this long, or slower than this for one message (default: 60).",
+        )
         folder = parser.add_mutually_exclusive_group()
         folder.add_argument("--path", metavar="DIR", help="Save into this folder.")
         folder.add_argument("--using", metavar="ALIAS", help="Save into the folder of this file mailer.")
@@ -99,6 +116,7 @@ class Command(ProjectCommand):
                 like=options["like"],
                 fail=options["fail"],
                 max_size=options["max_size"],
+                timeout=options["timeout"],
                 path=options["path"],
                 using=options["using"],
             )

@@ -1,0 +1,80 @@
+"""``manage.py mailserver`` as a real process: started with ``--json --port 0``, its document read, then stopped."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass
+class Running:
+    process: subprocess.Popen
+    document: dict  # what it printed when it started listening
+
+    @property
+    def port(self) -> int:
+        return self.document["port"]
+
+    @property
+    def env_url(self) -> str:
+        """The ``EMAIL_URL`` value it says the site should use."""
+        return self.document["env"]["url"].partition("=")[2]
+
+    def rss_kib(self) -> int:
+        """Its resident memory now, in KiB (from /proc)."""
+        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+        raise AssertionError("no VmRSS")
+
+    def stop(self, number: int = signal.SIGINT, timeout: float = 30) -> tuple[int, str, str]:
+        """Send the signal; its exit code, the rest of stdout, and stderr."""
+        if self.process.poll() is None:
+            self.process.send_signal(number)
+        out, err = self.process.communicate(timeout=timeout)
+        return self.process.returncode, out, err
+
+
+def environment(extra: dict | None = None) -> dict:
+    base = {
+        "PATH": os.environ.get("PATH", ""),
+        "HOME": os.environ.get("HOME", ""),
+        "DJANGO_ENV_FILE": "",
+        "DEBUG": "true",
+        "PYTHONWARNINGS": "error::DeprecationWarning,error::PendingDeprecationWarning",
+    }
+    return {name: value for name, value in {**base, **(extra or {})}.items() if value is not None}
+
+
+@contextlib.contextmanager
+def mailserver(*args: str, env: dict | None = None) -> Iterator[Running]:
+    """The command listening (on a free port unless ``--port`` is given), stopped with SIGINT afterwards."""
+    port = [] if "--port" in args else ["--port", "0"]
+    process = subprocess.Popen(
+        [sys.executable, "manage.py", "mailserver", "--json", *port, *args],
+        cwd=ROOT,
+        env=environment(env),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        line = process.stdout.readline()
+        if not line:
+            _, err = process.communicate(timeout=30)
+            raise AssertionError(f"mailserver did not start: exit {process.returncode}: {err}")
+        running = Running(process, json.loads(line))
+        yield running
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.communicate(timeout=30)
