@@ -208,6 +208,13 @@ def test_process_list_json_stdout_is_only_json(tmp_path):
     assert "empty file" in result.stderr
 
 
+def test_process_with_an_smtp_mailer_reads_sent_emails_where_mailserver_saves_and_says_so():
+    result = manage("outbox", "list", "--json", env={"EMAIL_URL": "smtp://mail.example.com:25"})
+    assert result.returncode == 0
+    assert json.loads(result.stdout)["folder"] == str(ROOT / "sent_emails")
+    assert "the default mailer sends instead of saving" in result.stderr
+
+
 @pytest.mark.parametrize(
     ("args", "env", "code", "words"),
     [
@@ -215,7 +222,7 @@ def test_process_list_json_stdout_is_only_json(tmp_path):
         (["list", "--since", "yesterday"], {}, 2, "is not a date"),
         (["list", "--limit", "0"], {}, 2, "must be 1 or more"),
         (["list", "--using", "nope"], {}, 3, "no mailer named 'nope'"),
-        (["list"], {"EMAIL_URL": "smtp://mail.example.com:25"}, 3, "--path DIR"),
+        (["list", "--using", "default"], {"EMAIL_URL": "smtp://mail.example.com:25"}, 3, "--path DIR"),
     ],
 )
 def test_process_bad_input_exits_with_one_line_and_a_hint(tmp_path, args, env, code, words):

@@ -20,7 +20,7 @@ Problems a person can act on are ``MailProblem``.
 from core.mail.outbox.attachments import safe_filename, save_attachments
 from core.mail.outbox.clearing import ClearPlan, ClearResult, clear, plan_clear
 from core.mail.outbox.files import EML_SUFFIX, LOG_SUFFIX, os_reason
-from core.mail.outbox.folder import DEFAULT_LIMIT, LATEST, Listing, Outbox, folder_for
+from core.mail.outbox.folder import DEFAULT_LIMIT, LATEST, Listing, Outbox, folder_for, mailer_folder
 from core.mail.outbox.messages import Attachment, Message, Summary, Unreadable
 from core.mail.outbox.when import parse_when
 
@@ -39,6 +39,7 @@ __all__ = [
     "Unreadable",
     "clear",
     "folder_for",
+    "mailer_folder",
     "os_reason",
     "parse_when",
     "plan_clear",

@@ -55,7 +55,22 @@ def folder_for(*, path: str | os.PathLike | None = None, using: str | None = Non
     """
     if path:
         return Path(path)
-    alias = using or "default"
+    file_path = mailer_folder(using or "default")
+    if file_path:
+        return file_path
+    if using is None:
+        return project_outbox()
+    config = settings.MAILERS[using]
+    raise MailProblem(
+        ExitCode.CONFIG,
+        _("The mailer %(alias)r (%(backend)s) does not save messages to a folder.")
+        % {"alias": using, "backend": config.get("BACKEND", "-")},
+        _("pass --path DIR to read a folder, or set EMAIL_URL=outbox://sent_emails to save messages there"),
+    )
+
+
+def mailer_folder(alias: str) -> Path | None:
+    """The folder mailer ``alias`` saves to, or None when it sends instead (an unknown alias is an error)."""
     mailers = getattr(settings, "MAILERS", {})
     if alias not in mailers:
         known = ", ".join(mailers) or "none"
@@ -64,18 +79,8 @@ def folder_for(*, path: str | os.PathLike | None = None, using: str | None = Non
             _("There is no mailer named %(alias)r in MAILERS.") % {"alias": alias},
             _("known aliases: %(known)s") % {"known": known},
         )
-    config = mailers[alias]
-    file_path = (config.get("OPTIONS") or {}).get("file_path")
-    if file_path:
-        return Path(file_path)
-    if using is None:
-        return project_outbox()
-    raise MailProblem(
-        ExitCode.CONFIG,
-        _("The mailer %(alias)r (%(backend)s) does not save messages to a folder.")
-        % {"alias": alias, "backend": config.get("BACKEND", "-")},
-        _("pass --path DIR to read a folder, or set EMAIL_URL=outbox://sent_emails to save messages there"),
-    )
+    file_path = (mailers[alias].get("OPTIONS") or {}).get("file_path")
+    return Path(file_path) if file_path else None
 
 
 Item = Summary | Unreadable

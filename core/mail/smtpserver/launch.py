@@ -79,11 +79,6 @@ def rehearsal_login(profile: Profile, folder: Path) -> Login:
     return Login(f"you@{profile.domain}", password, shown=True)
 
 
-def outbox_folder(path: str | None, using: str | None) -> Path:
-    """``--path``, else ``--using``'s folder, else the default mailer's, else ``sent_emails/``."""
-    return folder_for(path=path, using=using)
-
-
 def is_loopback(host: str) -> bool:
     if host == "localhost":
         return True
@@ -155,7 +150,7 @@ def plan(
             ) from None
 
     config = Config(
-        folder=outbox_folder(path, using),
+        folder=folder_for(path=path, using=using),
         host=host,
         port=port,
         security=security,

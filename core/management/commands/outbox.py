@@ -84,7 +84,10 @@ class Command(ProjectCommand):
             )
             sub.add_argument("--path", metavar="DIR", help="Read this folder instead of the mailer's file_path.")
             sub.add_argument(
-                "--using", metavar="ALIAS", help="The MAILERS alias whose file_path is the outbox (default: default)."
+                "--using",
+                metavar="ALIAS",
+                help="The MAILERS alias whose file_path is the outbox (default: default; sent_emails/ when"
+                " the default mailer sends instead).",
             )
 
         listing = actions.add_parser("list", help="List messages, newest first.")
@@ -127,6 +130,11 @@ class Command(ProjectCommand):
     def handle(self, *args, action, **options):
         try:
             outbox = ob.Outbox(ob.folder_for(path=options.get("path"), using=options.get("using")))
+            if not options.get("path") and not options.get("using") and ob.mailer_folder("default") is None:
+                self.stderr.write(
+                    _("Note: the default mailer sends instead of saving; reading %(folder)s, where mailserver saves.")
+                    % {"folder": outbox.folder}
+                )
             getattr(self, f"do_{action}")(outbox, **options)
         except MailProblem as problem:
             raise command_error(problem) from None
