@@ -1,4 +1,5 @@
-"""The outbox backend: every message saved as one standard ``.eml`` file.
+"""The project's backends: the outbox (every message saved as one standard ``.eml`` file),
+and Django's SMTP backend able to trust one more certificate authority.
 
 Django's file backend appends all the messages of a connection to one ``.log``
 file, which a reader can catch half written and no mail client can open. This
@@ -13,6 +14,12 @@ also gets a line in the folder's summary index (``core.mail.outbox.index``), so 
 Configure it with ``EMAIL_URL=outbox://sent_emails`` or in ``MAILERS``::
 
     {"BACKEND": "core.mail.backends.EmailBackend", "OPTIONS": {"file_path": "/srv/outbox"}}
+
+``SmtpEmailBackend`` is Django's SMTP backend with one more option, ``ssl_cafile``: a
+CA certificate file this mailer trusts besides the system's, for a server whose
+certificate no public authority signed (``manage.py mailserver --ssl``, a company's
+relay). Only that mailer trusts it: the system's store and ``SSL_CERT_FILE`` stay as
+they are. ``EMAIL_URL=...?ssl_cafile=`` or ``EMAIL_SSL_CAFILE`` choose it.
 """
 
 from __future__ import annotations
@@ -20,11 +27,14 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
+import ssl
 import tempfile
 from datetime import datetime
 from pathlib import Path
 
 from django.core.mail.backends.filebased import EmailBackend as FileEmailBackend
+from django.core.mail.backends.smtp import EmailBackend as DjangoSmtpBackend
+from django.utils.functional import cached_property
 
 from core.mail.outbox import index
 from core.mail.outbox.files import EML_SUFFIX, TEMP_PREFIX, Span, message_id
@@ -89,3 +99,22 @@ class EmailBackend(FileEmailBackend):
                 os.unlink(temp_path)
             raise
         return path, info
+
+
+class SmtpEmailBackend(DjangoSmtpBackend):
+    """Django's SMTP backend that also trusts the CA certificates in ``ssl_cafile`` (this mailer only)."""
+
+    def __init__(self, *, ssl_cafile: str | None = None, **kwargs):
+        super().__init__(**kwargs)
+        self.ssl_cafile = ssl_cafile
+
+    @cached_property
+    def ssl_context(self) -> ssl.SSLContext:
+        # The system's trusted certificates, then the extra CA; Django's own context with a client
+        # certificate (ssl_certfile) trusts no authority at all, this one keeps the system's too.
+        context = ssl.create_default_context()
+        if self.ssl_cafile:
+            context.load_verify_locations(cafile=self.ssl_cafile)
+        if self.ssl_certfile or self.ssl_keyfile:
+            context.load_cert_chain(self.ssl_certfile, self.ssl_keyfile)
+        return context

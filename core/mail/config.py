@@ -5,14 +5,16 @@ Two forms are read:
 * ``EMAIL_URL``: one URL, with django-environ's schemes plus ``outbox://``;
 * the separate variables of the lessons: ``EMAIL_BACKEND`` (a dotted path, see
   ``BACKENDS``), ``EMAIL_FILE_PATH``, ``EMAIL_HOST``, ``EMAIL_PORT``, ``EMAIL_USE_SSL``,
-  ``EMAIL_USE_TLS``, ``EMAIL_HOST_USER``, ``EMAIL_HOST_PASSWORD``.
+  ``EMAIL_USE_TLS``, ``EMAIL_HOST_USER``, ``EMAIL_HOST_PASSWORD``, ``EMAIL_SSL_CAFILE``.
 
 Precedence: ``EMAIL_URL`` wins over every separate variable. Else ``EMAIL_BACKEND``
 chooses, and only the variables that backend reads count (SMTP: ``EMAIL_HOST``...,
 which it needs; the file backends: ``EMAIL_FILE_PATH``, default ``sent_emails``); without
 it, ``EMAIL_HOST`` means SMTP and ``EMAIL_FILE_PATH`` alone means the outbox backend in
 that folder. ``EMAIL_TIMEOUT`` applies to SMTP in either form (``?timeout=`` in the URL
-overrides it). With nothing set, mail is saved to ``sent_emails/`` by the project's
+overrides it). ``EMAIL_SSL_CAFILE`` (``?ssl_cafile=`` in the URL) names a CA
+certificate file that mailer trusts besides the system's (``manage.py mailserver
+--ssl`` prints its own); the mailer is then the project's ``SmtpEmailBackend``. With nothing set, mail is saved to ``sent_emails/`` by the project's
 outbox backend.
 
 The lessons' ``EMAIL_*`` lines assigned in a settings file are refused with the
@@ -26,6 +28,7 @@ settings (core/env.py) and imported from here as before.
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import Mapping
 from email.headerregistry import Address
 from email.utils import getaddresses
@@ -41,6 +44,7 @@ from core.env import ENCODE_HINT, ConfigError, Env, boolean, check_url_credentia
 
 OUTBOX_BACKEND = "core.mail.backends.EmailBackend"
 SMTP_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+CAFILE_SMTP_BACKEND = "core.mail.backends.SmtpEmailBackend"  # SMTP_BACKEND with ssl_cafile
 FILE_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
 DEFAULT_OUTBOX_DIR = "sent_emails"
 DEFAULT_TIMEOUT = 10.0
@@ -52,6 +56,7 @@ SMTP_SCHEMES = {"smtp", "smtps", "smtp+tls", "smtp+ssl"}
 # Query options an EMAIL_URL may carry, and the OPTIONS key each becomes.
 URL_OPTIONS = {
     "timeout": "timeout",
+    "ssl_cafile": "ssl_cafile",
     "ssl_certfile": "ssl_certfile",
     "ssl_keyfile": "ssl_keyfile",
     "use_tls": "use_tls",
@@ -70,7 +75,9 @@ SEPARATE_VARIABLES = (
     "EMAIL_USE_TLS",
     "EMAIL_HOST_USER",
     "EMAIL_HOST_PASSWORD",
+    "EMAIL_SSL_CAFILE",
 )
+CAFILE_HINT = "manage.py mailserver --ssl prints its CA file (.mailserver/ca.pem); give a path relative to the project"
 
 # ---------------------------------------------------------------- values (casts for core.env.Env.get)
 
@@ -122,6 +129,27 @@ def resolve_dir(variable: str, raw: str, base_dir: Path) -> str:
         path = base_dir / path
     if path.exists() and not path.is_dir():
         raise ConfigError(variable, f"{path} exists and is not a directory")
+    return str(path)
+
+
+def ca_file(variable: str, raw: str, base_dir: Path) -> str:
+    """A CA certificate file: absolute as written, relative to the project root otherwise; it must hold a
+    certificate the SSL library can read."""
+    path = Path(raw).expanduser()
+    if not path.is_absolute():
+        path = base_dir / path
+    if not path.exists():
+        raise ConfigError(variable, f"{path} does not exist", CAFILE_HINT)
+    if not path.is_file():
+        raise ConfigError(variable, f"{path} is not a file", CAFILE_HINT)
+    try:
+        ssl.create_default_context(cafile=str(path))
+    except PermissionError:
+        raise ConfigError(variable, f"{path} cannot be read (permission denied)") from None
+    except (ssl.SSLError, ValueError, UnicodeDecodeError):
+        raise ConfigError(
+            variable, f"{path} holds no CA certificate", "give the PEM file (-----BEGIN CERTIFICATE-----)"
+        ) from None
     return str(path)
 
 
@@ -177,6 +205,8 @@ def mailer_from_url(url: str, base_dir: Path, timeout: float) -> dict:
             options[name] = read(f"{var} ?timeout", seconds(positive=True), value)
         elif name in ("use_tls", "use_ssl"):
             options[name] = read(f"{var} ?{name}", boolean, value)
+        elif name == "ssl_cafile":
+            options[name] = ca_file(f"{var} ?ssl_cafile", value, base_dir)
         else:
             options[name] = value
     return smtp_mailer(var, options, flat["EMAIL_PORT"])
@@ -237,6 +267,8 @@ def mailer_from_variables(env: Env, base_dir: Path, timeout: float) -> dict | No
         "use_tls": env.bool("EMAIL_USE_TLS"),
         "timeout": timeout,
     }
+    if env.text("EMAIL_SSL_CAFILE"):
+        options["ssl_cafile"] = ca_file("EMAIL_SSL_CAFILE", env.text("EMAIL_SSL_CAFILE"), base_dir)
     check_ascii("EMAIL_HOST_USER/EMAIL_HOST_PASSWORD", options["username"], options["password"])
     return smtp_mailer("EMAIL_USE_SSL/EMAIL_USE_TLS", options, env.get("EMAIL_PORT", tcp_port, None))
 
@@ -250,7 +282,8 @@ def smtp_mailer(variable: str, options: dict, port: int | None) -> dict:
         )
     if port is None:
         port = 465 if options["use_ssl"] else 587 if options["use_tls"] else 25
-    return {"BACKEND": SMTP_BACKEND, "OPTIONS": {**options, "port": port}}
+    backend = CAFILE_SMTP_BACKEND if options.get("ssl_cafile") else SMTP_BACKEND
+    return {"BACKEND": backend, "OPTIONS": {**options, "port": port}}
 
 
 def mailers_from_env(env: Env, base_dir: Path) -> dict:

@@ -185,10 +185,16 @@ def _explain(error: BaseException, backend, stage: str) -> MailProblem:
                 "The certificate is for another name: use the host name your provider documents "
                 "(smtp.yandex.ru, smtp.gmail.com, smtp.mail.ru), not an IP address or an alias."
             )
+        elif getattr(backend, "ssl_cafile", None):
+            hint = _(
+                "The server's certificate is not signed by the CA in %(ca_file)s either: give the CA file that "
+                "server prints (manage.py mailserver names its own when it starts)."
+            ) % {"ca_file": backend.ssl_cafile}
         else:
             hint = _(
                 "The certificate is self-signed or from an unknown authority: use the provider's documented host; "
-                "for a private server, add its CA to the system's trusted certificates (or SSL_CERT_FILE)."
+                "for a private server (manage.py mailserver --ssl, for one), give its CA file to this mailer: "
+                "?ssl_cafile=PATH in EMAIL_URL, or EMAIL_SSL_CAFILE=PATH."
             )
         return MailProblem(
             unreachable,

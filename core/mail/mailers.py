@@ -51,6 +51,7 @@ def describe(backend) -> dict:
             security=security(backend),
             login=backend.username or "",
             timeout=backend.timeout,
+            ca_file=getattr(backend, "ssl_cafile", None),
         )
     elif isinstance(backend, FileBackend):
         result["file_path"] = backend.file_path
@@ -59,7 +60,8 @@ def describe(backend) -> dict:
 
 def describe_mailer(alias: str = "default") -> dict:
     """What a report shows of a mailer: {"alias", "backend", "kind" (see ``kind``), and for SMTP "host",
-    "port", "security" ("ssl" | "starttls" | "none"), "login" (never the password), "timeout";
+    "port", "security" ("ssl" | "starttls" | "none"), "login" (never the password), "timeout",
+    "ca_file" (the extra CA file it trusts, or None);
     for file backends "file_path"}.
     Raises MailProblem(ExitCode.CONFIG, ...) for an unknown alias or InvalidMailer."""
     return describe(get_backend(alias))

@@ -163,6 +163,9 @@ def mailer_text(mailer: dict) -> str:
     """``default: SMTP host:port, STARTTLS, login x`` or ``default: <backend>, saves to <folder>``."""
     if "host" in mailer:
         login = _("login %(login)s") % mailer if mailer["login"] else _("no login")
-        return f"{mailer['alias']}: SMTP {mailer['host']}:{mailer['port']}, {SECURITY[mailer['security']]}, {login}"
+        text = f"{mailer['alias']}: SMTP {mailer['host']}:{mailer['port']}, {SECURITY[mailer['security']]}, {login}"
+        if mailer.get("ca_file") and mailer["security"] != "none":
+            text += ", " + _("also trusts the CA in %(ca_file)s") % mailer
+        return text
     what = BACKEND_NAMES[mailer["kind"]] % mailer if mailer["kind"] in BACKEND_NAMES else ""
     return f"{mailer['alias']}: {mailer['backend']}" + (f", {what}" if what else "")

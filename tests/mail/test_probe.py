@@ -37,6 +37,7 @@ def test_sends_through_each_kind_of_server_with_login(settings, trusted_ca, secu
         "security": security,
         "login": LOGIN,
         "timeout": 5.0,
+        "ca_file": None,
     }
     [received] = server.messages
     assert received.mail_from == LOGIN and received.rcpt_tos == [TO]
