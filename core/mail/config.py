@@ -14,8 +14,8 @@ it, ``EMAIL_HOST`` means SMTP and ``EMAIL_FILE_PATH`` alone means the outbox bac
 that folder. ``EMAIL_TIMEOUT`` applies to SMTP in either form (``?timeout=`` in the URL
 overrides it). ``EMAIL_SSL_CAFILE`` (``?ssl_cafile=`` in the URL) names a CA
 certificate file that mailer trusts besides the system's (``manage.py mailserver
---ssl`` prints its own); the mailer is then the project's ``SmtpEmailBackend``. With nothing set, mail is saved to ``sent_emails/`` by the project's
-outbox backend.
+--ssl`` prints its own); the mailer is then the project's ``SmtpEmailBackend``. With
+nothing set, mail is saved to ``sent_emails/`` by the project's outbox backend.
 
 The lessons' ``EMAIL_*`` lines assigned in a settings file are refused with the
 ``.env`` lines to write instead (``refuse_email_settings``).
