@@ -14,6 +14,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import secrets
+import shlex
 import string
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +25,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext as _
 
 from core.mail.errors import ExitCode, MailProblem
-from core.mail.outbox import folder_for
+from core.mail.outbox.folder import folder_for, project_outbox
 from core.mail.smtpserver import certificates
 from core.mail.smtpserver.profiles import PROFILES, Profile
 from core.mail.smtpserver.rules import Faults
@@ -205,6 +206,13 @@ def display_path(path: Path) -> str:
     """A path as ``.env`` should hold it: relative to the project when inside it."""
     base = Path(settings.BASE_DIR)
     return str(path.relative_to(base)) if path.is_relative_to(base) else str(path)
+
+
+def outbox_command(folder: Path) -> str:
+    """The ``outbox list`` that shows what is saved in ``folder`` (``--path`` unless it is ``sent_emails/``)."""
+    if Path(folder).resolve() == project_outbox().resolve():
+        return "python manage.py outbox list"
+    return f"python manage.py outbox list --path {shlex.quote(display_path(Path(folder)))}"
 
 
 def env_lines(server: MailServer, login: Login | None) -> tuple[str, list[str]]:

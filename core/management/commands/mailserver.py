@@ -170,7 +170,10 @@ class Command(ProjectCommand):
         write = self.stdout.write
         where = {"where": f"{config.host}:{server.port}", "security": SECURITY_WORDS[config.security]}
         write(self.style.SUCCESS(_("mailserver is listening on %(where)s (%(security)s).") % where))
-        write(_("Messages are saved in %(folder)s; `manage.py outbox list` shows them.") % {"folder": config.folder})
+        write(
+            _("Messages are saved in %(folder)s; `%(command)s` shows them.")
+            % {"folder": config.folder, "command": launch.outbox_command(config.folder)}
+        )
         if not launch.is_loopback(config.host):
             self.stderr.write(
                 self.style.WARNING(
