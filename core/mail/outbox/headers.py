@@ -52,8 +52,12 @@ def header_block(prefix: bytes) -> bytes | None:
     return None if end == -1 else prefix[:end]
 
 
-# Every line a field or its continuation, LF line breaks: then each field is what the parser finds.
+# Every line a field or its continuation, all LF or all CRLF line breaks (the outbox backend
+# writes LF, mailserver saves what SMTP carries, CRLF): then each field is what the parser finds.
 SIMPLE_BLOCK = re.compile(rb"[!-9;-~]+:[^\r\n]*(?:\n[ \t][^\r\n]*)*(?:\n[!-9;-~]+:[^\r\n]*(?:\n[ \t][^\r\n]*)*)*\Z")
+SIMPLE_CRLF_BLOCK = re.compile(
+    rb"[!-9;-~]+:[^\r\n]*(?:\r\n[ \t][^\r\n]*)*(?:\r\n[!-9;-~]+:[^\r\n]*(?:\r\n[ \t][^\r\n]*)*)*\Z"
+)
 FIELD = re.compile(r"^([!-9;-~]+):[ \t]*(.*(?:\n[ \t].*)*)", re.M)
 
 
@@ -65,6 +69,10 @@ def fields(block: bytes) -> list[tuple[str, str]]:
     """``(name, raw value)`` of each field, as ``email.parser`` with ``compat32`` gives them."""
     if SIMPLE_BLOCK.match(block):
         return FIELD.findall(block.decode("ascii", "surrogateescape"))
+    if SIMPLE_CRLF_BLOCK.match(block):
+        # A value keeps the CRLF of its folds, as the parser keeps them, less the line's own CR.
+        text = block.decode("ascii", "surrogateescape") + "\r"
+        return [(name, value.removesuffix("\r")) for name, value in FIELD.findall(text)]
     return fields_stdlib(block)
 
 

@@ -125,17 +125,10 @@ class Command(ProjectCommand):
             server = launch.make_server(plan.config, from_path=bool(options["path"]))
         except MailProblem as problem:
             raise command_error(problem) from None
-        failed = []
-
-        def ready(server):
-            self.started(server, plan, options)
-
         try:
-            asyncio.run(server.serve(ready))
+            asyncio.run(server.serve(lambda server: self.started(server, plan, options)))
         except OSError as error:
-            failed.append(launch.listen_problem(error, plan.config))
-        if failed:
-            raise command_error(failed[0])
+            raise command_error(launch.listen_problem(error, plan.config)) from None
         if not options["json"] and options["verbosity"] > 0:
             saved = server.handler.saved
             self.stdout.write(
