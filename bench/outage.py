@@ -17,12 +17,12 @@ import time
 from pathlib import Path
 
 from bench.site import Site
-from tests.smtp_servers import HOST, Handler, env_for, free_port, smtp_server
+from tests.smtp_servers import HOST, env_for, free_port, smtp_server
 
 
 def run(n: int = 50, retry_delay: float = 1.0) -> dict:
     emails = [f"outage{i}@bench.example" for i in range(n)]
-    port, handler = free_port(), Handler()  # nothing listens on the port yet: the server is down
+    port = free_port()  # nothing listens on the port yet: the server is down
     with tempfile.TemporaryDirectory(prefix="bench-outage-") as folder:
         env = {
             **env_for(HOST, port),
@@ -41,7 +41,7 @@ def run(n: int = 50, retry_delay: float = 1.0) -> dict:
             site.wait_until(lambda: len(site.deliveries(("queued",))) >= n, 120, "the first attempts")
             failed_attempts = sum(attempts for _, attempts in site.deliveries(("queued", "sending")))
             site.stop(worker)  # a restart between attempts
-            with smtp_server(port=port, handler=handler) as smtp:  # the server is back, on the same port
+            with smtp_server(port=port) as smtp:  # the server is back, on the same port
                 started = time.monotonic()
                 worker = site.start_worker()
                 try:

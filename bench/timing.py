@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 from bench.site import Site
-from tests.smtp_servers import Handler, env_for, smtp_server
+from tests.smtp_servers import env_for, smtp_server
 
 
 def mann_whitney_p(a: list[float], b: list[float]) -> float:
@@ -53,8 +53,8 @@ def mann_whitney_p(a: list[float], b: list[float]) -> float:
 def run(n: int = 200, delay: float = 0.5, gunicorn_workers: int = 2, seed: int = 6) -> dict:
     known = [f"known{i}@bench.example" for i in range(n)]
     unknown = [f"unknown{i}@bench.example" for i in range(n)]
-    slow = Handler(delay=delay)
-    with tempfile.TemporaryDirectory(prefix="bench-timing-") as folder, smtp_server(handler=slow) as smtp:
+    slow = f"data:delay={delay:g}"  # every message waits `delay` for its reply
+    with tempfile.TemporaryDirectory(prefix="bench-timing-") as folder, smtp_server(fail=[slow]) as smtp:
         env = {**env_for(*smtp), "RESET_RATE_PER_CLIENT": f"{4 * n + 100}/m"}
         with Site(Path(folder), env) as site:
             site.prepare(known)

@@ -10,7 +10,7 @@ import pytest
 
 from bench import services
 from core.mail.config import OUTBOX_BACKEND
-from tests.smtp_servers import Authenticator, CertificateAuthority, SmtpServer, certificate_authority, smtp_server
+from tests.smtp_servers import LOGINS, SmtpServer, smtp_server, trusted_ca_file
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -82,12 +82,12 @@ def redis():
 
 
 @pytest.fixture
-def trusted_ca(monkeypatch) -> CertificateAuthority:
-    """The test CA, trusted by ``ssl.create_default_context()`` in this process for this test."""
-    authority = certificate_authority()
-    monkeypatch.setenv("SSL_CERT_FILE", authority.ca_file)
+def trusted_ca(monkeypatch) -> str:
+    """The test CAs' file, trusted by ``ssl.create_default_context()`` in this process for this test."""
+    ca_file = trusted_ca_file()
+    monkeypatch.setenv("SSL_CERT_FILE", ca_file)
     monkeypatch.delenv("SSL_CERT_DIR", raising=False)
-    return authority
+    return ca_file
 
 
 @pytest.fixture
@@ -100,12 +100,12 @@ def smtp_sink() -> Iterator[SmtpServer]:
 @pytest.fixture
 def smtp_with_login() -> Iterator[SmtpServer]:
     """A plain SMTP server that offers AUTH, accepts ``LOGIN`` / ``PASSWORD`` and requires it."""
-    with smtp_server(auth=Authenticator(), auth_required=True) as server:
+    with smtp_server(logins=LOGINS) as server:
         yield server
 
 
 @pytest.fixture
 def smtp_refusing_login() -> Iterator[SmtpServer]:
-    """A plain SMTP server that offers AUTH and refuses every login with 535. Unpacks as host, port."""
-    with smtp_server(auth=Authenticator(accept=False), auth_required=True) as server:
+    """A plain SMTP server that offers AUTH and refuses every login with 535 (``login:535``). Unpacks as host, port."""
+    with smtp_server(logins=LOGINS, fail=["login:535"]) as server:
         yield server

@@ -1,78 +1,79 @@
 """Real SMTP servers on 127.0.0.1 for the tests and the benchmarks: ones that work, and ones written to fail.
 
-The project's one SMTP test-server module. Every server is an aiosmtpd server in
-a thread on a port of 127.0.0.1 (never any other address), except the silent one,
-a listening socket that never speaks::
+The project's one SMTP test-server module, a thin layer over the server of
+``manage.py mailserver`` (``core.mail.smtpserver``), run in-process in a thread on a
+port of 127.0.0.1 (never any other address). What a server refuses is written as
+the command's ``--fail`` rules (``STAGE:ACTION[:OPTION]...``, see
+core/mail/smtpserver/rules.py), so the tests exercise the rules a person types::
 
-    from tests.smtp_servers import Handler, TRY_LATER, mailers_for, smtp_server
+    from tests.smtp_servers import TRY_LATER, mailers_for, refusal, smtp_server
 
-    with smtp_server(handler=Handler(data_reply=TRY_LATER, refuse_first=2)) as server:
+    with smtp_server(fail=[refusal("data", TRY_LATER, first=2)]) as server:
         settings.MAILERS = mailers_for(*server)
         ...
-        assert server.recipients() == {"anna@example.com": 1}
+        assert server.recipients() == {"anna@example.com": 1} and server.refused == 2
 
-A handler can be slow (``delay``), refuse the first messages or all of them
-(``data_reply``, ``refuse_first``), refuse senders, recipients or logins. An
-outage is a port nothing listens on (``free_port()``, ``closed_port()``) and then
-``smtp_server(port=...)`` on that same port, with the same handler if its
-messages are to be counted together. The tests' fixtures (``smtp_sink``,
-``smtp_with_login``, ``smtp_refusing_login``, ``trusted_ca``) are in
-tests/conftest.py; this module does not need pytest.
+Every kind of server the suite needs: plain, STARTTLS, SSL (``security``), with a
+login required (``logins``), refusing the sender, recipients, the message or the
+login (``refusal()`` of a reply constant below, or ``"login:535"``), answering
+slowly (``"data:delay=0.5"``), holding a message until its client goes away
+(``"data:delay=600:first=1"`` and ``wait_for("delayed")``), cutting the connection
+mid-message (``"data:drop"``). The one server that is not the library's is the
+silent one, a listening socket that never speaks. An outage is a port nothing
+listens on (``free_port()``, ``closed_port()``) and then ``smtp_server(port=...)``
+on that same port. What a server accepted is ``server.messages``, made from the
+library's "saved" events (it also saves each one as an ``.eml`` file in an outbox
+folder of its own, removed with the server); ``server.events`` holds every event.
+The tests' fixtures (``smtp_sink``, ``smtp_with_login``, ``smtp_refusing_login``,
+``trusted_ca``) are in tests/conftest.py; this module does not need pytest.
 
 Why it lives in tests/: the suite is its main user (most of tests/commands and
 tests/mail import it) and CONTRIBUTING sends contributors here; the benchmarks
 (bench/) run from the same development environment, with the same
 requirements, and import it from here. The dependency goes one way: this module
-imports nothing from bench, so no test reaches into a benchmark's private
-harness for its SMTP servers (a top-level package of its own would have renamed
-every test's import for no other gain). ``HOST`` and ``free_port()`` are the
-loopback rule of every server the tests and benchmarks start: bench/services.py's
-PostgreSQL and Redis and bench/site.py's gunicorn take theirs from here. A later
-``manage.py mailserver`` is to replace this module: keep its API this small.
+imports nothing from bench. ``HOST`` and ``free_port()`` are the loopback rule of
+every server the tests and benchmarks start: bench/services.py's PostgreSQL and
+Redis and bench/site.py's gunicorn take theirs from here.
 
-TLS certificates come from trustme, and a client trusts them only where a test
-says so: the ``trusted_ca`` fixture sets ``SSL_CERT_FILE`` (which
-``ssl.create_default_context()`` reads) for this process; ``env_for()`` passes it
-to a real ``manage.py`` process.
+TLS certificates are the library's (``certificates.ensure``), made once per run in
+a temporary folder: one CA and its certificate for localhost and 127.0.0.1, and,
+for a test of a name mismatch (``cert_names``), another CA and a certificate for
+those names. A client trusts them only where a test says so: the ``trusted_ca``
+fixture sets ``SSL_CERT_FILE`` (which ``ssl.create_default_context()`` reads) to a
+file holding every CA of the run; ``env_for()`` passes it to a real ``manage.py``.
 """
 
 from __future__ import annotations
 
-import asyncio
+import atexit
 import contextlib
 import email
 import email.policy
-import logging
-import os
+import shutil
 import socket
-import ssl
 import tempfile
 import threading
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from urllib.parse import quote
 
-import trustme
-from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
-
 from core.mail.config import SMTP_BACKEND
+from core.mail.smtpserver import Certificates, Config, Event, Faults, certificates, running, store
+from core.mail.smtpserver.server import LOGIN_REQUIRED as LOGIN_REQUIRED
 
 HOST = "127.0.0.1"
 LOGIN = "sender@example.com"
 # A unique marker: the tests assert it never appears in any output.
 PASSWORD = "app-pass-7Qx!marker"
-SERVER_NAME = "mail.test"  # what the servers call themselves (no DNS lookup)
+LOGINS = {LOGIN: PASSWORD}  # smtp_server(logins=LOGINS): a login is required, and only this one is accepted
 
-# aiosmtpd logs a deprecation notice of its own at every successful login.
-logging.getLogger("mail.log").setLevel(logging.ERROR)
-
+# Replies the tests assert on; refusal(stage, REPLY) is the --fail rule that answers with one.
 REFUSED_RECIPIENT = "nobody@example.com"
 SENDER_NOT_OWNED = "553 5.7.1 Sender address rejected: not owned by user sender@example.com"
 RECIPIENT_UNKNOWN = "550 5.1.1 Recipient address rejected: User unknown in virtual mailbox table"
 TOO_LARGE = "552 5.3.4 Message size exceeds fixed limit"
-LOGIN_REQUIRED = "530 5.7.0 Authentication required"
 POLICY = "554 5.7.1 Message rejected under policy: spam suspected"
 TRY_LATER = "451 4.3.0 Try again later"
 
@@ -84,142 +85,55 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def refusal(stage: str, reply: str, **options) -> str:
+    """The ``--fail`` rule answering ``reply`` (a code and its text) at ``stage``; ``options``: every, first, match.
+
+    ``refusal("rcpt", RECIPIENT_UNKNOWN, match=REFUSED_RECIPIENT)`` is
+    ``rcpt:550:match=nobody@example.com:text=5.1.1 Recipient address rejected: ...``.
+    """
+    code, _, text = reply.partition(" ")
+    written = "".join(f":{name}={value}" for name, value in options.items())
+    return f"{stage}:{code}{written}:text={text}"
+
+
 # ---------------------------------------------------------------- what a server received
 
 
-@dataclass
-class Received:
-    """One message a server accepted: the envelope and the bytes after DATA."""
-
-    mail_from: str
-    rcpt_tos: list[str]
-    data: bytes
+@dataclass(frozen=True)
+class Received(store.Received):
+    """One message a server accepted (the library's record: envelope, peer, login, bytes sent), parsed on demand."""
 
     def message(self) -> email.message.EmailMessage:
         return email.message_from_bytes(self.data, policy=email.policy.default)
 
 
 @dataclass
-class Handler:
-    """An aiosmtpd handler that keeps what it accepts and refuses what it is told to.
-
-    ``refuse_sender``: the reply to every MAIL FROM (a sender refusal).
-    ``refuse``: recipients answered with ``RECIPIENT_UNKNOWN``.
-    ``data_reply``: the reply after DATA instead of accepting the message;
-    ``refuse_first``: only the first so many messages get it, later ones are
-    accepted (None: every one). ``refused`` counts the messages answered so.
-    ``delay``: seconds to wait after DATA before answering (a slow server).
-    ``require_login``: MAIL FROM before a successful login gets ``LOGIN_REQUIRED``.
-    """
-
-    require_login: bool = False
-    refuse_sender: str | None = None
-    refuse: tuple[str, ...] = ()
-    data_reply: str | None = None
-    refuse_first: int | None = None
-    delay: float = 0.0
-    messages: list[Received] = field(default_factory=list)
-    refused: int = 0
-
-    async def handle_MAIL(self, server, session, envelope, address, mail_options):
-        if self.require_login and not session.authenticated:
-            return LOGIN_REQUIRED
-        if self.refuse_sender:
-            return self.refuse_sender
-        envelope.mail_from = address
-        envelope.mail_options.extend(mail_options)
-        return "250 2.1.0 OK"
-
-    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
-        if address.lower() in self.refuse:
-            return RECIPIENT_UNKNOWN
-        envelope.rcpt_tos.append(address)
-        return "250 2.1.5 OK"
-
-    async def handle_DATA(self, server, session, envelope):
-        if self.delay:
-            await asyncio.sleep(self.delay)
-        if self.data_reply and (self.refuse_first is None or self.refused < self.refuse_first):
-            self.refused += 1
-            return self.data_reply
-        self.messages.append(Received(envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content))
-        return "250 2.0.0 OK: queued"
-
-
-class HoldingHandler(Handler):
-    """Holds the first message's DATA phase unanswered until ``release`` is set, then refuses it (451).
-
-    ``held`` is set when the first DATA arrives: a client is mid-attempt. Every
-    later message is accepted and kept as ``Handler`` does.
-    """
-
-    def __init__(self):
-        super().__init__()
-        self.held = threading.Event()
-        self.release = threading.Event()
-
-    async def handle_DATA(self, server, session, envelope):
-        if not self.held.is_set():
-            self.held.set()
-            while not self.release.is_set():
-                await asyncio.sleep(0.05)
-            return "451 4.3.0 Held, then refused"
-        return await super().handle_DATA(server, session, envelope)
-
-
-class Authenticator:
-    """Accepts exactly one login and password; ``accept=False`` refuses every login (535)."""
-
-    def __init__(self, login: str = LOGIN, password: str = PASSWORD, *, accept: bool = True):
-        self.login, self.password, self.accept = login, password, accept
-
-    def __call__(self, server, session, envelope, mechanism, auth_data):
-        ok = (
-            self.accept
-            and isinstance(auth_data, LoginPassword)
-            and (auth_data.login.decode(), auth_data.password.decode()) == (self.login, self.password)
-        )
-        # handled=False: aiosmtpd sends the 535 reply itself.
-        return AuthResult(success=ok, handled=False)
-
-
-class DroppingSMTP(SMTP):
-    """Reads the first line of the message after DATA, then hangs up."""
-
-    async def smtp_DATA(self, arg):
-        if await self.check_helo_needed() or await self.check_auth_needed("DATA"):
-            return
-        await self.push("354 End data with <CR><LF>.<CR><LF>")
-        await self._reader.readline()
-        self.transport.close()
-
-
-class _Controller(Controller):
-    """aiosmtpd's controller on a port of 127.0.0.1 (0: the kernel picks one), with a chosen SMTP class."""
-
-    def __init__(self, handler, *, port: int = 0, smtp_class=SMTP, **kwargs):
-        self.smtp_class = smtp_class
-        super().__init__(handler, hostname=HOST, port=port, **kwargs)
-
-    def factory(self):
-        return self.smtp_class(self.handler, **self.SMTP_kwargs)
-
-    def _trigger_server(self):
-        self.port = self.server.sockets[0].getsockname()[1]
-        super()._trigger_server()
-
-
-@dataclass
 class SmtpServer:
-    """A running server. Unpacks as ``host, port``."""
+    """A running server and what it did. Unpacks as ``host, port``."""
 
     host: str
     port: int
-    handler: Handler | None = None
+    messages: list[Received] = field(default_factory=list)
+    events: list[Event] = field(default_factory=list)
+    _changed: threading.Condition = field(default_factory=threading.Condition, repr=False, compare=False)
+
+    def record(self, event: Event) -> None:
+        """The library's ``on_event`` (called in the server's thread, before the client hears the reply)."""
+        with self._changed:
+            if event.kind == "saved" and event.received is not None:
+                self.messages.append(Received(**vars(event.received)))
+            self.events.append(event)
+            self._changed.notify_all()
 
     @property
-    def messages(self) -> list[Received]:
-        return self.handler.messages if self.handler else []
+    def refused(self) -> int:
+        """How many times the server refused something (a rule's reply, a login, a login required)."""
+        return sum(1 for event in list(self.events) if event.kind == "refused")
+
+    def wait_for(self, kind: str, timeout: float) -> bool:
+        """Wait until an event of ``kind`` ("saved", "refused", "dropped", "delayed") has happened."""
+        with self._changed:
+            return self._changed.wait_for(lambda: any(event.kind == kind for event in self.events), timeout)
 
     def recipients(self) -> Counter:
         """How many accepted messages each envelope recipient got."""
@@ -231,32 +145,40 @@ class SmtpServer:
 
 # ---------------------------------------------------------------- certificates
 
-
-@dataclass
-class CertificateAuthority:
-    """A trustme CA, its certificate as a file, and server contexts signed by it."""
-
-    ca: trustme.CA
-    ca_file: str
-
-    def server_context(self, *names: str) -> ssl.SSLContext:
-        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-        self.ca.issue_cert(*(names or ("localhost", HOST))).configure_cert(context)
-        return context
+_FOLDER: Path | None = None
+_CERTIFICATES: dict[tuple[str, ...], Certificates] = {}
+TRUSTED_NAME = "trusted.pem"
 
 
-_CA: CertificateAuthority | None = None
+def _folder() -> Path:
+    global _FOLDER
+    if _FOLDER is None:
+        _FOLDER = Path(tempfile.mkdtemp(prefix="test-certificates-"))
+        atexit.register(shutil.rmtree, _FOLDER, ignore_errors=True)
+    return _FOLDER
 
 
-def certificate_authority() -> CertificateAuthority:
-    """One CA for the whole run (making keys is slow); its certificate is in a temporary file."""
-    global _CA
-    if _CA is None:
-        ca = trustme.CA()
-        path = os.path.join(tempfile.mkdtemp(prefix="test-ca-"), "ca.pem")
-        ca.cert_pem.write_to_path(path)
-        _CA = CertificateAuthority(ca, path)
-    return _CA
+def certificates_for(names: tuple[str, ...] = ()) -> Certificates:
+    """The run's certificates for ``names`` (default: localhost, 127.0.0.1, ::1), made once (keys are slow).
+
+    Each set of names has a folder and a CA of its own (the library's ``ensure``);
+    every CA made is added to the file ``trusted_ca_file()`` names.
+    """
+    names = tuple(names) or certificates.NAMES
+    if names not in _CERTIFICATES:
+        made = certificates.ensure(_folder() / f"certificates-{len(_CERTIFICATES)}", names=names)
+        _CERTIFICATES[names] = made
+        bundle = b"".join(found.ca_file.read_bytes() for found in _CERTIFICATES.values())
+        part = _folder() / f".{TRUSTED_NAME}.part"
+        part.write_bytes(bundle)
+        part.replace(_folder() / TRUSTED_NAME)  # a client reading it never sees half of it
+    return _CERTIFICATES[names]
+
+
+def trusted_ca_file() -> str:
+    """The file of every test CA of this run: what a client that trusts the test servers is given."""
+    certificates_for()
+    return str(_folder() / TRUSTED_NAME)
 
 
 # ---------------------------------------------------------------- servers
@@ -268,36 +190,35 @@ def smtp_server(
     port: int = 0,
     security: str = "none",
     cert_names: tuple[str, ...] = (),
-    auth: Authenticator | None = None,
-    auth_required: bool = False,
-    handler: Handler | None = None,
-    smtp_class: type[SMTP] = SMTP,
-    **smtp_options,
+    logins: dict[str, str] | None = None,
+    fail: Iterable[str] = (),
+    max_size: int | None = None,
 ) -> Iterator[SmtpServer]:
-    """An aiosmtpd server on 127.0.0.1, on ``port`` (default: one the kernel picks).
+    """The mailserver library's server on 127.0.0.1, on ``port`` (default: one the kernel picks).
 
     ``security``: "none", "starttls" (offers STARTTLS) or "ssl" (TLS from the first
-    byte), with a certificate of the test CA for ``cert_names`` (default localhost
-    and 127.0.0.1). ``auth``: offer AUTH (also without TLS) and check logins with it;
-    without it the server offers no AUTH at all. ``auth_required``: refuse MAIL FROM
-    before a login (530). ``smtp_options`` go to aiosmtpd's SMTP (data_size_limit...).
+    byte), with a certificate of a test CA for ``cert_names`` (default localhost
+    and 127.0.0.1). ``logins``: login → password; AUTH is offered (also without
+    TLS), a login is required before MAIL FROM (530) and only these are accepted
+    (535); without it the server offers no AUTH at all. ``fail``: ``--fail`` rules.
+    ``max_size``: the SIZE limit in bytes.
     """
-    handler = handler or Handler()
-    options = {"server_hostname": SERVER_NAME, "ready_timeout": 10, **smtp_options}
-    if security == "starttls":
-        options["tls_context"] = certificate_authority().server_context(*cert_names)
-    elif security == "ssl":
-        options["ssl_context"] = certificate_authority().server_context(*cert_names)
-    if auth:
-        options.update(authenticator=auth, auth_require_tls=False)
-    # aiosmtpd's own auth_required warns when TLS is not required too; the handler does it.
-    handler.require_login = auth_required
-    controller = _Controller(handler, port=port, smtp_class=smtp_class, **options)
-    controller.start()
-    try:
-        yield SmtpServer(HOST, controller.port, handler)
-    finally:
-        controller.stop()
+    server = SmtpServer(HOST, port)
+    with tempfile.TemporaryDirectory(prefix="test-smtp-outbox-") as folder:
+        config = Config(
+            folder=Path(folder),
+            host=HOST,
+            port=port,
+            security=security,
+            logins=dict(logins or {}),
+            faults=Faults.parse(fail),
+            max_size=max_size,
+            certificates=certificates_for(cert_names) if security != "none" else None,
+            on_event=server.record,
+        )
+        with running(config) as listening:
+            server.port = listening.port
+            yield server
 
 
 @contextlib.contextmanager
@@ -352,14 +273,14 @@ def env_for(
 ) -> dict:
     """The environment of a real ``manage.py`` process whose mailer is that server.
 
-    The login and password are percent-encoded into ``EMAIL_URL``; the test CA is trusted.
+    The login and password are percent-encoded into ``EMAIL_URL``; the test CAs are trusted.
     """
     scheme = "smtp+ssl" if ssl else "smtp+tls" if tls else "smtp"
     credentials = f"{quote(user, safe='')}:{quote(password, safe='')}@" if user else ""
     env = {
         "EMAIL_URL": f"{scheme}://{credentials}{host}:{port}",
         "EMAIL_TIMEOUT": str(timeout),
-        "SSL_CERT_FILE": certificate_authority().ca_file,
+        "SSL_CERT_FILE": trusted_ca_file(),
     }
     if sender:
         env["DEFAULT_FROM_EMAIL"] = sender

@@ -18,7 +18,7 @@ from django.views.debug import ExceptionReporter
 
 from core.security import MASK, mask_text
 from tests.conftest import ROOT, manage
-from tests.smtp_servers import Authenticator, free_port, smtp_server
+from tests.smtp_servers import free_port, smtp_server
 
 SMTP_PASSWORD = "TopSecretPw123"
 ADMINS_PASSWORD = "AdminsSecret456"
@@ -78,7 +78,7 @@ def assert_no_secret(text: str) -> None:
 
 
 def test_debug_page_hides_every_url_password_and_the_secret_key(tmp_path):
-    with smtp_server(auth=Authenticator("anna@example.com", SMTP_PASSWORD)) as server:
+    with smtp_server(logins={"anna@example.com": SMTP_PASSWORD}) as server:
         env = {**secret_environment(server.host, server.port, tmp_path), "DEBUG": "true"}
         with running_server(env) as (url, process):
             page = requests.get(f"{url}/crash/", timeout=30)
@@ -94,7 +94,7 @@ def test_debug_page_hides_every_url_password_and_the_secret_key(tmp_path):
 
 
 def test_error_mail_to_admins_hides_every_url_password_and_the_secret_key(tmp_path):
-    with smtp_server(auth=Authenticator("anna@example.com", SMTP_PASSWORD)) as server:
+    with smtp_server(logins={"anna@example.com": SMTP_PASSWORD}) as server:
         env = {**secret_environment(server.host, server.port, tmp_path), "DEBUG": "false"}
         with running_server(env) as (url, process):
             page = requests.get(f"{url}/crash/", timeout=30)
@@ -175,7 +175,7 @@ REDIS_PASSWORD = "RedisSecret321"
 @pytest.mark.parametrize("debug", ["true", "false"])
 def test_an_exception_quoting_a_url_hides_its_credentials(tmp_path, debug):
     """The exception's own text: on the debug page, in the error mail and in the log on stderr."""
-    with smtp_server(auth=Authenticator("anna@example.com", SMTP_PASSWORD)) as server:
+    with smtp_server(logins={"anna@example.com": SMTP_PASSWORD}) as server:
         env = {
             **secret_environment(server.host, server.port, tmp_path),
             "DEBUG": debug,

@@ -215,7 +215,7 @@ def test_through_a_real_smtp_server(site_env, smtp_with_login):
     assert (result.returncode, result.stderr) == (0, "")
     assert f"mailer:  default: SMTP {smtp_with_login.host}:{smtp_with_login.port}, no encryption" in result.stdout
     [received] = smtp_with_login.messages
-    assert received.rcpt_tos == ["Anna@example.com"]
+    assert received.rcpt_tos == ("Anna@example.com",)
     assert received.message()["Subject"] == "Password reset on cinemahub.example"
     assert PASSWORD not in result.stdout
 

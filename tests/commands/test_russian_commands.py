@@ -10,12 +10,12 @@ import pytest
 from tests.conftest import manage, saved_messages
 from tests.smtp_servers import (
     LOGIN,
+    LOGINS,
     PASSWORD,
     SENDER_NOT_OWNED,
-    Authenticator,
-    Handler,
     closed_port,
     env_for,
+    refusal,
     smtp_server,
 )
 
@@ -24,7 +24,7 @@ TO = "anna@example.com"
 
 
 def test_a_refused_login_gets_the_app_password_hint_in_russian():
-    with smtp_server(auth=Authenticator(accept=False), auth_required=True) as server:
+    with smtp_server(logins=LOGINS, fail=["login:535"]) as server:
         env = {**env_for(*server, user="you@yandex.ru", password=PASSWORD), **RU}
         result = manage("sendtestmail", TO, env=env)
     assert result.returncode == 5
@@ -51,8 +51,7 @@ def test_ssl_to_a_plain_port_in_russian():
 
 
 def test_a_sender_that_is_not_the_login_in_russian():
-    handler = Handler(refuse_sender=SENDER_NOT_OWNED)
-    with smtp_server(handler=handler, auth=Authenticator(), auth_required=True) as server:
+    with smtp_server(logins=LOGINS, fail=[refusal("mail", SENDER_NOT_OWNED)]) as server:
         env = {**env_for(*server, user=LOGIN, password=PASSWORD, sender="other@example.org"), **RU}
         result = manage("sendtestmail", TO, env=env)
     assert result.returncode == 6
@@ -97,7 +96,7 @@ def site(tmp_path):
 
 
 def test_the_worker_line_in_russian(site):
-    with smtp_server(auth=Authenticator(accept=False), auth_required=True) as server:
+    with smtp_server(logins=LOGINS, fail=["login:535"]) as server:
         env = {**site, "EMAIL_URL": f"smtp://you%40yandex.ru:Wrong-Pass-123@{server.host}:{server.port}"}
         result = manage("db_worker", "--batch", "--no-reload", "--no-startup-delay", env=env)
     [line] = [line for line in result.stderr.splitlines() if "не доставлено на anna@example.com" in line]

@@ -12,16 +12,16 @@ from django.core.management import CommandError, call_command
 from tests.conftest import manage, read_eml, saved_messages
 from tests.smtp_servers import (
     LOGIN,
+    LOGINS,
     PASSWORD,
+    RECIPIENT_UNKNOWN,
     REFUSED_RECIPIENT,
     SENDER_NOT_OWNED,
     TOO_LARGE,
-    Authenticator,
-    DroppingSMTP,
-    Handler,
     closed_port,
     env_for,
     mailers_for,
+    refusal,
     silent_server,
     smtp_server,
 )
@@ -184,7 +184,8 @@ def silent():
         yield server, env_for(*server, user=LOGIN, password=PASSWORD, timeout=30)
 
 
-LOGIN_SERVER = {"auth": Authenticator(), "auth_required": True}
+LOGIN_SERVER = {"logins": LOGINS}
+REFUSE_RECIPIENT = refusal("rcpt", RECIPIENT_UNKNOWN, match=REFUSED_RECIPIENT)  # a --fail rule
 FAILURES = {
     "connection refused": (lambda: server_and_env(), (), 4, "Nothing is listening at {where}"),
     "silent server, --timeout": (silent, ("--timeout", "1"), 4, "{where} did not answer within 1 s."),
@@ -198,7 +199,7 @@ FAILURES = {
         "The certificate of {where} is not trusted",
     ),
     "login refused": (
-        lambda: server_and_env({"auth": Authenticator(accept=False)}),
+        lambda: server_and_env({**LOGIN_SERVER, "fail": ["login:535"]}),
         (),
         5,
         f"{{where}} refused the login '{LOGIN}': 535",
@@ -211,25 +212,25 @@ FAILURES = {
     ),
     "no AUTH offered": (lambda: server_and_env({}), (), 5, "{where} offers no login (no AUTH)"),
     "sender refused": (
-        lambda: server_and_env({**LOGIN_SERVER, "handler": Handler(refuse_sender=SENDER_NOT_OWNED)}),
+        lambda: server_and_env({**LOGIN_SERVER, "fail": [refusal("mail", SENDER_NOT_OWNED)]}),
         (),
         6,
         f"{{where}} refused the sender {LOGIN}: 553",
     ),
     "every recipient refused": (
-        lambda: server_and_env({**LOGIN_SERVER, "handler": Handler(refuse=(TO,))}),
+        lambda: server_and_env({**LOGIN_SERVER, "fail": [refusal("rcpt", RECIPIENT_UNKNOWN, match=TO)]}),
         (),
         6,
         f"{{where}} refused every recipient: {TO} (550",
     ),
     "refused after DATA": (
-        lambda: server_and_env({**LOGIN_SERVER, "handler": Handler(data_reply=TOO_LARGE)}),
+        lambda: server_and_env({**LOGIN_SERVER, "fail": [refusal("data", TOO_LARGE)]}),
         (),
         6,
         "{where} refused the message after receiving it: 552",
     ),
     "dropped mid-message": (
-        lambda: server_and_env({**LOGIN_SERVER, "smtp_class": DroppingSMTP}),
+        lambda: server_and_env({**LOGIN_SERVER, "fail": ["data:drop"]}),
         (),
         4,
         "{where} closed the connection in the middle of sending the message.",
@@ -256,13 +257,13 @@ def test_failure_gives_exit_code_one_line_and_hint_and_never_the_password(name):
 
 
 def test_partial_refusal_reports_who_was_accepted_and_exits_6():
-    with server_and_env({**LOGIN_SERVER, "handler": Handler(refuse=(REFUSED_RECIPIENT,))}) as (server, env):
+    with server_and_env({**LOGIN_SERVER, "fail": [REFUSE_RECIPIENT]}) as (server, env):
         result = manage("sendtestmail", TO, REFUSED_RECIPIENT, "--json", "--verbosity", "3", env=env)
     assert result.returncode == 6
     document = json.loads(result.stdout)
     assert document["accepted"] == [TO] and list(document["refused"]) == [REFUSED_RECIPIENT]
     assert result.stderr.startswith(f"Error: {server.host}:{server.port} refused some recipients: ")
-    assert [m.rcpt_tos for m in server.messages] == [[TO]]
+    assert [m.rcpt_tos for m in server.messages] == [(TO,)]
 
 
 def test_success_as_a_real_process_over_ssl_at_verbosity_3():
@@ -276,7 +277,7 @@ def test_success_as_a_real_process_over_ssl_at_verbosity_3():
 
 
 def test_check_as_a_real_process_with_starttls():
-    with smtp_server(security="starttls", auth=Authenticator()) as server:
+    with smtp_server(security="starttls", **LOGIN_SERVER) as server:
         env = env_for(*server, tls=True, user=LOGIN, password=PASSWORD)
         result = manage("sendtestmail", "--check", "--json", "--verbosity", "3", env=env)
     assert result.returncode == 0, result.stderr
@@ -315,7 +316,7 @@ def test_usage_and_configuration_errors_as_a_real_process(tmp_path, args, code, 
 
 
 def test_partial_refusal_in_text_lists_both_and_keeps_stderr_to_the_error(settings):
-    with smtp_server(handler=Handler(refuse=(REFUSED_RECIPIENT,))) as server:
+    with smtp_server(fail=[REFUSE_RECIPIENT]) as server:
         settings.MAILERS = mailers_for(*server)  # DEFAULT_FROM_EMAIL is the placeholder: a warning
         stdout, stderr = io.StringIO(), io.StringIO()
         with pytest.raises(CommandError) as caught:

@@ -14,13 +14,13 @@ from tests.smtp_servers import (
     LOGIN,
     PASSWORD,
     POLICY,
+    RECIPIENT_UNKNOWN,
     REFUSED_RECIPIENT,
     SENDER_NOT_OWNED,
     TOO_LARGE,
-    DroppingSMTP,
-    Handler,
     closed_port,
     mailers_for,
+    refusal,
     silent_server,
     smtp_server,
 )
@@ -141,7 +141,7 @@ def test_credentials_for_a_server_that_offers_no_login(settings, smtp_sink):
 
 
 def test_sender_refused_hints_at_default_from_email(settings):
-    with smtp_server(handler=Handler(refuse_sender=SENDER_NOT_OWNED)) as server:
+    with smtp_server(fail=[refusal("mail", SENDER_NOT_OWNED)]) as server:
         problem = failure(settings, mailers_for(*server, user=""), sender="site@other.example")
     assert problem.code == ExitCode.MESSAGE_REFUSED
     assert problem.message == f"{server.host}:{server.port} refused the sender site@other.example: {SENDER_NOT_OWNED}."
@@ -149,7 +149,8 @@ def test_sender_refused_hints_at_default_from_email(settings):
 
 
 def test_every_recipient_refused(settings):
-    with smtp_server(handler=Handler(refuse=(REFUSED_RECIPIENT, "ghost@example.com"))) as server:
+    addresses = (REFUSED_RECIPIENT, "ghost@example.com")
+    with smtp_server(fail=[refusal("rcpt", RECIPIENT_UNKNOWN, match=address) for address in addresses]) as server:
         problem = failure(settings, mailers_for(*server), REFUSED_RECIPIENT, "ghost@example.com")
     assert problem.code == ExitCode.MESSAGE_REFUSED
     assert problem.message.startswith(f"{server.host}:{server.port} refused every recipient: {REFUSED_RECIPIENT} (")
@@ -158,7 +159,7 @@ def test_every_recipient_refused(settings):
 
 @pytest.mark.parametrize(("reply", "hint"), [(TOO_LARGE, "too large"), (POLICY, "policy")])
 def test_message_refused_after_data(settings, reply, hint):
-    with smtp_server(handler=Handler(data_reply=reply)) as server:
+    with smtp_server(fail=[refusal("data", reply)]) as server:
         problem = failure(settings, mailers_for(*server))
     assert problem.code == ExitCode.MESSAGE_REFUSED
     assert problem.message == f"{server.host}:{server.port} refused the message after receiving it: {reply}."
@@ -166,7 +167,7 @@ def test_message_refused_after_data(settings, reply, hint):
 
 
 def test_connection_dropped_in_the_middle_of_the_message(settings):
-    with smtp_server(smtp_class=DroppingSMTP) as server:
+    with smtp_server(fail=["data:drop"]) as server:
         problem = failure(settings, mailers_for(*server))
     assert problem.code == ExitCode.UNREACHABLE
     assert problem.message == f"{server.host}:{server.port} closed the connection in the middle of sending the message."

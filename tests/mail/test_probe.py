@@ -9,13 +9,13 @@ from core.mail.probe import check_mailer, send_test_messages
 from tests.mail.sending import TO, send
 from tests.smtp_servers import (
     LOGIN,
+    LOGINS,
     PASSWORD,
     RECIPIENT_UNKNOWN,
     REFUSED_RECIPIENT,
     SENDER_NOT_OWNED,
-    Authenticator,
-    Handler,
     mailers_for,
+    refusal,
     smtp_server,
 )
 
@@ -24,7 +24,7 @@ from tests.smtp_servers import (
 
 @pytest.mark.parametrize("security", ["none", "starttls", "ssl"])
 def test_sends_through_each_kind_of_server_with_login(settings, trusted_ca, security):
-    with smtp_server(security=security, auth=Authenticator(), auth_required=True) as server:
+    with smtp_server(security=security, logins=LOGINS) as server:
         mailers = mailers_for(*server, ssl=security == "ssl", tls=security == "starttls", user=LOGIN, password=PASSWORD)
         report = send(settings, mailers)
     assert report.delivery == "sent" and report.accepted == [TO] and report.refused == {}
@@ -40,7 +40,7 @@ def test_sends_through_each_kind_of_server_with_login(settings, trusted_ca, secu
         "ca_file": None,
     }
     [received] = server.messages
-    assert received.mail_from == LOGIN and received.rcpt_tos == [TO]
+    assert received.mail_from == LOGIN and received.rcpt_tos == (TO,)
     assert received.message()["Message-ID"] == report.message_ids[0]
 
 
@@ -51,11 +51,11 @@ def test_count_sends_numbered_messages_and_reports_the_rate(settings, smtp_sink)
 
 
 def test_one_recipient_refused_the_others_still_get_it(settings):
-    with smtp_server(handler=Handler(refuse=(REFUSED_RECIPIENT,))) as server:
+    with smtp_server(fail=[refusal("rcpt", RECIPIENT_UNKNOWN, match=REFUSED_RECIPIENT)]) as server:
         report = send(settings, mailers_for(*server), TO, REFUSED_RECIPIENT)
     assert report.accepted == [TO]
     assert report.refused == {REFUSED_RECIPIENT: RECIPIENT_UNKNOWN}
-    assert [m.rcpt_tos for m in server.messages] == [[TO]]
+    assert [m.rcpt_tos for m in server.messages] == [(TO,)]
     problem = report.problem()
     assert problem.code == ExitCode.MESSAGE_REFUSED
     assert problem.message == (
@@ -67,7 +67,7 @@ def test_one_recipient_refused_the_others_still_get_it(settings):
 
 
 def test_check_reads_capabilities_and_sends_nothing(settings, trusted_ca):
-    with smtp_server(security="starttls", auth=Authenticator(), data_size_limit=1_000_000) as server:
+    with smtp_server(security="starttls", logins=LOGINS, max_size=1_000_000) as server:
         settings.MAILERS = mailers_for(*server, tls=True, user=LOGIN, password=PASSWORD)
         report = check_mailer(sender=LOGIN, recipients=[TO])
     assert report.logged_in and report.accepted == [TO] and server.messages == []
@@ -77,7 +77,7 @@ def test_check_reads_capabilities_and_sends_nothing(settings, trusted_ca):
 
 
 def test_check_finds_a_refused_sender_without_sending(settings):
-    with smtp_server(handler=Handler(refuse_sender=SENDER_NOT_OWNED)) as server:
+    with smtp_server(fail=[refusal("mail", SENDER_NOT_OWNED)]) as server:
         settings.MAILERS = mailers_for(*server)
         with pytest.raises(MailProblem) as caught:
             check_mailer(sender="site@other.example")

@@ -2,8 +2,8 @@
 
 One delivery is one ``Delivery`` row with its attempts, whatever the retries.
 
-Against real aiosmtpd servers on 127.0.0.1 (tests/smtp_servers.py) that are
-down, refuse for a while, or refuse for good.
+Against real SMTP servers on 127.0.0.1 (tests/smtp_servers.py: the mailserver library) that
+are down, refuse for a while, or refuse for good.
 """
 
 import contextlib
@@ -24,7 +24,7 @@ from core.mail.tasks import DeliveryFailed, enqueue_password_reset, is_temporary
 from core.mail.worker import recover_stranded
 from core.models import Delivery, WorkerBeat
 from tests.mail.queue import drain
-from tests.smtp_servers import HOST, TRY_LATER, Handler, free_port, mailers_for, smtp_server
+from tests.smtp_servers import HOST, TRY_LATER, free_port, mailers_for, refusal, smtp_server
 from users.models import User
 
 # The worker commits and closes connections as in production: real transactions.
@@ -40,13 +40,16 @@ def anna():
 
 @pytest.fixture
 def smtp(settings):
-    """Start a server (on ``port`` if given) the default mailer sends to. Retries wait 0.2 s, at most 3 attempts."""
+    """Start a server (on ``port`` if given, failing by ``fail`` rules) the default mailer sends to.
+
+    Retries wait 0.2 s, at most 3 attempts.
+    """
     settings.RESET_RETRY_DELAY = 0.2
     settings.RESET_SEND_ATTEMPTS = 3
     with contextlib.ExitStack() as servers:
 
-        def start(handler=None, port=0):
-            server = servers.enter_context(smtp_server(handler=handler, port=port))
+        def start(*fail, port=0):
+            server = servers.enter_context(smtp_server(fail=fail, port=port))
             settings.MAILERS = mailers_for(*server)
             return server
 
@@ -106,7 +109,7 @@ def test_accounts_are_picked_as_djangos_form_picks_them(smtp, anna):
 
 
 def test_temporary_failures_are_retried_across_worker_restarts_and_deliver_once(smtp, anna):
-    server = smtp(Handler(data_reply=TRY_LATER, refuse_first=2))
+    server = smtp(refusal("data", TRY_LATER, first=2))
     enqueue_password_reset("anna@example.com", SITE)
 
     drain()  # first attempt refused; the next waits for its time in the queue
@@ -116,7 +119,7 @@ def test_temporary_failures_are_retried_across_worker_restarts_and_deliver_once(
     assert "451" in waiting.last_error
 
     drain_until_settled()
-    assert server.handler.refused == 2
+    assert server.refused == 2
     assert server.recipients() == {"anna@example.com": 1}
     [delivery] = Delivery.objects.all()
     assert (delivery.status, delivery.attempts, delivery.last_error) == ("sent", 3, "")
@@ -208,7 +211,7 @@ def test_a_worker_that_died_during_the_last_attempt_is_reported_to_admins(smtp, 
 
 
 def test_after_the_last_attempt_admins_are_told_through_their_own_mailer(smtp, settings, anna):
-    server = smtp(Handler(data_reply=TRY_LATER))
+    server = smtp(refusal("data", TRY_LATER))
     settings.MAILERS = {**settings.MAILERS, "admins": LOCMEM}
     settings.ADMINS = ["ops@example.com"]
     mail.outbox = []
@@ -216,7 +219,7 @@ def test_after_the_last_attempt_admins_are_told_through_their_own_mailer(smtp, s
     drain_until_settled()
 
     assert server.messages == []
-    assert server.handler.refused == 3
+    assert server.refused == 3
     [delivery] = Delivery.objects.all()
     assert (delivery.status, delivery.attempts) == ("failed", 3)
     [last] = failed_tasks()  # one failed task row for the one lost delivery
@@ -230,13 +233,13 @@ def test_after_the_last_attempt_admins_are_told_through_their_own_mailer(smtp, s
 
 
 def test_a_permanent_refusal_is_not_retried_and_without_an_admins_mailer_is_logged(smtp, settings, anna, caplog):
-    server = smtp(Handler(data_reply="550 5.7.1 Relaying denied"))
+    server = smtp(refusal("data", "550 5.7.1 Relaying denied"))
     settings.ADMINS = ["ops@example.com"]  # but no "admins" mailer: the default one is failing
     mail.outbox = []
     enqueue_password_reset("anna@example.com", SITE)
     drain()
 
-    assert server.handler.refused == 1
+    assert server.refused == 1
     [delivery] = Delivery.objects.all()
     assert (delivery.status, delivery.attempts) == ("failed", 1)
     assert "550" in delivery.last_error

@@ -1,8 +1,9 @@
 """A real ``db_worker`` killed with SIGKILL in the middle of an attempt; a new worker delivers, once.
 
-The SMTP server holds the DATA phase of the first message, so the worker is
-killed while it waits for the reply: its task stays RUNNING and the delivery
-"sending". A second worker notices the first one's silence (RESET_WORKER_TIMEOUT,
+The SMTP server holds the DATA phase of the first message (a ``data:delay`` rule
+far longer than the test), so the worker is killed while it waits for the reply:
+its task stays RUNNING and the delivery "sending". The held session ends with its
+client, and nothing of it is saved. A second worker notices the first one's silence (RESET_WORKER_TIMEOUT,
 1 s here) and runs the task again.
 """
 
@@ -16,7 +17,7 @@ import time
 import pytest
 
 from tests.conftest import ROOT, manage
-from tests.smtp_servers import HoldingHandler, smtp_server
+from tests.smtp_servers import smtp_server
 
 SHELL_SETUP = """
 from users.models import User
@@ -58,29 +59,29 @@ def state(db) -> tuple:
 
 def test_a_worker_killed_mid_attempt_is_replaced_and_the_message_arrives_once(site):
     folder, env = site
-    handler = HoldingHandler()
-    with smtp_server(handler=handler) as server, open(folder / "worker.log", "wb") as log:
+    hold_the_first = "data:delay=600:first=1"  # the first message waits for its reply; later ones do not
+    with smtp_server(fail=[hold_the_first]) as server, open(folder / "worker.log", "wb") as log:
         env["EMAIL_URL"] = f"smtp://{server.host}:{server.port}?timeout=30"
         assert manage("migrate", "--noinput", "-v0", env=env).returncode == 0
         assert manage("shell", "-c", SHELL_SETUP, env=env).returncode == 0
 
         first = start_worker(env, log)
         try:
-            assert handler.held.wait(60), "the first worker never reached DATA"
+            assert server.wait_for("delayed", 60), "the first worker never reached DATA"
         finally:
             first.send_signal(signal.SIGKILL)
             first.wait()
-        handler.release.set()  # the killed worker's connection is gone; the server drops the session
+        # The killed worker's connection is gone: the server drops the held session, saving nothing.
         assert state(folder / "db.sqlite3") == (["RUNNING"], [("sending", 1)])
 
         second = start_worker(env, log)
         try:
-            wait_for(lambda: len(handler.messages) == 1, "the second worker to deliver")
+            wait_for(lambda: len(server.messages) == 1, "the second worker to deliver")
             wait_for(lambda: state(folder / "db.sqlite3") == (["SUCCESSFUL"], [("sent", 2)]), "the record")
         finally:
             second.send_signal(signal.SIGTERM)
             second.wait(timeout=30)
         # Another worker afterwards finds nothing to do: sent once.
         assert manage("db_worker", "--batch", "--no-reload", "--no-startup-delay", "-v0", env=env).returncode == 0
-    assert [received.rcpt_tos for received in handler.messages] == [["anna@example.com"]]
+    assert [received.rcpt_tos for received in server.messages] == [("anna@example.com",)]
     assert second.returncode == 0

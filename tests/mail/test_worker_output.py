@@ -3,7 +3,7 @@
 import pytest
 
 from tests.conftest import manage
-from tests.smtp_servers import Authenticator, closed_port, smtp_server
+from tests.smtp_servers import LOGINS, closed_port, smtp_server
 
 SETUP = """
 from users.models import User
@@ -24,7 +24,7 @@ def site(tmp_path):
 
 @pytest.mark.parametrize("verbosity", ["1", "2"])
 def test_a_refused_login_is_one_line_with_the_app_password_hint(site, verbosity):
-    with smtp_server(auth=Authenticator(accept=False), auth_required=True) as server:
+    with smtp_server(logins=LOGINS, fail=["login:535"]) as server:
         env = {**site, "EMAIL_URL": f"smtp://you%40yandex.ru:Wrong-Pass-123@{server.host}:{server.port}"}
         result = manage(*WORKER, "-v", verbosity, env=env)
     assert result.returncode == 0
