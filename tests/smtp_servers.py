@@ -38,9 +38,11 @@ Redis and bench/site.py's gunicorn take theirs from here.
 TLS certificates are the library's (``certificates.ensure``), made once per run in
 a temporary folder: one CA and its certificate for localhost and 127.0.0.1, and,
 for a test of a name mismatch (``cert_names``), another CA and a certificate for
-those names. A client trusts them only where a test says so: the ``trusted_ca``
-fixture sets ``SSL_CERT_FILE`` (which ``ssl.create_default_context()`` reads) to a
-file holding every CA of the run; ``env_for()`` passes it to a real ``manage.py``.
+those names, all in one file, ``trusted_ca_file()``. A client trusts them only where a
+test says so: a real ``manage.py`` through ``env_for()``'s ``?ssl_cafile=``, as a site
+trusts ``manage.py mailserver``'s CA; an in-process test through the ``trusted_ca``
+fixture, which sets ``SSL_CERT_FILE`` (read by ``ssl.create_default_context()``) for
+this process, so that the mailers stay Django's own SMTP backend.
 """
 
 from __future__ import annotations
@@ -270,18 +272,18 @@ def env_for(
     password: str = "",
     timeout: float = 5.0,
     sender: str = "",
+    trust: bool = True,
 ) -> dict:
     """The environment of a real ``manage.py`` process whose mailer is that server.
 
-    The login and password are percent-encoded into ``EMAIL_URL``; the test CAs are trusted.
+    The login and password are percent-encoded into ``EMAIL_URL``; with SSL or STARTTLS
+    the mailer trusts the test CAs through ``?ssl_cafile=``, as a site trusts
+    ``manage.py mailserver``'s (``trust=False``: it does not).
     """
     scheme = "smtp+ssl" if ssl else "smtp+tls" if tls else "smtp"
     credentials = f"{quote(user, safe='')}:{quote(password, safe='')}@" if user else ""
-    env = {
-        "EMAIL_URL": f"{scheme}://{credentials}{host}:{port}",
-        "EMAIL_TIMEOUT": str(timeout),
-        "SSL_CERT_FILE": trusted_ca_file(),
-    }
+    query = f"?ssl_cafile={quote(trusted_ca_file())}" if (ssl or tls) and trust else ""
+    env = {"EMAIL_URL": f"{scheme}://{credentials}{host}:{port}{query}", "EMAIL_TIMEOUT": str(timeout)}
     if sender:
         env["DEFAULT_FROM_EMAIL"] = sender
     return env
