@@ -19,34 +19,24 @@ SECURITY_WORDS = {
 }
 
 
-def port_number(text):
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
-    if not 0 <= value <= 65535:
-        raise argparse.ArgumentTypeError(f"{text!r} is not between 1 and 65535 (0: any free port)")
-    return value
+def number(kind, low, high, what: str, limits: str):
+    """An argparse type: ``kind(text)`` between ``low`` and ``high``, else one line saying what is wanted."""
+
+    def parse(text):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not {what}") from None
+        if not low <= value <= high:  # NaN and inf too
+            raise argparse.ArgumentTypeError(f"{text!r} {limits}")
+        return value
+
+    return parse
 
 
-def seconds(text):
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
-    if not 0 < value <= 3600:
-        raise argparse.ArgumentTypeError(f"{text!r} must be more than 0 and at most 3600")
-    return value
-
-
-def size(text):
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of bytes") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} must be 1 or more")
-    return value
+port_number = number(int, 0, 65535, "a port number", "is not between 1 and 65535 (0: any free port)")
+seconds = number(float, 0.001, 3600, "a number of seconds", "must be between 0.001 and 3600")
+size = number(int, 1, 2**63, "a number of bytes", "must be 1 or more")
 
 
 class Command(ProjectCommand):
