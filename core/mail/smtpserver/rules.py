@@ -95,7 +95,7 @@ def parse_rule(text: str) -> Rule:
     head, _, text_option = written.partition(":text=")
     parts = head.split(":")
     if len(parts) < 2 or not parts[0] or not parts[1]:
-        raise ValueError(f"the rule {written!r} is not STAGE:ACTION[:OPTION]...", EXAMPLES)
+        raise ValueError(f"the rule {written!r} is not STAGE:ACTION[:OPTION...]", EXAMPLES)
     stage, action, options = parts[0].lower(), parts[1].lower(), parts[2:]
     if stage not in STAGES:
         raise ValueError(f"unknown stage {stage!r} in the rule {written!r}", f"stages: {', '.join(STAGES)}")

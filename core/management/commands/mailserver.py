@@ -131,6 +131,14 @@ class Command(ProjectCommand):
     def started(self, server, plan, options) -> None:
         url, separate = launch.env_lines(server, plan.login)
         config = server.config
+        # On stderr whatever the output: --json and --verbosity 0 are no reason to hide an open door.
+        if not launch.is_loopback(config.host):
+            self.stderr.write(
+                self.style.WARNING(
+                    _("Warning: listening on %(host)s accepts mail from other machines on the network.")
+                    % {"host": config.host}
+                )
+            )
         if options["json"]:
             document = {
                 "ok": True,
@@ -157,13 +165,6 @@ class Command(ProjectCommand):
             _("Messages are saved in %(folder)s; `%(command)s` shows them.")
             % {"folder": config.folder, "command": launch.outbox_command(config.folder)}
         )
-        if not launch.is_loopback(config.host):
-            self.stderr.write(
-                self.style.WARNING(
-                    _("Warning: listening on %(host)s accepts mail from other machines on the network.")
-                    % {"host": config.host}
-                )
-            )
         if config.profile:
             write(self.profile_text(config, plan))
         if config.certificates:
