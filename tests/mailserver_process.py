@@ -1,15 +1,20 @@
-"""``manage.py mailserver`` as a real process: started with ``--json --port 0``, its document read, then stopped."""
+"""``manage.py mailserver`` as a real process: started with ``--json --port 0``, its document read, then stopped.
+
+``text=True`` starts it without ``--json``: what it printed up to "Ctrl+C stops this server." is then in
+``Running.lines``, and ``document`` is empty.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -19,9 +24,13 @@ ROOT = Path(__file__).resolve().parent.parent
 class Running:
     process: subprocess.Popen
     document: dict  # what it printed when it started listening
+    lines: list[str] = field(default_factory=list)  # with text=True: what it printed before listening
 
     @property
     def port(self) -> int:
+        if not self.document:
+            match = re.search(r"listening on \S+:(\d+) ", self.lines[0])
+            return int(match.group(1))
         return self.document["port"]
 
     @property
@@ -56,11 +65,12 @@ def environment(extra: dict | None = None) -> dict:
 
 
 @contextlib.contextmanager
-def mailserver(*args: str, env: dict | None = None) -> Iterator[Running]:
+def mailserver(*args: str, env: dict | None = None, text: bool = False) -> Iterator[Running]:
     """The command listening (on a free port unless ``--port`` is given), stopped with SIGINT afterwards."""
     port = [] if "--port" in args else ["--port", "0"]
+    output = [] if text else ["--json"]
     process = subprocess.Popen(
-        [sys.executable, "manage.py", "mailserver", "--json", *port, *args],
+        [sys.executable, "manage.py", "mailserver", *output, *port, *args],
         cwd=ROOT,
         env=environment(env),
         stdout=subprocess.PIPE,
@@ -68,11 +78,19 @@ def mailserver(*args: str, env: dict | None = None) -> Iterator[Running]:
         text=True,
     )
     try:
-        line = process.stdout.readline()
-        if not line:
-            _, err = process.communicate(timeout=30)
-            raise AssertionError(f"mailserver did not start: exit {process.returncode}: {err}")
-        running = Running(process, json.loads(line))
+        lines = []
+        while True:
+            line = process.stdout.readline()
+            if not line:
+                _, err = process.communicate(timeout=30)
+                raise AssertionError(f"mailserver did not start: exit {process.returncode}: {err}")
+            if not text:
+                running = Running(process, json.loads(line))
+                break
+            lines.append(line.rstrip("\n"))
+            if line.rstrip().endswith("Ctrl+C stops this server."):
+                running = Running(process, {}, lines)
+                break
         yield running
     finally:
         if process.poll() is None:
