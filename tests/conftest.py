@@ -33,10 +33,10 @@ def saved_messages(folder: Path) -> list[email.message.EmailMessage]:
     return [read_eml(path) for path in sorted(folder.glob("*.eml"))]
 
 
-def manage(*args: str, env: dict | None = None, input: str | None = None, timeout: float = 60):
-    """Run ``python manage.py ARGS`` as a real process in a clean environment.
+def environment(extra: dict | None = None) -> dict:
+    """A clean environment for a manage.py process: no .env, DEBUG on, deprecations as errors.
 
-    ``env`` adds variables to it; a value of None removes one.
+    ``extra`` adds variables; a value of None removes one.
     """
     base = {
         "PATH": os.environ.get("PATH", ""),
@@ -45,10 +45,18 @@ def manage(*args: str, env: dict | None = None, input: str | None = None, timeou
         "DEBUG": "true",
         "PYTHONWARNINGS": "error::DeprecationWarning,error::PendingDeprecationWarning",
     }
+    return {name: value for name, value in {**base, **(extra or {})}.items() if value is not None}
+
+
+def manage(*args: str, env: dict | None = None, input: str | None = None, timeout: float = 60):
+    """Run ``python manage.py ARGS`` as a real process in a clean environment.
+
+    ``env`` adds variables to it; a value of None removes one.
+    """
     return subprocess.run(
         [sys.executable, "manage.py", *args],
         cwd=ROOT,
-        env={name: value for name, value in {**base, **(env or {})}.items() if value is not None},
+        env=environment(env),
         input=input,
         capture_output=True,
         text=True,

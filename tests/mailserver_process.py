@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import re
 import signal
 import subprocess
@@ -17,7 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.conftest import ROOT, environment
 
 
 @dataclass
@@ -51,17 +50,6 @@ class Running:
             self.process.send_signal(number)
         out, err = self.process.communicate(timeout=timeout)
         return self.process.returncode, out, err
-
-
-def environment(extra: dict | None = None) -> dict:
-    base = {
-        "PATH": os.environ.get("PATH", ""),
-        "HOME": os.environ.get("HOME", ""),
-        "DJANGO_ENV_FILE": "",
-        "DEBUG": "true",
-        "PYTHONWARNINGS": "error::DeprecationWarning,error::PendingDeprecationWarning",
-    }
-    return {name: value for name, value in {**base, **(extra or {})}.items() if value is not None}
 
 
 @contextlib.contextmanager

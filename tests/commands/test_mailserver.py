@@ -19,8 +19,8 @@ from urllib.parse import quote
 import pytest
 
 from core.security import MASK
-from tests.conftest import manage
-from tests.mailserver_process import ROOT, environment, mailserver
+from tests.conftest import ROOT, environment, manage
+from tests.mailserver_process import mailserver
 
 TO = "anna@example.com"
 SITE = "https://cinemahub.example"
