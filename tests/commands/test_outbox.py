@@ -47,6 +47,16 @@ def test_list_search_finds_cyrillic_in_any_case_and_limit_stops(folder):
     assert "2 shown of 6 messages" in out and "--all" in out
 
 
+def test_list_search_takes_the_search_boxs_prefixes_and_a_bad_time_is_exit_2(folder):
+    send(plain("Reset", to="anna@example.com"), plain("Reset", to="boris@example.com"), plain("Other"))
+    out, _ = run("list", "--search", "reset to:ANNA@example.com", "--json")
+    assert [message["to"] for message in json.loads(out)["messages"]] == [["anna@example.com"]]
+    with pytest.raises(CommandError) as raised:
+        run("list", "--search", "since:soon")
+    assert str(raised.value).startswith("since: 'soon' is not a date, a date-time or an age.\nHint: for example 2h")
+    assert raised.value.returncode == 2
+
+
 def test_list_json_is_one_document_and_unreadable_files_go_to_stderr(folder):
     send(cyrillic_reset())
     (folder / "20000101-000000-000000-00000001.eml").write_bytes(b"")

@@ -47,12 +47,12 @@ def test_list_shows_the_20_newest_first_and_counts_all(folder):
 def test_cyrillic_headers_are_decoded_and_search_ignores_case(folder):
     send(cyrillic_reset(), plain("Other"))
     outbox = ob.Outbox(folder)
-    [found] = list(outbox.listing(search="КИНОЦЕНТРЕ"))
+    [found] = list(outbox.listing(**ob.parse_search("КИНОЦЕНТРЕ")))
     assert found.subject == CYRILLIC_SUBJECT
     assert found.sender == "Киноцентр <noreply@cinema.example>"
     assert found.to == ["Анна Петрова <anna@example.com>"]
-    assert [item.subject for item in outbox.listing(search="анна петрова")] == [CYRILLIC_SUBJECT]
-    assert list(outbox.listing(search="nobody")) == []
+    assert [item.subject for item in outbox.listing(**ob.parse_search("анна петрова"))] == [CYRILLIC_SUBJECT]
+    assert list(outbox.listing(**ob.parse_search("nobody"))) == []
 
 
 def test_to_matches_any_recipient_ignoring_case(folder):
@@ -72,7 +72,7 @@ def test_since_keeps_newer_messages(folder):
     outbox = ob.Outbox(folder)
     assert [item.subject for item in outbox.listing(since=ob.parse_when("1d"))] == ["new"]
     assert [item.subject for item in outbox.listing(since=ob.parse_when("2024-01-01T06:59:59"))] == ["new", "old"]
-    [old_item] = list(outbox.listing(search="old"))
+    [old_item] = list(outbox.listing(**ob.parse_search("old")))
     assert old_item.date == datetime(2024, 1, 1, 7, tzinfo=UTC)
 
 
@@ -451,3 +451,60 @@ def test_when_takes_ages_dates_and_date_times():
 def test_reading_errors_are_named_in_words():
     assert ob.os_reason(PermissionError(13, "Permission denied")) == "permission denied"
     assert ob.os_reason(FileNotFoundError(2, "No such file or directory")) == "removed while reading"
+
+
+# ---------------------------------------------------------------- what a person types (search.parse_search)
+
+
+@pytest.mark.parametrize(
+    ("text", "filters"),
+    [
+        ("", {}),
+        ("   ", {}),
+        ("reset", {"words": ("reset",)}),
+        ("Сброс ПАРОЛЯ", {"words": ("Сброс", "ПАРОЛЯ")}),
+        ('"new password" link', {"words": ("new password", "link")}),
+        ("to:anna@example.com", {"to": "anna@example.com"}),
+        (
+            "TO:Anna@Example.com FROM:site Subject:Сброс",
+            {"to": "Anna@Example.com", "sender": "site", "subject": "Сброс"},
+        ),
+        ('subject:"Password reset"', {"subject": "Password reset"}),
+        ("http://x.example a:b", {"words": ("http://x.example", "a:b")}),  # other colons: plain words
+        ("to: reset", {"words": ("to:", "reset")}),  # an empty prefix is a word
+        ("don't", {"words": ("don't",)}),  # an unclosed quote is a character
+    ],
+)
+def test_parse_search_turns_words_and_prefixes_into_filters(text, filters):
+    assert ob.parse_search(text) == filters
+
+
+def test_parse_search_reads_times_as_the_since_option_does():
+    now = datetime(2026, 5, 1, 12, tzinfo=UTC)
+    found = ob.parse_search("since:2h before:2026-05-01T11:30", now=now)
+    assert found["since"] == datetime(2026, 5, 1, 10, tzinfo=UTC)
+    assert found["before"] == datetime(2026, 5, 1, 11, 30, tzinfo=UTC)  # TIME_ZONE is UTC in the tests
+    with pytest.raises(MailProblem) as raised:
+        ob.parse_search("since:yesterday")
+    assert raised.value.code == ExitCode.BAD_INPUT
+    assert str(raised.value) == "since: 'yesterday' is not a date, a date-time or an age."
+
+
+def test_every_word_and_prefix_must_hold(folder):
+    send(
+        plain("Password reset", to="anna@example.com"),
+        plain("Password changed", to="anna@example.com"),
+        plain("Password reset", to="boris@example.com"),
+        plain("Сброс пароля", to="anna@example.com"),
+    )
+    outbox = ob.Outbox(folder)
+
+    def subjects(text):
+        return [f"{item.subject} → {item.to[0]}" for item in outbox.listing(**ob.parse_search(text))]
+
+    assert subjects("password anna") == ["Password changed → anna@example.com", "Password reset → anna@example.com"]
+    assert subjects("reset to:BORIS@example.com") == ["Password reset → boris@example.com"]
+    assert subjects("subject:reset to:anna@example.com") == ["Password reset → anna@example.com"]
+    assert subjects("from:nobody") == []
+    assert subjects("ПАРОЛЯ") == ["Сброс пароля → anna@example.com"]
+    assert subjects('"password changed"') == ["Password changed → anna@example.com"]

@@ -11,6 +11,7 @@ file backend (``.log`` files of many messages). The modules, one concern each:
 * ``index``: the summaries the backend and ``list`` keep, a cache that is never the truth;
 * ``folder``: ``Outbox`` and ``Listing``: a folder's messages newest first, filtered, found by ID;
 * ``clearing``: what ``clear`` would delete, and the deletion;
+* ``search``: what a person types to search (``reset to:anna@x.ru since:2h``) as the filters;
 * ``attachments``: saving attachments as files; ``when``: the filters' times.
 
 Nothing here prints: the ``outbox`` command and any web view render the same dataclasses.
@@ -22,6 +23,7 @@ from core.mail.outbox.clearing import ClearPlan, ClearResult, clear, plan_clear
 from core.mail.outbox.files import EML_SUFFIX, LOG_SUFFIX, os_reason
 from core.mail.outbox.folder import DEFAULT_LIMIT, LATEST, Listing, Outbox, folder_for, mailer_folder
 from core.mail.outbox.messages import Attachment, Message, Summary, Unreadable
+from core.mail.outbox.search import parse_search
 from core.mail.outbox.when import parse_when
 
 __all__ = [
@@ -41,6 +43,7 @@ __all__ = [
     "folder_for",
     "mailer_folder",
     "os_reason",
+    "parse_search",
     "parse_when",
     "plan_clear",
     "safe_filename",

@@ -97,7 +97,7 @@ class Outbox:
         return [entry.name for entry in newest_first(self.folder, scan(self.folder))]
 
     def listing(self, *, limit: int | None = DEFAULT_LIMIT, **filters) -> Listing:
-        """The messages newest first, up to ``limit``, filtered by ``to``, ``search``, ``since``, ``before``."""
+        """The messages newest first, up to ``limit``, filtered as ``Summary.matches`` says (``parse_search``)."""
         return Listing(self, limit, filters)
 
     # -- reading messages
@@ -279,7 +279,7 @@ class Listing:
         self.outbox = outbox
         self.folder = outbox.folder
         self.limit = limit
-        self.filters = {key: value for key, value in filters.items() if value is not None}
+        self.filters = {key: value for key, value in filters.items() if value is not None and value != ()}
         self._entries = scan(self.folder)
         self.missing = not self._entries and not self.folder.is_dir()
         self.total = outbox.count(self._entries)

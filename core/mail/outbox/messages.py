@@ -50,12 +50,26 @@ class Summary:
     size: int
     addresses: frozenset[str] = frozenset()  # every recipient's address, case-folded
 
-    def matches(self, *, to: str | None = None, search: str | None = None, since=None, before=None) -> bool:
+    def matches(
+        self,
+        *,
+        to: str | None = None,
+        sender: str | None = None,
+        subject: str | None = None,
+        words: tuple[str, ...] = (),
+        since=None,
+        before=None,
+    ) -> bool:
+        """Every filter holds (``core.mail.outbox.search`` says what each means); letter case never counts."""
         if to is not None and to.casefold() not in self.addresses:
             return False
-        if search is not None:
+        if sender is not None and sender.casefold() not in self.sender.casefold():
+            return False
+        if subject is not None and subject.casefold() not in self.subject.casefold():
+            return False
+        if words:
             haystack = "\n".join([self.subject, self.sender, *self.to, *self.cc, *self.bcc]).casefold()
-            if search.casefold() not in haystack:
+            if not all(word.casefold() in haystack for word in words):
                 return False
         if since is not None and (self.date is None or self.date < since):
             return False

@@ -96,7 +96,10 @@ class Command(ProjectCommand):
         many.add_argument("--all", action="store_true", help="Show every message.")
         listing.add_argument("--to", metavar="ADDRESS", help="Only messages to this address (To, Cc or Bcc).")
         listing.add_argument(
-            "--search", metavar="TEXT", help="Only messages whose subject, sender or recipients hold TEXT (any case)."
+            "--search",
+            metavar="TEXT",
+            help="Only messages whose subject, sender or recipients hold every word of TEXT (any case); "
+            "TEXT may also hold to:ADDRESS, from:TEXT, subject:TEXT, since:WHEN, before:WHEN.",
         )
         listing.add_argument(
             "--since", metavar="WHEN", help="Only messages since WHEN: 2h, 7d, 2026-05-01, 2026-05-01T14:30."
@@ -142,9 +145,13 @@ class Command(ProjectCommand):
     # ------------------------------------------------------------ list
 
     def do_list(self, outbox, **options):
-        since = ob.parse_when(options["since"]) if options.get("since") else None
+        filters = ob.parse_search(options.get("search"))
+        if options.get("to"):
+            filters["to"] = options["to"]
+        if options.get("since"):
+            filters["since"] = ob.parse_when(options["since"])
         limit = None if options.get("all") else options.get("limit") or ob.DEFAULT_LIMIT
-        listing = outbox.listing(limit=limit, to=options.get("to"), search=options.get("search"), since=since)
+        listing = outbox.listing(limit=limit, **filters)
         if listing.missing:
             self.stderr.write(
                 _("Note: the folder %(folder)s does not exist yet: no messages were saved there.")
