@@ -12,15 +12,15 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime
 
 from core.mail.outbox import index, logfile
 from core.mail.outbox.files import LOG_SUFFIX, TEMP_PREFIX, newest_first, opened, os_reason, scan
 from core.mail.outbox.folder import Outbox
 from core.mail.outbox.messages import Summary, Unreadable
+from core.mail.outbox.search import active
 
 IN_THREADS = 1000  # from this many files, stat and unlink run in two threads
 
@@ -59,9 +59,11 @@ def in_two_threads(work: Callable[[list[str]], list], names: list[str]) -> list:
     return merged
 
 
-def plan_clear(outbox: Outbox, *, before: datetime | None = None, to: str | None = None) -> ClearPlan:
-    """What ``clear`` would remove; with no filter, every message file (readable or not)."""
-    if before is None and to is None:
+def plan_clear(outbox: Outbox, *, ids: Collection[str] | None = None, **filters) -> ClearPlan:
+    """What ``clear`` would remove: the messages ``ids`` names (all of them when None) that match ``filters``
+    (``Summary.matches``: ``to``, ``before``, ``words``...); with neither, every message file (readable or not)."""
+    filters = active(filters)
+    if ids is None and not filters:
         return _plan_everything(outbox)
     plan = ClearPlan()
     entries = scan(outbox.folder)
@@ -72,7 +74,7 @@ def plan_clear(outbox: Outbox, *, before: datetime | None = None, to: str | None
             per_log.setdefault(item.file, [0, [], 0])[0] += 1
         if isinstance(item, Unreadable):
             plan.kept_unreadable.append(item)
-        elif item.matches(to=to, before=before):
+        elif (ids is None or item.id in ids) and item.matches(**filters):
             plan.messages.append(item)
             plan.count += 1
             plan.size += item.size

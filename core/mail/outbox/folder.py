@@ -34,6 +34,7 @@ from core.mail.outbox.files import (
     scan,
 )
 from core.mail.outbox.messages import Message, Summary, Unreadable, parse_message, summarize
+from core.mail.outbox.search import active
 
 DEFAULT_LIMIT = 20
 LATEST = "latest"
@@ -279,7 +280,7 @@ class Listing:
         self.outbox = outbox
         self.folder = outbox.folder
         self.limit = limit
-        self.filters = {key: value for key, value in filters.items() if value is not None and value != ()}
+        self.filters = active(filters)
         self._entries = scan(self.folder)
         self.missing = not self._entries and not self.folder.is_dir()
         self.total = outbox.count(self._entries)

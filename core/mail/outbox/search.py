@@ -48,6 +48,11 @@ def parse_search(text: str | None, *, now: datetime | None = None) -> dict:
     return filters
 
 
+def active(filters: dict) -> dict:
+    """The filters that filter: a None or an empty ``words`` is no filter."""
+    return {key: value for key, value in filters.items() if value is not None and value != ()}
+
+
 def terms(text: str) -> list[str]:
     """The words of ``text``, a quoted phrase as one; an unclosed quote is just a character."""
     try:

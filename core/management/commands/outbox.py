@@ -14,6 +14,7 @@ from django.utils.translation import ngettext
 
 from core.mail import outbox as ob
 from core.mail.errors import ExitCode, MailProblem
+from core.mail.outbox.documents import human_size, message_document, summary_document
 from core.mail.outbox.headers import escaped
 from core.management.base import ProjectCommand, command_error
 
@@ -32,38 +33,12 @@ def positive(text: str) -> int:
     return value
 
 
-def human_size(size: int) -> str:
-    for unit in ("B", "KB", "MB", "GB"):
-        if size < 1024 or unit == "GB":
-            return f"{size} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1024
-    return ""  # not reached
-
-
 encode = json.JSONEncoder(ensure_ascii=False).encode  # one encoder for every batch, not one per json.dumps call
 
 
 def cut(text: str, width: int) -> str:
     text = escaped(" ".join(text.split()))
     return text if len(text) <= width else text[: width - 1] + "…"
-
-
-def summary_json(item, tz=None) -> dict:
-    if isinstance(item, ob.Unreadable):
-        return {"id": item.id, "file": item.file, "index": item.index, "reason": item.reason}
-    return {
-        "id": item.id,
-        "file": item.file,
-        "index": item.index,
-        "date": item.date.astimezone(tz or timezone.get_current_timezone()).isoformat() if item.date else None,
-        "from": item.sender,
-        "to": item.to,
-        "cc": item.cc,
-        "bcc": item.bcc,
-        "subject": item.subject,
-        "attachments": item.attachments,
-        "size": item.size,
-    }
 
 
 class Command(ProjectCommand):
@@ -225,7 +200,7 @@ class Command(ProjectCommand):
             if isinstance(item, ob.Unreadable):
                 self.stderr.write(f"Unreadable: {escaped(item.file)}: {item.reason}")
                 continue
-            batch.append(summary_json(item, tz))
+            batch.append(summary_document(item, tz))
             if len(batch) >= 1000:  # one encode call for many rows: half the cost of one per row
                 write(separator + encode(batch)[1:-1], ending="")
                 batch, separator = [], ", "
@@ -236,7 +211,7 @@ class Command(ProjectCommand):
             "total": listing.total,
             "size": listing.size,
             "complete": listing.complete,
-            "unreadable": [summary_json(item) for item in listing.unreadable],
+            "unreadable": [summary_document(item) for item in listing.unreadable],
         }
         write("], " + json.dumps(tail, ensure_ascii=False)[1:])
 
@@ -286,24 +261,12 @@ class Command(ProjectCommand):
             text += " " + _("`outbox show %(id)s --raw` prints it as saved.") % {"id": item.id}
         if as_json:
             self.stderr.write(text)
-            self.stdout.write(dumps(summary_json(item)))
+            self.stdout.write(dumps(summary_document(item)))
         else:
             self.stdout.write(self.style.WARNING(text))
 
     def message_json(self, message, saved) -> dict:
-        return {
-            **summary_json(message.summary),
-            "headers": [[name, value] for name, value in message.headers],
-            "text": message.text,
-            "text_from_html": message.text_from_html,
-            "html": message.html,
-            "attachments": [
-                {"name": item.name, "content_type": item.content_type, "size": item.size}
-                for item in message.attachments
-            ],
-            "links": message.links,
-            "saved": [str(path) for path in saved],
-        }
+        return {**message_document(message), "saved": [str(path) for path in saved]}
 
     def show_text(self, message):
         summary = message.summary
