@@ -36,6 +36,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from core.mail import outbox as ob
 from core.mail.errors import MailProblem
 from core.mail.outbox.documents import message_document, summary_document
+from core.mail.outbox.links import check_links
 
 PER_PAGE = 50
 
@@ -206,7 +207,7 @@ def message_detail(request, ref):
                 (item, with_using(reverse("outbox:attachment", args=[ident, number]), using))
                 for number, item in enumerate(message.attachments, start=1)
             ],
-            links=ob.check_links(message.links),
+            links=check_links(message.links, request_host=request.get_host()),
         )
     return render(request, "outbox/message.html", context, status=200 if isinstance(message, ob.Message) else 422)
 
@@ -350,7 +351,7 @@ def api_links(request, ref):
     message = message_or_404(outbox, ref)
     if isinstance(message, ob.Unreadable):
         return JsonResponse({"ok": False, **summary_document(message)}, status=422)
-    checks = [check.as_dict() for check in ob.check_links(message.links)]
+    checks = [check.as_dict() for check in check_links(message.links, request_host=request.get_host())]
     return JsonResponse(
         {"ok": True, "id": message.summary.id, "links": checks}, json_dumps_params={"ensure_ascii": False}
     )

@@ -1,49 +1,15 @@
 """The reset flow once in a real browser: Playwright driving Debian's Chromium."""
 
-import os
 import re
-from pathlib import Path
 
 import pytest
 
+from tests.browser.conftest import needs_chromium
 from tests.conftest import saved_messages
 from tests.mail.queue import drain
 from users.models import User
 
-CHROMIUM = Path("/usr/bin/chromium")
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="run `make test`: it installs Debian's chromium"),
-]
-# No connections beyond loopback: the machine's network is closed to the rest.
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
-
-@pytest.fixture
-def page():
-    # Playwright's sync API runs an event loop in this thread; the ORM calls
-    # this test makes between browser steps are synchronous and safe.
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page()
-            page.set_default_timeout(10_000)
-            yield page
-        finally:
-            browser.close()
-            del os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"]
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True), needs_chromium]
 
 
 def test_forgotten_password_reset_in_the_browser(live_server, outbox_dir, page):

@@ -1,0 +1,169 @@
+"""The web outbox in Chromium: the live list, a reset from request to new password, a hostile message, two widths."""
+
+import re
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from django.core.mail import EmailMultiAlternatives
+
+from tests.browser.conftest import needs_chromium
+from tests.mail.queue import drain
+from tests.outbox_samples import cyrillic_reset, plain, send
+from users.models import User
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True), needs_chromium]
+PASSWORD = "staff-Passw0rd-1"
+PNG = bytes.fromhex(
+    "89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c4890000000d4944415478da63f8cfc0f01f0005000201"
+    "e2213bc40000000049454e44ae426082"
+)
+
+
+@pytest.fixture
+def recorder():
+    """A server on 127.0.0.1 that records every request a message makes it (and answers with a tiny image)."""
+    seen: list[str] = []
+
+    class Record(BaseHTTPRequestHandler):
+        def do_GET(self):
+            seen.append(self.path)
+            self.send_response(200)
+            self.send_header("Content-Type", "image/png")
+            self.end_headers()
+            self.wfile.write(PNG)
+
+        do_POST = do_GET
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Record)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}", seen
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture
+def staff_page(live_server, outbox_dir, page):
+    User.objects.create_user("admin", "admin@example.com", PASSWORD, is_staff=True)
+    page.goto(f"{live_server.url}/users/login/?next=/outbox/")
+    page.get_by_label("Username").fill("admin")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.get_by_role("heading", name="Outbox").wait_for()
+    return page
+
+
+def no_sideways_scrolling(page) -> None:
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= page.viewport_size["width"], f"{page.url} is {width} px wide at {page.viewport_size['width']}"
+
+
+def test_the_list_shows_a_message_as_it_arrives(live_server, staff_page):
+    page = staff_page
+    page.get_by_text("No messages yet").wait_for()
+    send(plain("Arrived while looking"))
+    page.get_by_role("link", name="Arrived while looking").wait_for(timeout=10_000)  # no reload
+    assert page.get_by_text("1 message in ").is_visible()
+
+
+def test_a_reset_from_the_sites_page_shows_up_with_its_link_marked_good_and_the_link_works(live_server, staff_page):
+    page = staff_page
+    User.objects.create_user("anna", "anna@example.com", "old-password-1")
+    page.goto(f"{live_server.url}/users/password_reset/")
+    page.get_by_label("Email").fill("anna@example.com")
+    page.get_by_role("button", name="Send me the link").click()
+    page.get_by_role("heading", name="Check your email").wait_for()
+    drain()  # the worker sends it
+
+    page.goto(f"{live_server.url}/outbox/")
+    page.get_by_role("link", name=re.compile("^Password reset on ")).click()
+    link = page.locator("ul.links li").filter(has_text="/users/reset/")
+    assert link.locator(".good").is_visible()
+    link.get_by_role("link").click()
+    page.get_by_label(re.compile(r"^New password:?$")).fill("brand-new-Passw0rd")
+    page.get_by_label("New password confirmation").fill("brand-new-Passw0rd")
+    page.get_by_role("button", name="Set my password").click()
+    page.get_by_role("heading", name="Password set").wait_for()
+    assert User.objects.get(username="anna").check_password("brand-new-Passw0rd")
+
+
+def hostile(recorder_url: str) -> EmailMultiAlternatives:
+    message = EmailMultiAlternatives("Hostile", "Look at the HTML\n", "evil@example.com", ["admin@example.com"])
+    message.attach_alternative(
+        f"""<html><head>
+<meta http-equiv="refresh" content="0;url={recorder_url}/refresh">
+<base href="{recorder_url}/base/">
+<style>body {{ background: url({recorder_url}/css-background); }}
+@font-face {{ font-family: X; src: url({recorder_url}/font); }} p {{ font-family: X; }}</style>
+<link rel="stylesheet" href="{recorder_url}/stylesheet">
+</head><body>
+<p>Hostile</p>
+<script>fetch("{recorder_url}/script"); parent.document.title = "owned";</script>
+<img src="{recorder_url}/remote-image.png" alt="remote">
+<img src="broken" onerror="new Image().src = '{recorder_url}/onerror'">
+<form id="out" method="post" action="/users/logout/"><button id="submit">Log out</button></form>
+<script>document.getElementById("out").submit();</script>
+<a id="js" href="javascript:fetch('{recorder_url}/javascript-link')">js</a>
+<a id="top" href="{recorder_url}/top" target="_top">top</a>
+<a id="blank" href="{recorder_url}/blank" target="_blank">blank</a>
+<a id="self" href="{recorder_url}/self">self</a>
+</body></html>""",
+        "text/html",
+    )
+    return message
+
+
+def test_a_hostile_message_runs_nothing_loads_nothing_and_goes_nowhere(live_server, staff_page, recorder):
+    page = staff_page
+    url, seen = recorder
+    send(hostile(url))
+    requested: list[str] = []
+    page.on("request", lambda request: requested.append(request.url))
+    page.goto(f"{live_server.url}/outbox/latest/")
+    frame = page.frame_locator("iframe.html")
+    frame.get_by_text("Hostile").wait_for()
+    for target in ("#js", "#top", "#blank", "#self", "#submit"):
+        frame.locator(target).click()
+    time.sleep(1.5)  # what a refresh, a script or a click would have started has had time to arrive
+
+    assert seen == []
+    assert not [address for address in requested if address.startswith(url)]
+    assert page.url == f"{live_server.url}/outbox/latest/"
+    assert page.title() == "Hostile"
+    assert len(page.context.pages) == 1  # no popup
+    page.goto(f"{live_server.url}/outbox/")
+    page.get_by_role("heading", name="Outbox").wait_for()  # still logged in: the form never posted
+
+    # The recorder does record: asked to, the message loads its remote image (and only images).
+    page.goto(f"{live_server.url}/outbox/latest/")
+    page.get_by_role("link", name="Load remote images").click()
+    page.frame_locator("iframe.html").get_by_text("Hostile").wait_for()
+    deadline = time.monotonic() + 5
+    while "/remote-image.png" not in seen and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert "/remote-image.png" in seen
+    time.sleep(0.5)
+    assert set(seen) <= {"/remote-image.png", "/css-background"}
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_list_and_message_fit_the_width_without_sideways_scrolling(live_server, staff_page, tmp_path, width):
+    page = staff_page
+    page.set_viewport_size({"width": width, "height": 900})
+    long = plain("A subject long enough to wrap " * 4, to="someone.with.a.very.long.address@subdomain.example.com")
+    send(cyrillic_reset(), long)
+    page.goto(f"{live_server.url}/outbox/")
+    page.get_by_role("link", name=re.compile("^A subject long")).wait_for()
+    no_sideways_scrolling(page)
+    page.screenshot(path=tmp_path / f"outbox-list-{width}.png", full_page=True)
+    page.get_by_role("link", name=re.compile("^Восстановление")).click()
+    page.get_by_role("heading", name=re.compile("^Восстановление")).wait_for()
+    no_sideways_scrolling(page)
+    page.screenshot(path=tmp_path / f"outbox-message-{width}.png", full_page=True)
