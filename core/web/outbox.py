@@ -222,7 +222,7 @@ def message_html(request, ref):
         raise Http404(_("This message has no HTML part."))
     response = HttpResponse(message.html, content_type="text/html; charset=utf-8")
     policy = REMOTE_IMAGES_POLICY if request.GET.get("remote") == "1" else MESSAGE_POLICY
-    response[CSP.HEADER_ENFORCE] = build_policy(policy)
+    response[str(CSP.HEADER_ENFORCE)] = build_policy(policy)
     response["Referrer-Policy"] = "no-referrer"
     return response
 
