@@ -12,7 +12,9 @@ file backend (``.log`` files of many messages). The modules, one concern each:
 * ``folder``: ``Outbox`` and ``Listing``: a folder's messages newest first, filtered, found by ID;
 * ``clearing``: what ``clear`` would delete, and the deletion;
 * ``search``: what a person types to search (``reset to:anna@x.ru since:2h``) as the filters;
-* ``attachments``: saving attachments as files; ``when``: the filters' times.
+* ``attachments``: saving attachments as files; ``when``: the filters' times;
+* ``links``: whether a message's links work on this site (``check_links``); imported on its own,
+  as ``from core.mail.outbox.links import check_links``, since it loads the URL configuration.
 
 Nothing here prints: the ``outbox`` command and any web view render the same dataclasses.
 Problems a person can act on are ``MailProblem``.

@@ -37,7 +37,6 @@ from urllib.parse import SplitResult, unquote_to_bytes, urlsplit
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.tokens import default_token_generator
-from django.contrib.auth.views import PasswordResetConfirmView
 from django.core.exceptions import ValidationError
 from django.http.request import split_domain_port, validate_host
 from django.urls import Resolver404, resolve
@@ -53,6 +52,9 @@ MAIL = "mail"  # mailto:
 OTHER = "other"  # not a web link (javascript:, tel:, a relative address)
 
 RESET_URL_NAME = "password_reset_confirm"
+# PasswordResetConfirmView.reset_url_token: the address a valid link redirects to. Not imported from
+# django.contrib.auth.views, which loads the auth forms: `outbox` starts without them.
+AFTER_REDIRECT_TOKEN = "set-password"
 MAX_LENGTH = 4094  # gunicorn's default limit_request_line; nginx allows 8 KiB: past this, servers refuse it
 PLACEHOLDERS = ("example.com", "example.org", "example.net")  # RFC 2606; django.contrib.sites' default Site
 DEFAULT_PORTS = {"http": 80, "https": 443}
@@ -460,7 +462,7 @@ def token_expires(token: str) -> datetime | None:
 
 def _check_reset(url: str, kwargs: dict) -> LinkCheck:
     token, uidb64 = kwargs.get("token", ""), kwargs.get("uidb64", "")
-    if token == PasswordResetConfirmView.reset_url_token:
+    if token == AFTER_REDIRECT_TOKEN:
         return _result(
             url,
             SITE,
