@@ -1,12 +1,14 @@
 """manage.py outbox list|show|clear: output, exit codes and streams, in-process and as real processes."""
 
+import io
 import json
 import os
+import re
 import subprocess
 import sys
 
 import pytest
-from django.core.management import CommandError
+from django.core.management import CommandError, call_command
 
 from tests.conftest import ROOT, manage
 from tests.outbox_samples import CYRILLIC_SUBJECT, RESET_LINK, cyrillic_reset, log_file, plain, send, use_folders
@@ -278,3 +280,164 @@ def test_process_output_cut_short_by_head_is_no_error(tmp_path):
         err = process.stderr.read().decode()
         assert process.wait(timeout=60) == 0, err
         assert err == "", "nothing to say: the reader went away"
+
+
+# ---------------------------------------------------------------- show --links --check
+
+
+SITE = "https://cinemahub.example"
+
+
+@pytest.fixture
+def anna(db):
+    from users.models import User
+
+    return User.objects.create_user("anna", "anna@example.com", "old-password-1")
+
+
+@pytest.fixture
+def public_site(settings):
+    settings.SITE_URL, settings.ALLOWED_HOSTS, settings.DEBUG = SITE, ["cinemahub.example"], False
+
+
+def test_check_says_a_fresh_reset_message_works(folder, anna, public_site):
+    call_command("resetuser", "anna", stdout=io.StringIO())  # the project's own reset message, to SITE_URL
+    out, err = run("show", "latest", "--links", "--check")
+    [line] = out.splitlines()
+    link, verdict = line.split("  ", 1)
+    assert link.startswith(f"{SITE}/users/reset/")
+    assert verdict.startswith("✓ A password-reset link for anna; its token is valid until ")
+    assert err == ""
+
+
+def test_check_of_a_used_link_is_exit_7_with_the_verdict_and_a_hint(folder, anna, public_site):
+    call_command("resetuser", "anna", stdout=io.StringIO())
+    anna.set_password("brand-new-Passw0rd")
+    anna.save()
+    out, err = io.StringIO(), io.StringIO()
+    with pytest.raises(CommandError) as caught:
+        call_command("outbox", "show", "latest", "--links", "--check", stdout=out, stderr=err)
+    assert caught.value.returncode == 7
+    assert str(caught.value).startswith("1 of 1 links of message ")
+    assert "\nHint: fix what each ✗ says, then send the message again" in str(caught.value)
+    [line] = out.getvalue().splitlines()
+    assert "  ✗ A password-reset link for anna. Its token was used or is no longer valid" in line
+    assert "Hint: ask for a new link: python manage.py resetuser anna" in line
+
+
+def test_check_marks_other_sites_as_unchecked_and_counts_only_bad_links(folder, public_site, db):
+    body = f"Home: {SITE}/\nDocs: https://docs.djangoproject.com/\nOld: https://example.com/users/login/\n"
+    send(plain("links", body=body, to="anna@example.com"))
+    with pytest.raises(CommandError) as caught:
+        run("show", "latest", "--links", "--check")
+    assert caught.value.returncode == 7 and str(caught.value).startswith("1 of 3 links")
+    checks = json.loads(run_json_despite_exit_7(["show", "latest", "--links", "--check", "--json"]))
+    assert [(c["status"], c["ok"]) for c in checks] == [("page", True), ("elsewhere", True), ("placeholder", False)]
+    assert set(checks[0]) == {"url", "kind", "status", "ok", "verdict", "problem", "hint", "url_name", "user"}
+
+
+def run_json_despite_exit_7(args) -> str:
+    stdout = io.StringIO()
+    with pytest.raises(CommandError) as caught:
+        call_command("outbox", *args, stdout=stdout, stderr=io.StringIO())
+    assert caught.value.returncode == 7
+    return stdout.getvalue()
+
+
+def test_check_lines_mark_each_kind(folder, public_site, db):
+    send(plain("links", body=f"{SITE}/users/login/\nhttps://docs.djangoproject.com/\n"))
+    out, _ = run("show", "latest", "--links", "--check")
+    assert out.splitlines() == [
+        f"{SITE}/users/login/  ✓ A page of this site (login).",
+        "https://docs.djangoproject.com/  · A link to another site (docs.djangoproject.com); not checked.",
+    ]
+
+
+def test_check_of_a_message_without_links_says_so(folder, public_site, db):
+    send(plain("no links"))
+    out, _ = run("show", "latest", "--links", "--check")
+    assert out.startswith("The message ") and out.endswith(" has no links.\n")
+    out, _ = run("show", "latest", "--links", "--check", "--json")
+    assert json.loads(out) == []
+
+
+def test_check_needs_links(folder):
+    send(plain("x"))
+    for extra in ([], ["--html"], ["--raw"]):
+        with pytest.raises(CommandError) as caught:
+            run("show", "latest", "--check", *extra)
+        assert "--check works only with --links" in str(caught.value)
+
+
+def test_links_json_is_a_json_list(folder):
+    send(cyrillic_reset())
+    out, _ = run("show", "latest", "--links", "--json")
+    assert json.loads(out) == [RESET_LINK]
+
+
+@pytest.fixture(scope="module")
+def reset_env(tmp_path_factory):
+    """A database with anna, and her reset message made by resetuser for http://127.0.0.1:8000, as real processes."""
+    folder = tmp_path_factory.mktemp("links")
+    env = {"DATABASE_URL": f"sqlite:///{folder / 'db.sqlite3'}", "EMAIL_URL": f"outbox://{folder / 'outbox'}"}
+    assert manage("migrate", "--noinput", env=env).returncode == 0
+    assert (
+        manage(
+            "shell",
+            "-c",
+            "from users.models import User; User.objects.create_user('anna', 'anna@example.com', 'pw')",
+            env=env,
+        ).returncode
+        == 0
+    )
+    made = manage("resetuser", "anna", "--site-url", "http://127.0.0.1:8000", env=env)
+    assert made.returncode == 0, made.stderr
+    return env
+
+
+def test_process_check_of_a_good_link_exits_0(reset_env):
+    result = manage("outbox", "show", "latest", "--links", "--check", env=reset_env)  # DEBUG, no SITE_URL
+    assert (result.returncode, result.stderr) == (0, "")
+    assert re.fullmatch(
+        r"http://127\.0\.0\.1:8000/users/reset/MQ/[0-9a-z]+-[0-9a-f]+/  ✓ A password-reset link for anna; "
+        r"its token is valid until \d{4}-\d\d-\d\d \d\d:\d\d UTC \(checked, not used\)\.\n",
+        result.stdout,
+    )
+
+
+def test_process_check_of_a_local_link_on_a_public_site_exits_7(reset_env):
+    env = {
+        **reset_env,
+        "SITE_URL": SITE,
+        "ALLOWED_HOSTS": "cinemahub.example",
+        "DEBUG": "false",
+        "SECRET_KEY": "x" * 50,
+    }
+    result = manage("outbox", "show", "latest", "--links", "--check", env=env)
+    assert result.returncode == 7
+    assert "✗ A link to 127.0.0.1, the computer it was made on." in result.stdout
+    assert "the site is https://cinemahub.example" in result.stdout
+    [sentence, hint] = result.stderr.splitlines()
+    assert sentence.startswith("Error: 1 of 1 links of message ") and hint.startswith("Hint: ")
+
+    result = manage("outbox", "show", "latest", "--links", "--check", "--json", env=env)
+    assert result.returncode == 7
+    [check] = json.loads(result.stdout)  # one document, the list, though the exit code is 7
+    assert (check["status"], check["ok"], check["kind"], check["url_name"]) == (
+        "local",
+        False,
+        "elsewhere",  # 127.0.0.1 is not among ALLOWED_HOSTS: the verdict says whose address it is
+        "password_reset_confirm",
+    )
+    assert "SITE_URL" in check["hint"]
+
+
+def test_process_check_without_links_is_an_argument_error(reset_env):
+    result = manage("outbox", "show", "latest", "--check", env=reset_env)
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr.splitlines()[-1] == (
+        "manage.py outbox show: error: --check works only with --links (outbox show ID --links --check)"
+    )
+    result = manage("outbox", "show", "latest", "--check", "--json", env=reset_env)
+    assert result.returncode == 2
+    assert json.loads(result.stdout)["error"].startswith("--check works only with --links")

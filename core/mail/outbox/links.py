@@ -54,7 +54,7 @@ OTHER = "other"  # not a web link (javascript:, tel:, a relative address)
 RESET_URL_NAME = "password_reset_confirm"
 # PasswordResetConfirmView.reset_url_token: the address a valid link redirects to. Not imported from
 # django.contrib.auth.views, which loads the auth forms: `outbox` starts without them.
-AFTER_REDIRECT_TOKEN = "set-password"
+AFTER_REDIRECT_TOKEN = "set-password"  # noqa: S105 (no secret: the word Django puts in place of the token)
 MAX_LENGTH = 4094  # gunicorn's default limit_request_line; nginx allows 8 KiB: past this, servers refuse it
 PLACEHOLDERS = ("example.com", "example.org", "example.net")  # RFC 2606; django.contrib.sites' default Site
 DEFAULT_PORTS = {"http": 80, "https": 443}

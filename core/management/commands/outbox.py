@@ -8,6 +8,7 @@ import argparse
 import json
 import sys
 
+from django.core.management.base import CommandParser
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -41,6 +42,21 @@ def cut(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
+class ActionParser(CommandParser):
+    """An action's parser: ``--check`` is refused without ``--links`` as argparse refuses any wrong argument."""
+
+    def parse_known_args(self, args=None, namespace=None):
+        namespace, extras = super().parse_known_args(args, namespace)
+        if getattr(namespace, "check", False) and not getattr(namespace, "links", False):
+            self.error(_("--check works only with --links (outbox show ID --links --check)"))
+        return namespace, extras
+
+
+MARKS = {True: "✓", False: "✗"}
+UNCHECKED = "·"  # another site, an email address: nothing to check
+UNCHECKED_STATUSES = {"elsewhere", "mail", "not_web"}
+
+
 class Command(ProjectCommand):
     help = "List, show and clear the messages saved in the outbox folder (sent_emails/ by default)."
     # It only reads and deletes files in one folder: the project's system checks
@@ -48,7 +64,9 @@ class Command(ProjectCommand):
     requires_system_checks = []
 
     def add_arguments(self, parser):
-        actions = parser.add_subparsers(dest="action", required=True, metavar="{list,show,clear}")
+        actions = parser.add_subparsers(
+            dest="action", required=True, metavar="{list,show,clear}", parser_class=ActionParser
+        )
 
         def folder_options(sub):
             # Django's common options belong to the main parser; after the action
@@ -90,6 +108,12 @@ class Command(ProjectCommand):
         part.add_argument("--raw", action="store_true", help="Print the message exactly as saved.")
         part.add_argument("--html", action="store_true", help="Print the HTML part.")
         part.add_argument("--links", action="store_true", help="Print only the links, one per line.")
+        show.add_argument(
+            "--check",
+            action="store_true",
+            help="With --links: say whether each link works on this site (its page, a reset token's state); "
+            "exit 7 when one does not.",
+        )
         show.add_argument(
             "--save-attachments", metavar="DIR", help="Write the attachments into DIR (never replacing a file)."
         )
@@ -238,6 +262,10 @@ class Command(ProjectCommand):
                     _("drop --html to see its text"),
                 )
             self.stdout.write(message.html, ending="" if message.html.endswith("\n") else "\n")
+        elif options.get("check"):
+            self.show_link_checks(message, options["json"])
+        elif options.get("links") and options["json"]:
+            self.stdout.write(dumps(message.links))
         elif options.get("links"):
             for link in message.links:
                 self.stdout.write(escaped(link))
@@ -250,6 +278,36 @@ class Command(ProjectCommand):
             self.stderr.write(_("Saved %(path)s") % {"path": path})
         if options.get("save_attachments") and not message.attachments:
             self.stderr.write(_("The message has no attachments; nothing was saved."))
+
+    def show_link_checks(self, message, as_json):
+        """One line per link (URL, mark, verdict), or the list as JSON; exit 7 (unhealthy) when one does not work."""
+        from core.mail.outbox.links import check_links  # loads the URL configuration: only when asked
+
+        checks = check_links(message.links)
+        if as_json:
+            self.stdout.write(dumps([check.as_dict() for check in checks]))
+        else:
+            for check in checks:
+                mark = UNCHECKED if check.ok and check.status in UNCHECKED_STATUSES else MARKS[check.ok]
+                text = f"{escaped(check.url)}  {mark} {escaped(check.verdict)}"  # a decoded path may hold ESC
+                if check.ok:
+                    self.stdout.write(text)
+                else:
+                    self.stdout.write(self.style.ERROR(f"{text} {escaped(check.problem)} Hint: {check.hint}"))
+            if not checks:
+                self.stdout.write(_("The message %(id)s has no links.") % {"id": message.summary.id})
+        bad = sum(not check.ok for check in checks)
+        if bad:
+            raise MailProblem(
+                ExitCode.UNHEALTHY,
+                ngettext(
+                    "%(bad)d of %(count)d links of message %(id)s does not work.",
+                    "%(bad)d of %(count)d links of message %(id)s do not work.",
+                    bad,
+                )
+                % {"bad": bad, "count": len(checks), "id": message.summary.id},
+                _("fix what each ✗ says, then send the message again: a saved message's links do not change"),
+            )
 
     def unreadable(self, item, as_json):
         text = _("The message %(id)s (%(file)s) cannot be read: %(reason)s.") % {
