@@ -33,6 +33,14 @@ def saved_messages(folder: Path) -> list[email.message.EmailMessage]:
     return [read_eml(path) for path in sorted(folder.glob("*.eml"))]
 
 
+@pytest.fixture
+def fresh_counters():
+    """Empty rate-limit counters: every test's logins and requests come from 127.0.0.1 and would add up."""
+    from django.core.cache import caches
+
+    caches["counters"].clear()
+
+
 def environment(extra: dict | None = None) -> dict:
     """A clean environment for a manage.py process: no .env, DEBUG on, deprecations as errors.
 

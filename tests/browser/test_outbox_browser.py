@@ -13,7 +13,12 @@ from tests.mail.queue import drain
 from tests.outbox_samples import cyrillic_reset, plain, send
 from users.models import User
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True), needs_chromium]
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("fresh_counters"),
+    needs_chromium,
+]
 PASSWORD = "staff-Passw0rd-1"
 PNG = bytes.fromhex(
     "89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c4890000000d4944415478da63f8cfc0f01f0005000201"

@@ -5,7 +5,6 @@ import re
 
 import pytest
 import requests
-from django.core.cache import caches
 from django.core.mail import EmailMessage, EmailMultiAlternatives
 
 from core.mail import outbox as ob
@@ -14,13 +13,8 @@ from tests.outbox_samples import CYRILLIC_SUBJECT, cyrillic_reset, log_file, pla
 from tests.users.test_reset_flow import csrf_post
 from users.models import User
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("fresh_counters")]
 PASSWORD = "staff-Passw0rd-1"
-
-
-@pytest.fixture(autouse=True)
-def fresh_counters():
-    caches["counters"].clear()  # the login limits count every test's logins from 127.0.0.1
 
 
 @pytest.fixture
