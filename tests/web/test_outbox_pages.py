@@ -280,3 +280,14 @@ def test_the_api_lists_shows_and_deletes(live_server, folder, staff):
     assert deleted.json() == {"ok": True, "deleted": 1}
     assert staff.get(url).status_code == 404
     assert staff.get(url).json()["ok"] is False
+
+
+def test_in_russian_the_pages_speak_russian(live_server, folder, settings):
+    settings.LANGUAGE_CODE, settings.LANGUAGE_FROM_BROWSER = "ru", False
+    staff = logged_in(live_server, "admin", is_staff=True)
+    send(cyrillic_reset(), plain("Second"))
+    page = staff.get(f"{live_server.url}/outbox/").text
+    assert "<h1>Исходящие</h1>" in page and "2 письма в " in page and "Удалить все письма" in page
+    message = staff.get(f"{live_server.url}/outbox/latest/").text
+    assert "Исходный текст" in message and "Ссылки" not in message  # "Second" has no link
+    assert "Ни одно письмо не подходит." in staff.get(f"{live_server.url}/outbox/", params={"q": "нет"}).text
