@@ -36,7 +36,11 @@ class Body:
         """The decoded size, without decoding: base64 is 3 bytes for each 4 characters, less the padding."""
         if self.encoding != "base64":
             return len(self.decoded()) if self.encoding == "quoted-printable" else self.end - self.start
-        spaces = sum(self.data.count(space, self.start, self.end) for space in (b"\n", b"\r", b" ", b"\t"))
+        spaces = sum(
+            self.data.count(space, self.start, self.end)
+            for space in (b"\n", b"\r", b" ", b"\t")
+            if self.data.find(space, self.start, self.end) != -1  # a find is much faster than a count of nothing
+        )
         tail = self.data[max(self.start, self.end - 8) : self.end].rstrip()
         padding = min(2, len(tail) - len(tail.rstrip(b"=")))
         return max(0, (self.end - self.start - spaces) * 3 // 4 - padding)
