@@ -1,6 +1,8 @@
-"""The timing and outage benchmarks at a small size: they deliver what they must (no times asserted)."""
+"""The timing, outage, drain and web outbox benchmarks at a small size: they do what they must (no times asserted)."""
 
-from bench import drain, outage, timing
+import pytest
+
+from bench import drain, outage, timing, web_outbox_bench
 
 
 def test_timing_bench_delivers_one_message_per_existing_address():
@@ -27,3 +29,13 @@ def test_drain_bench_delivers_every_queued_reset_once_on_both_paths():
     result = drain.run(n=20, workers=2)
     assert (result["drained"], result["sent_records"], result["looped"]) == (20, 20, 20)
     assert result["database"] == "sqlite"
+
+
+@pytest.mark.django_db
+def test_web_outbox_bench_measures_pages_that_show_what_they_must(tmp_path):
+    result = web_outbox_bench.run(tmp_path, messages=300, search_messages=200, rounds=1, attachment=100_000)
+    assert result["list"]["rows"] == 50  # a full first page, on the big folder as on the small one
+    search = result["search"]
+    assert search["web_rows"] == search["command_rows"] == search["expected"] == 1
+    assert result["message"]["shows"] and result["message"]["file_size"] > 100_000
+    assert all(seconds > 0 for case in ("list", "search", "message") for seconds in result[case]["warm"])
