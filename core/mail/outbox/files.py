@@ -40,9 +40,10 @@ class NotRegularFile(OSError):
     """A name that was a regular file when the folder was read is something else now."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Entry:
-    """A message file as the folder listed it."""
+    """A message file as the folder listed it. Not frozen: a frozen dataclass is made through
+    ``object.__setattr__``, which made ``scan`` of 100,000 files twice as slow as the reading."""
 
     name: str
     inode: int

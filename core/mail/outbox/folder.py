@@ -25,6 +25,7 @@ from core.mail.outbox import index, logfile
 from core.mail.outbox.files import (
     EML_SUFFIX,
     ID_LENGTH,
+    LOG_SUFFIX,
     Entry,
     Span,
     message_id,
@@ -184,7 +185,8 @@ class Outbox:
             return 1
 
     def count(self, entries: list[Entry]) -> int:
-        return sum(self.log_count(entry.name) if entry.is_log else 1 for entry in entries)
+        logs = [entry.name for entry in entries if entry.name.endswith(LOG_SUFFIX)]
+        return len(entries) - len(logs) + sum(self.log_count(name) for name in logs)
 
     def _ids(self, entry: Entry) -> Iterator[str]:
         """The IDs of a file's messages, newest first: an .eml's from its name alone."""
