@@ -1,6 +1,7 @@
 """core.mail.outbox: reading, filtering and deleting saved messages (.eml and Django's .log)."""
 
 import os
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -508,3 +509,50 @@ def test_every_word_and_prefix_must_hold(folder):
     assert subjects("from:nobody") == []
     assert subjects("ПАРОЛЯ") == ["Сброс пароля → anna@example.com"]
     assert subjects('"password changed"') == ["Password changed → anna@example.com"]
+
+
+# ---------------------------------------------------------------- a reading kept between calls (files.listed)
+
+
+def settle(folder, seconds_ago: float = 10) -> None:
+    """Date the folder's last change ``seconds_ago``: its reading may then be kept."""
+    moment = time.time() - seconds_ago
+    os.utime(folder, (moment, moment))
+
+
+def test_a_kept_reading_is_dropped_when_the_folder_changes(folder):
+    send(plain("One"))
+    settle(folder)
+    outbox = ob.Outbox(folder)
+    assert [item.subject for item in outbox.listing()] == ["One"]  # read, and kept
+    assert [item.subject for item in outbox.listing()] == ["One"]  # kept
+    send(plain("Two"))  # a new name: the folder's time moves
+    assert [item.subject for item in outbox.listing()] == ["Two", "One"]
+    settle(folder)
+    first = outbox.resolve("latest")[0]
+    (folder / first).unlink()
+    assert [item.subject for item in outbox.listing()] == ["One"]
+
+
+def test_a_folder_changed_within_the_clocks_tick_is_never_kept(folder):
+    """A directory's time is coarse: a file added in the same tick as a reading leaves it unchanged.
+    A reading of a folder changed less than SETTLED seconds ago is therefore not kept."""
+    send(plain("One"))
+    before = os.stat(folder)
+    outbox = ob.Outbox(folder)
+    assert len(list(outbox.listing())) == 1
+    send(plain("Two"))
+    os.utime(folder, ns=(before.st_atime_ns, before.st_mtime_ns))  # as if in the same tick
+    assert [item.subject for item in outbox.listing()] == ["Two", "One"]
+
+
+def test_a_log_file_that_grows_is_counted_afresh_from_a_kept_reading(folder):
+    log = log_file(folder, plain("First"))
+    settle(folder)
+    outbox = ob.Outbox(folder)
+    assert outbox.listing().total == 1
+    again = log.read_bytes().replace(b"Subject: First", b"Subject: Second")
+    with open(log, "ab") as stream:  # Django's backend appends to its file: the folder does not change
+        stream.write(again)
+    assert outbox.listing().total == 2
+    assert [item.subject for item in outbox.listing()] == ["Second", "First"]

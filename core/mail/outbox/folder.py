@@ -1,8 +1,9 @@
 """``Outbox``: the messages of one folder, listed newest first, filtered, and found by ID.
 
-An ``Outbox`` holds nothing but its folder: every call reads the folder afresh. A
-``Listing`` is one reading of it (the names it found then), consumed as it is iterated,
-so that 100,000 messages need little memory.
+An ``Outbox`` holds nothing but its folder: every call reads the folder afresh, or takes
+the names of an unchanged folder from the last reading (``files.listed``). A ``Listing``
+is one reading of it (the names it found then), consumed as it is iterated, so that
+100,000 messages need little memory.
 
 A summary comes from the file itself for the newest ``INDEX_AFTER`` files, and past them
 from the index (``core.mail.outbox.index``) wherever it holds a line for the very file;
@@ -25,14 +26,13 @@ from core.mail.outbox import index, logfile
 from core.mail.outbox.files import (
     EML_SUFFIX,
     ID_LENGTH,
-    LOG_SUFFIX,
     Entry,
+    Reading,
     Span,
+    listed,
     message_id,
-    newest_first,
     opened,
     os_reason,
-    scan,
 )
 from core.mail.outbox.messages import Message, Summary, Unreadable, parse_message, summarize
 from core.mail.outbox.search import active
@@ -96,7 +96,7 @@ class Outbox:
 
     def files(self) -> list[str]:
         """Message file names, newest first ([] when the folder does not exist)."""
-        return [entry.name for entry in newest_first(self.folder, scan(self.folder))]
+        return [entry.name for entry in listed(self.folder).entries]
 
     def listing(self, *, limit: int | None = DEFAULT_LIMIT, **filters) -> Listing:
         """The messages newest first, up to ``limit``, filtered as ``Summary.matches`` says (``parse_search``)."""
@@ -184,9 +184,9 @@ class Outbox:
         except OSError:
             return 1
 
-    def count(self, entries: list[Entry]) -> int:
-        logs = [entry.name for entry in entries if entry.name.endswith(LOG_SUFFIX)]
-        return len(entries) - len(logs) + sum(self.log_count(name) for name in logs)
+    def count(self, reading: Reading) -> int:
+        """Every message of a reading: a file each, but for the .log files, read now (they grow)."""
+        return len(reading.entries) - len(reading.logs) + sum(self.log_count(name) for name in reading.logs)
 
     def _ids(self, entry: Entry) -> Iterator[str]:
         """The IDs of a file's messages, newest first: an .eml's from its name alone."""
@@ -200,7 +200,7 @@ class Outbox:
     def resolve(self, ref: str) -> tuple[str, str]:
         """``(file name, ID)`` of the message named by an ID, a unique start of one, an .eml name, or ``latest``."""
         ref = ref.strip()
-        entries = list(newest_first(self.folder, scan(self.folder)))
+        entries = listed(self.folder).entries
         if ref.lower() == LATEST:
             for entry in entries:
                 for ident in self._ids(entry):
@@ -283,9 +283,10 @@ class Listing:
         self.folder = outbox.folder
         self.limit = limit
         self.filters = active(filters)
-        self._entries = scan(self.folder)
+        reading = listed(self.folder)
+        self._entries = reading.entries  # newest first
         self.missing = not self._entries and not self.folder.is_dir()
-        self.total = outbox.count(self._entries)
+        self.total = outbox.count(reading)
         self.shown = 0
         self.size = 0
         self.unreadable: list[Unreadable] = []
@@ -294,7 +295,7 @@ class Listing:
     def __iter__(self) -> Iterator[Item]:
         if self.limit is not None and self.limit <= 0:
             return
-        for item in self.outbox.summaries(newest_first(self.folder, self._entries), self._entries):
+        for item in self.outbox.summaries(self._entries, self._entries):
             if isinstance(item, Unreadable):
                 self.unreadable.append(item)
                 yield item
