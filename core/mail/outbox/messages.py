@@ -192,14 +192,16 @@ def parse_message(name: str, index: int, ident: str, span: Span) -> Message | Un
     if span.size > SHOW_LIMIT:
         reason = f"too large to show ({span.size >> 20} MB; the limit is {SHOW_LIMIT >> 20} MB)"
         return Unreadable(ident, name, index, reason, span.size)
-    data = span.read()
-    if too_many_multiparts(data):
-        reason = f"more than {MAX_MULTIPARTS} nested MIME parts"
-        return Unreadable(ident, name, index, reason, span.size)
     try:
-        return _parsed(summary, shown_headers(fields), data)
+        return _parsed(summary, shown_headers(fields), span.read())
+    except TooManyParts:
+        return Unreadable(ident, name, index, f"more than {MAX_MULTIPARTS} nested MIME parts", span.size)
     except RecursionError:
         return Unreadable(ident, name, index, "its MIME parts are nested too deeply to read", span.size)
+
+
+class TooManyParts(Exception):
+    """The bytes the parser is to read hold more than ``MAX_MULTIPARTS`` ``boundary=``."""
 
 
 def too_many_multiparts(data: bytes) -> bool:
@@ -213,10 +215,15 @@ def too_many_multiparts(data: bytes) -> bool:
 def _parsed(summary: Summary, headers: list[tuple[str, str]], data: bytes) -> Message:
     """The message parsed by the email package, its big attachments left out of the parse (``mime``)."""
     shape = mime.skeleton(data) if len(data) > mime.CUT else None
-    message = email.message_from_bytes(shape[0] if shape else data, policy=email.policy.default)
+    parsed = shape[0] if shape else data  # what the parser reads: the big bodies need no counting
+    if too_many_multiparts(parsed):
+        raise TooManyParts
+    message = email.message_from_bytes(parsed, policy=email.policy.default)
     leaves = [part for part in message.walk() if not part.is_multipart()]
     bodies = shape[1] if shape else [None] * len(leaves)
     if len(bodies) != len(leaves):  # the parser saw other parts: let it read every byte
+        if too_many_multiparts(data):
+            raise TooManyParts
         message = email.message_from_bytes(data, policy=email.policy.default)
         leaves = [part for part in message.walk() if not part.is_multipart()]
         bodies = [None] * len(leaves)
