@@ -16,7 +16,7 @@ class User(AbstractUser):
     email_confirmed = models.BooleanField(
         _("email address confirmed"),
         default=True,
-        help_text=_("Designates whether the owner of the address has confirmed it. Unconfirmed accounts cannot log in."),
+        help_text=_("Whether the owner of the address has confirmed it. Unconfirmed accounts cannot log in."),
     )
 
     class Meta(AbstractUser.Meta):

@@ -50,7 +50,7 @@ SALT = "core.mail.signup.confirm"
 def _state(user) -> str:
     """Changes when the address is confirmed or replaced: an old key stops working."""
     email = normalise_address(getattr(user, user.get_email_field_name()) or "")
-    return salted_hmac(SALT, f"{user.pk}:{email}:{user.email_confirmed}").hexdigest()[:32]
+    return salted_hmac(SALT, f"{user.pk}:{email}:{user.email_confirmed}", algorithm="sha256").hexdigest()[:32]
 
 
 def confirm_key(user) -> str:

@@ -20,7 +20,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='user',
             name='email_confirmed',
-            field=models.BooleanField(default=True, help_text='Designates whether the owner of the address has confirmed it. Unconfirmed accounts cannot log in.', verbose_name='email address confirmed'),
+            field=models.BooleanField(default=True, help_text='Whether the owner of the address has confirmed it. Unconfirmed accounts cannot log in.', verbose_name='email address confirmed'),
         ),
         migrations.RunPython(confirm_existing_users, migrations.RunPython.noop),
     ]
