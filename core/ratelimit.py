@@ -8,6 +8,10 @@ Two budgets, each a list of rates such as ``5/m,10/h`` (settings
   ``A@x.ru`` and ``a@X.RU`` share one budget: over it the page answers as usual
   and no message is sent, so the limit reveals nothing about the address.
 
+Sign-up and the resend of its confirmation have budgets of the same two kinds
+(``SIGNUP_RATE_PER_CLIENT``/``_PER_ADDRESS``, ``SIGNUP_RESEND_RATE_PER_CLIENT``/``_PER_ADDRESS``),
+answered the same way: 429 per client, silence per address.
+
 Login attempts (settings ``LOGIN_RATE_PER_CLIENT``, ``LOGIN_RATE_PER_USERNAME``)
 are counted per client and per username, normalised as the addresses, before
 the password is checked; over a budget the login forms refuse without checking it
@@ -33,6 +37,10 @@ from core.addresses import normalise_address
 RATE = re.compile(r"^([1-9][0-9]*)/([1-9][0-9]*)?([smhd])$")
 CLIENT_GROUP = "password_reset:client"
 ADDRESS_GROUP = "password_reset:address"
+SIGNUP_CLIENT_GROUP = "signup:client"
+SIGNUP_ADDRESS_GROUP = "signup:address"
+RESEND_CLIENT_GROUP = "signup_resend:client"
+RESEND_ADDRESS_GROUP = "signup_resend:address"
 LOGIN_CLIENT_GROUP = "login:client"
 LOGIN_USERNAME_GROUP = "login:username"
 MAX_IP_LENGTH = 45  # the longest textual IPv6 address (IPv4-mapped form)
@@ -107,13 +115,31 @@ def _count(request, group: str, rates: list[str], key) -> Verdict:
     return worst
 
 
-def check_client(request) -> Verdict:
-    return _count(request, CLIENT_GROUP, settings.RESET_RATE_PER_CLIENT, "ip")
+def check_client(request, group: str = CLIENT_GROUP, rates: list[str] | None = None) -> Verdict:
+    """Count one request of the client against a budget (the reset request's unless told)."""
+    return _count(request, group, settings.RESET_RATE_PER_CLIENT if rates is None else rates, "ip")
 
 
-def check_address(request, address: str) -> Verdict:
+def check_address(request, address: str, group: str = ADDRESS_GROUP, rates: list[str] | None = None) -> Verdict:
+    """Count one request for ``address`` (normalised) against a budget (the reset request's unless told)."""
     key = normalise_address(address)
-    return _count(request, ADDRESS_GROUP, settings.RESET_RATE_PER_ADDRESS, lambda group, request: key)
+    return _count(request, group, settings.RESET_RATE_PER_ADDRESS if rates is None else rates, lambda g, r: key)
+
+
+def check_signup_client(request) -> Verdict:
+    return check_client(request, SIGNUP_CLIENT_GROUP, settings.SIGNUP_RATE_PER_CLIENT)
+
+
+def check_signup_address(request, address: str) -> Verdict:
+    return check_address(request, address, SIGNUP_ADDRESS_GROUP, settings.SIGNUP_RATE_PER_ADDRESS)
+
+
+def check_resend_client(request) -> Verdict:
+    return check_client(request, RESEND_CLIENT_GROUP, settings.SIGNUP_RESEND_RATE_PER_CLIENT)
+
+
+def check_resend_address(request, address: str) -> Verdict:
+    return check_address(request, address, RESEND_ADDRESS_GROUP, settings.SIGNUP_RESEND_RATE_PER_ADDRESS)
 
 
 # ---------------------------------------------------------------- login

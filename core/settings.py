@@ -214,6 +214,18 @@ RESET_RETRY_DELAY = env.seconds("RESET_RETRY_DELAY", 30.0)
 # it held is queued again by the other workers (core/mail/worker.py).
 RESET_WORKER_TIMEOUT = env.seconds("RESET_WORKER_TIMEOUT", 60.0)
 
+# SIGN-UP (users/views.py, core/mail/signup.py; README: "Sign-up and confirmed addresses")
+# ------------------------------------------------------------------------------
+# How long a confirmation link works, in seconds (3 days, as django-allauth's).
+SIGNUP_CONFIRM_TIMEOUT = env.int("SIGNUP_CONFIRM_TIMEOUT", 3 * 24 * 3600, minimum=1)
+# Budgets as the reset's: over the per-client one the page answers 429, over the
+# per-address one it answers as usual and queues nothing. Sign-up per client as
+# django-allauth's (20/m); per address as the reset's, so nobody can flood a mailbox.
+SIGNUP_RATE_PER_CLIENT = env.get("SIGNUP_RATE_PER_CLIENT", ratelimit.rates, ["20/m"])
+SIGNUP_RATE_PER_ADDRESS = env.get("SIGNUP_RATE_PER_ADDRESS", ratelimit.rates, ["5/m", "10/h"])
+SIGNUP_RESEND_RATE_PER_CLIENT = env.get("SIGNUP_RESEND_RATE_PER_CLIENT", ratelimit.rates, ["20/m"])
+SIGNUP_RESEND_RATE_PER_ADDRESS = env.get("SIGNUP_RESEND_RATE_PER_ADDRESS", ratelimit.rates, ["5/m", "10/h"])
+
 # SECURITY
 # ------------------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True

@@ -1,3 +1,4 @@
+from django import forms
 from django.contrib.admin.forms import AdminAuthenticationForm as DjangoAdminAuthenticationForm
 from django.contrib.auth import forms as auth_forms
 from django.contrib.auth.tokens import default_token_generator
@@ -12,9 +13,40 @@ from users.models import User
 
 
 class UserCreationForm(auth_forms.AdminUserCreationForm):
+    """The admin's "Add user": the address is required (and unique, by the model's constraint)."""
+
     class Meta(auth_forms.AdminUserCreationForm.Meta):
         model = User
         fields = ("username", "email")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["email"].required = True
+
+
+class SignupForm(auth_forms.UserCreationForm):
+    """/users/signup/: username, address, password twice (AUTH_PASSWORD_VALIDATORS).
+
+    The address is required but not checked against the accounts here: a taken
+    one must get the same answer as a free one (the worker decides, core.mail.tasks).
+    The form is never saved; the view queues the account.
+    """
+
+    class Meta(auth_forms.UserCreationForm.Meta):
+        model = User
+        fields = ("username", "email")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["email"].required = True
+
+    def _get_validation_exclusions(self):
+        """The model's unique-address constraint would say the address is taken: left to the worker."""
+        return {*super()._get_validation_exclusions(), "email"}
+
+
+class ResendConfirmationForm(forms.Form):
+    email = forms.EmailField(label=_("Email"), max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "email"}))
 
 
 class PasswordResetForm(auth_forms.PasswordResetForm):
@@ -75,9 +107,32 @@ class ThrottledLoginMixin:
         return super().clean()
 
 
-class AuthenticationForm(ThrottledLoginMixin, auth_forms.AuthenticationForm):
+UNCONFIRMED = _(
+    "Your email address is not confirmed yet. Follow the link in the message we sent when you signed up, "
+    "or ask for a new one."
+)
+
+
+class ConfirmedAddressMixin:
+    """Refuse an account whose address is not confirmed, once the password is known to be right.
+
+    ``confirm_login_allowed`` runs only after the password was checked, so a wrong
+    password gets the usual error and says nothing about the address. ``unconfirmed``
+    tells the template to show the link to the resend page.
+    """
+
+    unconfirmed = False
+
+    def confirm_login_allowed(self, user):
+        super().confirm_login_allowed(user)
+        if not user.email_confirmed:
+            self.unconfirmed = True
+            raise ValidationError(UNCONFIRMED, code="unconfirmed")
+
+
+class AuthenticationForm(ThrottledLoginMixin, ConfirmedAddressMixin, auth_forms.AuthenticationForm):
     """The login form of /users/login/."""
 
 
-class AdminAuthenticationForm(ThrottledLoginMixin, DjangoAdminAuthenticationForm):
+class AdminAuthenticationForm(ThrottledLoginMixin, ConfirmedAddressMixin, DjangoAdminAuthenticationForm):
     """The login form of /admin/login/ (``admin.site.login_form``, set in users/admin.py)."""

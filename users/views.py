@@ -1,13 +1,22 @@
 import logging
 
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth import views as auth_views
+from django.contrib.auth.hashers import make_password
 from django.http import HttpResponseRedirect
 from django.shortcuts import render
+from django.urls import reverse, reverse_lazy
+from django.utils import translation
+from django.utils.translation import gettext as _
+from django.views.generic import FormView, View
 
 from core import ratelimit
+from core.mail import signup
+from core.mail.tasks import enqueue_signup, enqueue_signup_confirmation
 from core.ratelimit import in_words
-from users.forms import PasswordResetForm
+from users.forms import PasswordResetForm, ResendConfirmationForm, SignupForm
+from users.models import User
 
 logger = logging.getLogger(__name__)
 
@@ -48,3 +57,103 @@ class PasswordResetView(auth_views.PasswordResetView):
                 )
             return HttpResponseRedirect(self.get_success_url())
         return super().form_valid(form)
+
+
+class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
+    """Django's "set a new password" page; a completed reset also confirms the address (its mail was read)."""
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        signup.confirm(form.user)
+        return response
+
+
+# ---------------------------------------------------------------- sign-up
+
+
+def site_url(request) -> str:
+    """The request's own scheme and validated host, as the reset form builds its links."""
+    return f"{'https' if request.is_secure() else 'http'}://{request.get_host()}"
+
+
+def too_many(request, verdict, again: str):
+    """The 429 page, with Retry-After, for a client over a budget."""
+    context = {"retry_after": verdict.retry_after, "wait": in_words(verdict.retry_after), "again": reverse(again)}
+    response = render(request, "account/limited.html", context, status=429)
+    response["Retry-After"] = str(verdict.retry_after)
+    return response
+
+
+class SignupView(FormView):
+    """/users/signup/: the account is made by the worker, unconfirmed; the page says to check the mailbox.
+
+    The request does the same work for a free and a taken address (hash the
+    password, queue one task) and answers alike; the worker makes the account and
+    sends the confirmation, or tells the address's owner that someone tried.
+    """
+
+    template_name = "account/signup.html"
+    form_class = SignupForm
+    success_url = reverse_lazy("signup_done")
+
+    def post(self, request, *args, **kwargs):
+        verdict = ratelimit.check_signup_client(request)
+        if verdict.limited:
+            return too_many(request, verdict, "signup")
+        return super().post(request, *args, **kwargs)
+
+    def form_valid(self, form):
+        email = User.objects.normalize_email(form.cleaned_data["email"])
+        password = make_password(form.cleaned_data["password1"])  # the task carries the hash, never the password
+        if ratelimit.check_signup_address(self.request, email).limited:
+            if settings.DEBUG:
+                logger.warning("Sign-up for %s dropped: over SIGNUP_RATE_PER_ADDRESS; nothing queued", email)
+        else:
+            enqueue_signup(
+                username=form.cleaned_data["username"],
+                email=email,
+                password=password,
+                site_url=site_url(self.request),
+                language=translation.get_language(),
+            )
+        return super().form_valid(form)
+
+
+class ResendConfirmationView(FormView):
+    """/users/signup/resend/: a new confirmation for an unconfirmed address; the same answer for every address."""
+
+    template_name = "account/resend_form.html"
+    form_class = ResendConfirmationForm
+    success_url = reverse_lazy("signup_resend_done")
+
+    def post(self, request, *args, **kwargs):
+        verdict = ratelimit.check_resend_client(request)
+        if verdict.limited:
+            return too_many(request, verdict, "signup_resend")
+        return super().post(request, *args, **kwargs)
+
+    def form_valid(self, form):
+        email = form.cleaned_data["email"]
+        if ratelimit.check_resend_address(self.request, email).limited:
+            if settings.DEBUG:
+                logger.warning("Resend for %s dropped: over SIGNUP_RESEND_RATE_PER_ADDRESS; nothing queued", email)
+        else:
+            enqueue_signup_confirmation(email, site_url(self.request), translation.get_language())
+        return super().form_valid(form)
+
+
+class ConfirmView(View):
+    """The link in the confirmation: a page with a button (GET changes nothing, so a mail scanner
+    following links confirms nothing, as django-allauth does); the POST confirms and leads to the login."""
+
+    template_name = "account/signup_confirm.html"
+
+    def get(self, request, key):
+        return render(request, self.template_name, {"validlink": signup.user_for_key(key) is not None})
+
+    def post(self, request, key):
+        user = signup.user_for_key(key)
+        if user is None or not signup.confirm(user):
+            return render(request, self.template_name, {"validlink": False})
+        messages.success(request, _("Your email address is confirmed. You can log in now."))
+        return HttpResponseRedirect(reverse("login"))

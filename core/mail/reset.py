@@ -39,8 +39,9 @@ class MessageOptions:
     HTML alternative, as in Django (whose default text template is
     ``registration/password_reset_email.html``); ``token_generator`` is the dotted
     path of a token generator class, "" for Django's default. ``language`` is the
-    language of the page that asked ("" is ``LANGUAGE_CODE``). It travels with a
-    queued reset as a dict (``as_dict``), so every field is JSON.
+    language of the page that asked ("" is ``LANGUAGE_CODE``). ``kind`` says which
+    account message it is: ``reset`` here, the sign-up messages in ``core.mail.signup``.
+    It travels with a queued message as a dict (``as_dict``), so every field is JSON.
     """
 
     subject_template_name: str = "registration/password_reset_subject.txt"
@@ -50,6 +51,7 @@ class MessageOptions:
     extra_email_context: dict | None = None
     token_generator: str = ""
     language: str = ""
+    kind: str = "reset"
 
     def as_dict(self) -> dict:
         return asdict(self)

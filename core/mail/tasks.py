@@ -44,7 +44,8 @@ from core.addresses import same_address
 from core.mail.errors import MailProblem
 from core.mail.explain import explain
 from core.mail.mailers import get_backend
-from core.mail.reset import DEFAULTS, MessageOptions, send_reset_message
+from core.mail.reset import DEFAULTS, MessageOptions
+from core.mail.signup import CONFIRM_OPTIONS, EXISTS_OPTIONS, send_account_message
 from core.models import Delivery
 
 logger = logging.getLogger(__name__)
@@ -111,11 +112,16 @@ def request_password_reset(context: TaskContext, *, email: str, site_url: str, o
         logger.warning(
             "Password reset for %s: no active account with a usable password has this address; nothing sent", email
         )
+    return deliver(context, users, site_url, options or {})
+
+
+def deliver(context: TaskContext, users: list, site_url: str, options: dict) -> int:
+    """One delivery per user, made and attempted at once in this task; how many (DeliveryFailed if one failed)."""
     request_id = str(context.task_result.id)
     worker = _worker_id(context)
     failed = []
     for user in users:
-        delivery, claimed = _delivery_for(request_id, user, site_url, options or {}, worker)
+        delivery, claimed = _delivery_for(request_id, user, site_url, options, worker)
         outcome = attempt_delivery(delivery.pk, worker, claimed=delivery if claimed else None)
         if outcome.failed:
             failed.append(outcome)
@@ -140,6 +146,78 @@ def accounts_for(email: str) -> list:
         .exclude(**{field: ""})
     )
     return [user for user in candidates if user.has_usable_password() and same_address(email, getattr(user, field))]
+
+
+def accounts_using(email: str) -> list:
+    """Every account whose address is ``email`` (any letter case, NFKC), whatever its state."""
+    model = get_user_model()
+    field = model.get_email_field_name()
+    candidates = model._default_manager.annotate(_address=Lower(field)).filter(_address=Lower(Value(email)))
+    return [user for user in candidates.exclude(**{field: ""}) if same_address(email, getattr(user, field))]
+
+
+# ---------------------------------------------------------------- sign-up
+
+
+def enqueue_signup(*, username: str, email: str, password: str, site_url: str, language: str):
+    """Queue a sign-up (the page calls this for every accepted form, whether or not the address has an account).
+
+    ``password`` is the password's hash (``make_password``), never the password.
+    """
+    options = MessageOptions(language=language).as_dict()
+    return request_signup.enqueue(username=username, email=email, password=password, site_url=site_url, options=options)
+
+
+def enqueue_signup_confirmation(email: str, site_url: str, language: str):
+    """Queue a new confirmation for ``email`` (the resend page calls this for every accepted request)."""
+    return request_signup_confirmation.enqueue(
+        email=email, site_url=site_url, options=MessageOptions(language=language).as_dict()
+    )
+
+
+@task(takes_context=True)
+def request_signup(
+    context: TaskContext, *, username: str, email: str, password: str, site_url: str, options: dict
+) -> int:
+    """Make the unconfirmed account and send it the confirmation, or tell the address's owner it has one.
+
+    The decision is here, not in the request, so the page answers alike for a new
+    and a known address. Run again after its worker died, it finishes the message it began.
+    """
+    language = {"language": options.get("language", "")}
+    begun = Delivery.objects.filter(request_id=str(context.task_result.id)).select_related("user").first()
+    if begun is not None:
+        return deliver(context, [begun.user], site_url, begun.options)
+    if accounts_using(email):
+        return tell_owner(context, email, site_url, language)
+    model = get_user_model()
+    user = model(username=username, email=email, password=password, email_confirmed=False)
+    try:
+        with transaction.atomic():
+            user.save()
+    except IntegrityError:  # the address, or the username, was taken after the form was checked
+        if accounts_using(email):
+            return tell_owner(context, email, site_url, language)
+        logger.warning("Sign-up for %s dropped: the username %r was taken after the form was checked", email, username)
+        return 0
+    return deliver(context, [user], site_url, {**CONFIRM_OPTIONS.as_dict(), **language})
+
+
+def tell_owner(context: TaskContext, email: str, site_url: str, language: dict) -> int:
+    """The "someone tried to register with your address" message, with a reset link (active, usable password)."""
+    users = accounts_for(email)
+    if not users and settings.DEBUG:
+        logger.warning("Sign-up for %s: its account is inactive or has no usable password; nothing sent", email)
+    return deliver(context, users, site_url, {**EXISTS_OPTIONS.as_dict(), **language})
+
+
+@task(takes_context=True)
+def request_signup_confirmation(context: TaskContext, *, email: str, site_url: str, options: dict) -> int:
+    """A new confirmation to the unconfirmed, active account using ``email``; nothing for any other address."""
+    users = [user for user in accounts_for(email) if not user.email_confirmed]
+    if not users and settings.DEBUG:  # for the developer at the terminal; the page said nothing
+        logger.warning("Confirmation for %s: no active account with this unconfirmed address; nothing sent", email)
+    return deliver(context, users, site_url, {**CONFIRM_OPTIONS.as_dict(), "language": options.get("language", "")})
 
 
 def _delivery_for(request_id: str, user, site_url: str, options: dict, worker_id: str) -> tuple[Delivery, bool]:
@@ -222,7 +300,7 @@ def attempt_delivery(delivery_id: int, worker_id: str = "", *, claimed: Delivery
         last_error += f"; before that: {delivery.last_error}" if delivery.last_error else ""
         return give_up(delivery, gave_up(attempts), last_error)
     try:
-        send_reset_message(user, site_url=delivery.site_url, options=MessageOptions.from_dict(delivery.options))
+        send_account_message(user, site_url=delivery.site_url, options=MessageOptions.from_dict(delivery.options))
     except Exception as error:
         temporary = is_temporary(error)
         if temporary and delivery.attempts < attempts:

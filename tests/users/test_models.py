@@ -31,3 +31,44 @@ def test_the_form_says_the_address_is_taken():
     )
     assert not form.is_valid()
     assert "A user with this email address already exists." in str(form.errors)
+
+
+def test_accounts_made_outside_sign_up_count_as_confirmed():
+    assert User.objects.create_user("anna", "anna@example.com").email_confirmed
+    assert User.objects.create_superuser("root", "root@example.com", "x").email_confirmed
+
+
+def test_the_admins_add_form_needs_an_address():
+    data = {"username": "other", "email": "", "usable_password": "true", "password1": "x-Passw0rd-1"}
+    form = UserCreationForm(data={**data, "password2": "x-Passw0rd-1"})
+    assert not form.is_valid()
+    assert form.errors["email"] == ["This field is required."]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_upgrade_marks_every_existing_account_confirmed():
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    executor = MigrationExecutor(connection)
+    executor.migrate([("users", "0001_initial")])
+    old = executor.loader.project_state([("users", "0001_initial")]).apps.get_model("users", "User")
+    old.objects.create(username="anna", email="anna@example.com", password="!")
+    executor = MigrationExecutor(connection)
+    executor.loader.build_graph()
+    executor.migrate(executor.loader.graph.leaf_nodes())
+    assert User.objects.get(username="anna").email_confirmed
+
+
+def test_the_admin_shows_filters_and_marks_confirmed(admin_client):
+    boris = User.objects.create_user("boris", "boris@example.com", email_confirmed=False)
+    listing = admin_client.get("/admin/users/user/?email_confirmed__exact=0")
+    rows = listing.text.split("<tbody>")[1].split("</tbody>")[0]
+    assert ">boris</a>" in rows and ">admin</a>" not in rows  # the filter keeps the unconfirmed only
+    assert 'class="field-email_confirmed"' in rows
+    answer = admin_client.post(
+        "/admin/users/user/", {"action": "mark_confirmed", "_selected_action": [boris.pk]}, follow=True
+    )
+    assert "1 address marked confirmed." in answer.text
+    boris.refresh_from_db()
+    assert boris.email_confirmed

@@ -1,0 +1,117 @@
+"""The sign-up messages: the confirmation link, and "someone tried to register with your address".
+
+Built as the reset message is (``core.mail.reset``: the same context, the same
+subject/text/HTML rendering in the language of the page that asked), and sent
+by the same queued deliveries with retries (``core.mail.tasks``); a delivery's
+``options["kind"]`` says which message it is.
+
+The confirmation key is ``django.core.signing`` of the user's id and a hash of
+the address and its state: it expires after ``SIGNUP_CONFIRM_TIMEOUT`` seconds
+(the signature's timestamp), and it works once, since confirming the address
+(or changing it) changes the hash.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core import signing
+from django.urls import reverse
+from django.utils.crypto import constant_time_compare, salted_hmac
+
+from core.addresses import normalise_address
+from core.mail.reset import MessageOptions, build_reset_message, reset_context, send_reset_message
+
+RESET = "reset"
+CONFIRM = "signup_confirm"
+EXISTS = "signup_exists"
+
+CONFIRM_OPTIONS = MessageOptions(
+    subject_template_name="account/signup_confirm_subject.txt",
+    email_template_name="account/signup_confirm_email.txt",
+    html_email_template_name="account/signup_confirm_email.html",
+    kind=CONFIRM,
+)
+EXISTS_OPTIONS = MessageOptions(
+    subject_template_name="account/account_exists_subject.txt",
+    email_template_name="account/account_exists_email.txt",
+    html_email_template_name="account/account_exists_email.html",
+    kind=EXISTS,
+)
+SALT = "core.mail.signup.confirm"
+
+
+# ---------------------------------------------------------------- the confirmation key
+
+
+def _state(user) -> str:
+    """Changes when the address is confirmed or replaced: an old key stops working."""
+    email = normalise_address(getattr(user, user.get_email_field_name()) or "")
+    return salted_hmac(SALT, f"{user.pk}:{email}:{user.email_confirmed}", algorithm="sha256").hexdigest()[:32]
+
+
+def confirm_key(user) -> str:
+    return signing.dumps([user.pk, _state(user)], salt=SALT)
+
+
+def user_for_key(key: str):
+    """The unconfirmed user a key was made for, or None: forged, expired, already used, address changed."""
+    try:
+        pk, state = signing.loads(key, salt=SALT, max_age=settings.SIGNUP_CONFIRM_TIMEOUT)
+    except (signing.BadSignature, ValueError, TypeError):
+        return None
+    user = get_user_model()._default_manager.filter(pk=pk, is_active=True, email_confirmed=False).first()
+    if user is None or not constant_time_compare(state, _state(user)):
+        return None
+    return user
+
+
+def confirm(user) -> bool:
+    """Mark the address confirmed; False if it already was (one conditional UPDATE: the key works once)."""
+    return bool(type(user)._default_manager.filter(pk=user.pk, email_confirmed=False).update(email_confirmed=True))
+
+
+# ---------------------------------------------------------------- the messages
+
+
+def _absolute(site_url: str, path: str) -> str:
+    parts = urlsplit(site_url)
+    return f"{parts.scheme}://{parts.netloc}{path}"
+
+
+def confirm_context(user, *, site_url: str, options: MessageOptions = CONFIRM_OPTIONS) -> dict:
+    """The reset message's context (user, site_name, domain...) and ``confirm_url``, ``timeout_days``."""
+    context = reset_context(user, site_url=site_url, options=replace(options, extra_email_context=None))
+    for name in ("uid", "token", "reset_url"):  # a confirmation carries no reset link
+        del context[name]
+    key = confirm_key(user)
+    return {
+        **context,
+        "key": key,
+        "confirm_url": _absolute(site_url, reverse("signup_confirm", kwargs={"key": key})),
+        "timeout_days": max(1, round(settings.SIGNUP_CONFIRM_TIMEOUT / 86400)),
+        **(options.extra_email_context or {}),
+    }
+
+
+def exists_context(user, *, site_url: str, options: MessageOptions = EXISTS_OPTIONS) -> dict:
+    """The reset message's context (its ``reset_url`` works as the reset page's) and ``login_url``."""
+    return {
+        **reset_context(user, site_url=site_url, options=options),
+        "login_url": _absolute(site_url, reverse("login")),
+    }
+
+
+def send_account_message(user, *, site_url: str, options: MessageOptions) -> dict:
+    """Send ``user`` the message ``options.kind`` names (errors are raised); return its context."""
+    if options.kind == CONFIRM:
+        context = confirm_context(user, site_url=site_url, options=options)
+    elif options.kind == EXISTS:
+        context = exists_context(user, site_url=site_url, options=options)
+    else:
+        return send_reset_message(user, site_url=site_url, options=options)
+    build_reset_message(context, options).send()
+    return context
