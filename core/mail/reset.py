@@ -8,6 +8,7 @@ templates, so Django's own templates and the project's both work.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
@@ -223,16 +224,45 @@ def reset_user(
     Mail failures come back as the result's ``problem``, diagnosed as
     sendtestmail diagnoses them; nothing is swallowed.
     """
+    options = MessageOptions(language=language)
+    return mail_user(
+        argument,
+        lambda user: reset_context(user, site_url=site_url, options=options),
+        options,
+        link="reset_url",
+        valid_for=settings.PASSWORD_RESET_TIMEOUT,
+        using=using,
+        dry_run=dry_run,
+    )
+
+
+def mail_user(
+    argument: str,
+    context_for: Callable[[object], dict],
+    options: MessageOptions,
+    *,
+    link: str,
+    valid_for: int,
+    using: str = "default",
+    dry_run: bool = False,
+    check: Callable[[object], None] | None = None,
+) -> ResetResult:
+    """Find the user ``argument`` names (``check`` may refuse them with a MailProblem) and send the
+    message ``context_for(user)`` and ``options`` make; ``context[link]`` is its link, valid ``valid_for`` s.
+
+    The commands of account mail (``resetuser``, ``confirmuser``) are this with their message.
+    """
     result = ResetResult(argument)
     try:
         user = find_user(argument, needs_address=not dry_run)  # --dry-run only shows the link
+        if check is not None:
+            check(user)
     except MailProblem as problem:
         result.problem = problem
         return result
-    options = MessageOptions(language=language)
-    context = reset_context(user, site_url=site_url, options=options)
-    result.username, result.email, result.link = user.get_username(), context["email"], context["reset_url"]
-    result.expires = timezone.localtime() + timedelta(seconds=settings.PASSWORD_RESET_TIMEOUT)
+    context = context_for(user)
+    result.username, result.email, result.link = user.get_username(), context["email"], context[link]
+    result.expires = timezone.localtime() + timedelta(seconds=valid_for)
     if dry_run:
         return result
     message = build_reset_message(context, options)

@@ -21,9 +21,18 @@ from django.contrib.auth import get_user_model
 from django.core import signing
 from django.urls import reverse
 from django.utils.crypto import constant_time_compare, salted_hmac
+from django.utils.translation import gettext as _
 
 from core.addresses import normalise_address
-from core.mail.reset import MessageOptions, build_reset_message, reset_context, send_reset_message
+from core.mail.errors import ExitCode, MailProblem
+from core.mail.reset import (
+    MessageOptions,
+    ResetResult,
+    build_reset_message,
+    mail_user,
+    reset_context,
+    send_reset_message,
+)
 
 RESET = "reset"
 CONFIRM = "signup_confirm"
@@ -115,3 +124,34 @@ def send_account_message(user, *, site_url: str, options: MessageOptions) -> dic
         return send_reset_message(user, site_url=site_url, options=options)
     build_reset_message(context, options).send()
     return context
+
+
+# ---------------------------------------------------------------- from the terminal (manage.py confirmuser)
+
+
+def confirm_user(
+    argument: str, *, site_url: str, using: str = "default", dry_run: bool = False, language: str = ""
+) -> ResetResult:
+    """A new confirmation message for the unconfirmed account ``argument`` names, as the resend page sends it."""
+    options = replace(CONFIRM_OPTIONS, language=language)
+
+    def unconfirmed(user) -> None:
+        if user.email_confirmed:
+            raise MailProblem(
+                ExitCode.BAD_INPUT,
+                _("The address of %(user)r is already confirmed: there is nothing to confirm.")
+                % {"user": user.get_username()},
+                _("to send a password reset instead: python manage.py resetuser %(user)s")
+                % {"user": user.get_username()},
+            )
+
+    return mail_user(
+        argument,
+        lambda user: confirm_context(user, site_url=site_url, options=options),
+        options,
+        link="confirm_url",
+        valid_for=settings.SIGNUP_CONFIRM_TIMEOUT,
+        using=using,
+        dry_run=dry_run,
+        check=unconfirmed,
+    )

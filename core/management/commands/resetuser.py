@@ -11,15 +11,28 @@ from core.management.base import Error, ProjectCommand, command_error, mailer_te
 
 
 class Command(ProjectCommand):
+    """Also the base of ``confirmuser``: the same arguments, output and exit codes for another message."""
+
     help = (
         "Send the standard password-reset message to users, exactly as the web form would "
         "(same templates, token and link), and say what happened. Each argument is an email "
         "address (any letter case) or, failing that, a username."
     )
     missing_args_message = "Give at least one email address or username."
+    deliver = staticmethod(reset_user)
+    timeout_setting = "PASSWORD_RESET_TIMEOUT"
+
+    def made_text(self) -> str:
+        return _("Reset link made for %(who)s (nothing sent: --dry-run)")
+
+    def sent_text(self) -> str:
+        return _("Reset message sent to %(who)s")
+
+    def failed_text(self) -> str:
+        return _("%(failed)d of %(total)d resets failed.")
 
     def add_arguments(self, parser):
-        parser.add_argument("users", nargs="+", metavar="ADDRESS_OR_USERNAME", help="Who gets a reset message.")
+        parser.add_argument("users", nargs="+", metavar="ADDRESS_OR_USERNAME", help="Who gets the message.")
         parser.add_argument(
             "--site-url",
             metavar="URL",
@@ -47,7 +60,7 @@ class Command(ProjectCommand):
             raise command_error(problem) from None
         show_link = options["show_link"] or options["dry_run"]
         results = [
-            reset_user(
+            self.deliver(
                 argument,
                 site_url=site_url,
                 using=options["using"],
@@ -67,15 +80,11 @@ class Command(ProjectCommand):
 
     def describe(self, result, show_link, dry_run):
         who = {"who": f"{result.username} <{result.email}>" if result.email else result.username}
-        lines = [
-            self.style.SUCCESS(_("Reset link made for %(who)s (nothing sent: --dry-run)") % who)
-            if dry_run
-            else self.style.SUCCESS(_("Reset message sent to %(who)s") % who)
-        ]
+        lines = [self.style.SUCCESS(self.made_text() % who) if dry_run else self.style.SUCCESS(self.sent_text() % who)]
         if result.sent:
             lines.append(f"  mailer:  {mailer_text(result.mailer)}")
             lines.extend(f"  saved:   {path}" for path in result.files)
-        lines.append(f"  expires: {result.expires:%Y-%m-%d %H:%M %Z} (PASSWORD_RESET_TIMEOUT)")
+        lines.append(f"  expires: {result.expires:%Y-%m-%d %H:%M %Z} ({self.timeout_setting})")
         if show_link:
             lines.append(f"  link:    {result.link}")
         return "\n".join(lines)
@@ -90,7 +99,7 @@ class Command(ProjectCommand):
             self.stderr.write(f"Error: {command_error(result.problem)}")
         worst = max(result.code for result in failed)
         raise Error(
-            _("%(failed)d of %(total)d resets failed.") % {"failed": len(failed), "total": len(results)},
+            self.failed_text() % {"failed": len(failed), "total": len(results)},
             returncode=int(worst),
         )
 
