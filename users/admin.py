@@ -1,10 +1,13 @@
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from core.mail.tasks import enqueue_signup_confirmation
 from users.forms import AdminAuthenticationForm, UserCreationForm
 from users.models import User
+from users.views import site_url
 
 # The admin's login is throttled like the site's (users.forms.ThrottledLoginMixin).
 admin.site.login_form = AdminAuthenticationForm
@@ -23,7 +26,7 @@ class UserAdmin(BaseUserAdmin):
     )
     list_display = (*BaseUserAdmin.list_display, "email_confirmed")
     list_filter = (*BaseUserAdmin.list_filter, "email_confirmed")
-    actions = ("mark_confirmed",)
+    actions = ("mark_confirmed", "resend_confirmation")
 
     @admin.action(description=_("Mark addresses confirmed"), permissions=("change",))
     def mark_confirmed(self, request, queryset):
@@ -32,5 +35,18 @@ class UserAdmin(BaseUserAdmin):
             request,
             ngettext("%(count)d address marked confirmed.", "%(count)d addresses marked confirmed.", count)
             % {"count": count},
+            messages.SUCCESS,
+        )
+
+    @admin.action(description=_("Send the confirmation again"), permissions=("change",))
+    def resend_confirmation(self, request, queryset):
+        """Queue a new confirmation for each selected unconfirmed address, as the resend page does."""
+        addresses = set(queryset.filter(email_confirmed=False).exclude(email="").values_list("email", flat=True))
+        for email in addresses:
+            enqueue_signup_confirmation(email, site_url(request), translation.get_language())
+        self.message_user(
+            request,
+            ngettext("%(count)d confirmation queued.", "%(count)d confirmations queued.", len(addresses))
+            % {"count": len(addresses)},
             messages.SUCCESS,
         )

@@ -13,15 +13,11 @@ from users.models import User
 
 
 class UserCreationForm(auth_forms.AdminUserCreationForm):
-    """The admin's "Add user": the address is required (and unique, by the model's constraint)."""
+    """The admin's "Add user", with the address (required and unique, by the model)."""
 
     class Meta(auth_forms.AdminUserCreationForm.Meta):
         model = User
         fields = ("username", "email")
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["email"].required = True
 
 
 class SignupForm(auth_forms.UserCreationForm):
@@ -35,10 +31,6 @@ class SignupForm(auth_forms.UserCreationForm):
     class Meta(auth_forms.UserCreationForm.Meta):
         model = User
         fields = ("username", "email")
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["email"].required = True
 
     def _get_validation_exclusions(self):
         """The model's unique-address constraint would say the address is taken: left to the worker."""

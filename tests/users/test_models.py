@@ -1,4 +1,6 @@
 import pytest
+from django.core.exceptions import ValidationError
+from django.core.management import CommandError, call_command
 from django.db import IntegrityError
 
 from users.forms import UserCreationForm
@@ -9,8 +11,10 @@ pytestmark = pytest.mark.django_db
 
 def test_email_is_unique_whatever_its_letter_case():
     User.objects.create_user("anna", "anna@example.com")
-    with pytest.raises(IntegrityError):
+    with pytest.raises(ValidationError, match="A user with this email address already exists."):
         User.objects.create_user("anna2", "ANNA@Example.COM")
+    with pytest.raises(IntegrityError):  # the database's constraint, when the manager is not asked
+        User.objects.create(username="anna2", email="ANNA@Example.COM")
 
 
 def test_many_users_may_have_no_email():
@@ -72,3 +76,41 @@ def test_the_admin_shows_filters_and_marks_confirmed(admin_client):
     assert "1 address marked confirmed." in answer.text
     boris.refresh_from_db()
     assert boris.email_confirmed
+
+
+def test_createsuperuser_refuses_an_empty_or_taken_address(monkeypatch):
+    monkeypatch.setenv("DJANGO_SUPERUSER_PASSWORD", "x-Passw0rd-1")
+    with pytest.raises(CommandError, match="You must use --email with --noinput."):
+        call_command("createsuperuser", "--noinput", username="root", email="")
+    User.objects.create_user("anna", "anna@example.com")
+    with pytest.raises(CommandError, match="^A user with this email address already exists.$"):
+        call_command("createsuperuser", "--noinput", username="root", email="Anna@Example.COM")
+    assert not User.objects.filter(username="root").exists()
+    call_command("createsuperuser", "--noinput", username="root", email="root@example.com", verbosity=0)
+    assert User.objects.get(username="root").is_superuser
+
+
+def test_createsuperuser_asks_again_for_an_empty_address(monkeypatch, capsys):
+    answers = iter(["root", "", "root@example.com"])
+    monkeypatch.setattr("builtins.input", lambda prompt="": next(answers))
+    monkeypatch.setattr("getpass.getpass", lambda prompt="": "x-Passw0rd-1")
+    monkeypatch.setattr("sys.stdin.isatty", lambda: True, raising=False)
+    call_command("createsuperuser", interactive=True, stdin=None)
+    assert "Error: This field cannot be blank." in capsys.readouterr().err
+    assert User.objects.get(username="root").email == "root@example.com"
+
+
+def test_the_admins_change_form_refuses_an_empty_or_taken_address(admin_client):
+    User.objects.create_user("anna", "anna@example.com")
+    boris = User.objects.create_user("boris", "boris@example.com")
+    page = admin_client.get(f"/admin/users/user/{boris.pk}/change/").context["adminform"].form
+    data = {name: value for name, value in page.initial.items() if value is not None and name != "password"}
+    data.update(groups=[], user_permissions=[], last_login_0="", last_login_1="", date_joined_0="2026-01-01")
+    data.update(date_joined_1="00:00:00")
+    for email, error in (("", "This field is required."), ("ANNA@example.com", "A user with this email address")):
+        answer = admin_client.post(f"/admin/users/user/{boris.pk}/change/", {**data, "email": email})
+        assert answer.status_code == 200 and error in answer.text
+    answer = admin_client.post(f"/admin/users/user/{boris.pk}/change/", {**data, "email": "b@example.com"})
+    assert answer.status_code == 302
+    boris.refresh_from_db()
+    assert boris.email == "b@example.com"

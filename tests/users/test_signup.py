@@ -232,3 +232,17 @@ def test_the_form_checks_passwords_and_usernames_but_not_addresses(live_server):
     no_address = sign_up(live_server, email="")
     assert "This field is required." in no_address.text
     assert DBTaskResult.objects.count() == 0
+
+
+def test_the_admin_sends_the_confirmation_again(admin_client, outbox_dir):
+    boris = User.objects.create_user("boris", "boris@example.com", PASSWORD, email_confirmed=False)
+    anna = User.objects.create_user("anna", "anna@example.com", PASSWORD)  # confirmed: nothing to send
+    answer = admin_client.post(
+        "/admin/users/user/", {"action": "resend_confirmation", "_selected_action": [boris.pk, anna.pk]}, follow=True
+    )
+    assert "1 confirmation queued." in answer.text
+    assert not outbox_dir.exists()  # queued, as from the resend page
+    drain()
+    [message] = saved_messages(outbox_dir)
+    assert message["To"] == "boris@example.com"
+    assert confirm_link(message).startswith("http://testserver/users/signup/confirm/")
