@@ -25,6 +25,7 @@ TASKS_TABLE = "django_tasks_database_dbtaskresult"
 DELIVERIES_TABLE = "core_delivery"
 SEND_TASK = "core.mail.tasks.send_delivery"
 REQUEST_TASK = "core.mail.tasks.request_password_reset"
+SIGNUP_PASSWORD = "bench-Sign-up-passphrase"  # noqa: S105 (a throwaway site's)
 
 CREATE_USERS = """
 import sys
@@ -203,11 +204,13 @@ class Site:
         return session, token
 
     def post_reset(self, session: requests.Session, token: str, email: str) -> requests.Response:
-        url = f"{self.url}/users/password_reset/"
-        return session.post(
-            url,
-            data={"csrfmiddlewaretoken": token, "email": email},
-            headers={"Referer": url},
-            allow_redirects=False,
-            timeout=30,
-        )
+        return self.post_form(session, "/users/password_reset/", {"csrfmiddlewaretoken": token, "email": email})
+
+    def post_signup(self, session: requests.Session, token: str, email: str) -> requests.Response:
+        """A sign-up for ``email`` under a username no prepared account has (the address may be taken)."""
+        data = {"username": f"new-{email}", "email": email, "password1": SIGNUP_PASSWORD, "password2": SIGNUP_PASSWORD}
+        return self.post_form(session, "/users/signup/", {"csrfmiddlewaretoken": token, **data})
+
+    def post_form(self, session: requests.Session, path: str, data: dict) -> requests.Response:
+        url = f"{self.url}{path}"
+        return session.post(url, data=data, headers={"Referer": url}, allow_redirects=False, timeout=30)

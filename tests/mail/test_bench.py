@@ -11,6 +11,13 @@ def test_timing_bench_delivers_one_message_per_existing_address():
     assert (result["delivered"], result["addresses_with_one_message"], result["unexpected"]) == (5, 5, [])
 
 
+def test_timing_bench_on_the_sign_up_page_sends_each_address_one_message():
+    result = timing.run(n=5, delay=0.05, page="signup")
+    assert result["requests"] == 10
+    # 5 "your address already has an account" and 5 confirmations, nothing else
+    assert (result["delivered"], result["addresses_with_one_message"], result["unexpected"]) == (10, 10, [])
+
+
 def test_outage_bench_delivers_everything_once_after_the_server_returns():
     result = outage.run(n=5, retry_delay=0.3)
     assert result["statuses"] == [302]
