@@ -35,3 +35,13 @@ def page():
         finally:
             browser.close()
             del os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"]
+
+
+def no_sideways_scrolling(page) -> None:
+    width = page.evaluate("document.documentElement.scrollWidth")
+    wide = page.evaluate(
+        """() => [...document.querySelectorAll("body *")].filter(e => e.getBoundingClientRect().right > innerWidth)
+                 .map(e => e.tagName + "." + e.className).slice(0, 5)"""
+    )
+    viewport = page.viewport_size["width"]
+    assert width <= viewport, f"{page.url} is {width} px wide at {viewport}: {wide}"

@@ -8,7 +8,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from django.core.mail import EmailMultiAlternatives
 
-from tests.browser.conftest import needs_chromium
+from tests.browser.conftest import needs_chromium, no_sideways_scrolling
 from tests.mail.queue import drain
 from tests.outbox_samples import cyrillic_reset, plain, send
 from users.models import User
@@ -63,16 +63,6 @@ def staff_page(live_server, outbox_dir, page):
     page.get_by_role("button", name="Log in").click()
     page.get_by_role("heading", name="Outbox").wait_for()
     return page
-
-
-def no_sideways_scrolling(page) -> None:
-    width = page.evaluate("document.documentElement.scrollWidth")
-    wide = page.evaluate(
-        """() => [...document.querySelectorAll("body *")].filter(e => e.getBoundingClientRect().right > innerWidth)
-                 .map(e => e.tagName + "." + e.className).slice(0, 5)"""
-    )
-    viewport = page.viewport_size["width"]
-    assert width <= viewport, f"{page.url} is {width} px wide at {viewport}: {wide}"
 
 
 def test_the_list_shows_a_message_as_it_arrives(live_server, staff_page):
