@@ -246,7 +246,7 @@ def _explain(error: BaseException, backend, stage: str) -> MailProblem:
         return MailProblem(
             login,
             _("%(where)s refused the login %(login)r: %(reply)s.")
-            % {"where": where, "login": user, "reply": _said(error, backend)},
+            % {"where": where, "login": user, "reply": _quoted(error, backend)},
             hint,
         )
     if isinstance(error, smtplib.SMTPSenderRefused):
@@ -265,7 +265,7 @@ def _explain(error: BaseException, backend, stage: str) -> MailProblem:
         return MailProblem(
             refused,
             _("%(where)s refused the sender %(sender)s: %(reply)s.")
-            % {"where": where, "sender": error.sender, "reply": _said(error, backend)},
+            % {"where": where, "sender": error.sender, "reply": _quoted(error, backend)},
             hint,
         )
     if isinstance(error, smtplib.SMTPRecipientsRefused):
@@ -284,7 +284,8 @@ def _explain(error: BaseException, backend, stage: str) -> MailProblem:
             )
         return MailProblem(
             refused,
-            _("%(where)s refused the message after receiving it: %(reply)s.") % {"where": where, "reply": reply},
+            _("%(where)s refused the message after receiving it: %(reply)s.")
+            % {"where": where, "reply": reply.rstrip(".!")},
             hint,
         )
     if isinstance(error, smtplib.SMTPServerDisconnected):
@@ -307,13 +308,13 @@ def _explain(error: BaseException, backend, stage: str) -> MailProblem:
     if isinstance(error, smtplib.SMTPConnectError | smtplib.SMTPHeloError):
         return MailProblem(
             unreachable,
-            _("%(where)s refused the session: %(reply)s.") % {"where": where, "reply": _said(error, backend)},
+            _("%(where)s refused the session: %(reply)s.") % {"where": where, "reply": _quoted(error, backend)},
             _("The server is busy or refuses this machine (rate limits, block lists): try later or ask its admin."),
         )
     if isinstance(error, smtplib.SMTPResponseException):
         return MailProblem(
             refused,
-            _("%(where)s answered %(reply)s.") % {"where": where, "reply": _said(error, backend)},
+            _("%(where)s answered %(reply)s.") % {"where": where, "reply": _quoted(error, backend)},
             "",
         )
     if isinstance(error, smtplib.SMTPException) and "authentication method" in str(error):
@@ -436,6 +437,11 @@ def server_reply(code: int, reply, backend=None) -> str:
 def _said(error: smtplib.SMTPResponseException, backend) -> str:
     """What the server answered, as the exception smtplib raised holds it (``server_reply``)."""
     return server_reply(error.smtp_code, error.smtp_error, backend)
+
+
+def _quoted(error: smtplib.SMTPResponseException, backend) -> str:
+    """``_said`` without its closing full stop or "!", for a sentence that ends with its own."""
+    return _said(error, backend).rstrip(".!")
 
 
 def server_replies(refused: dict[str, tuple[int, bytes]], backend=None) -> dict[str, str]:
