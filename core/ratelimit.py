@@ -10,7 +10,9 @@ Two budgets, each a list of rates such as ``5/m,10/h`` (settings
 
 Sign-up and the resend of its confirmation have budgets of the same two kinds
 (``SIGNUP_RATE_PER_CLIENT``/``_PER_ADDRESS``, ``SIGNUP_RESEND_RATE_PER_CLIENT``/``_PER_ADDRESS``),
-answered the same way: 429 per client, silence per address.
+answered the same way: 429 per client, silence per address. The change of address
+(``EMAIL_CHANGE_RATE_PER_CLIENT``/``_PER_ADDRESS``) counts its per-client budget per
+account too, since its page needs a login; per new address, silence.
 
 Login attempts (settings ``LOGIN_RATE_PER_CLIENT``, ``LOGIN_RATE_PER_USERNAME``)
 are counted per client and per username, normalised as the addresses, before
@@ -41,6 +43,9 @@ SIGNUP_CLIENT_GROUP = "signup:client"
 SIGNUP_ADDRESS_GROUP = "signup:address"
 RESEND_CLIENT_GROUP = "signup_resend:client"
 RESEND_ADDRESS_GROUP = "signup_resend:address"
+EMAIL_CHANGE_CLIENT_GROUP = "email_change:client"
+EMAIL_CHANGE_USER_GROUP = "email_change:user"
+EMAIL_CHANGE_ADDRESS_GROUP = "email_change:address"
 LOGIN_CLIENT_GROUP = "login:client"
 LOGIN_USERNAME_GROUP = "login:username"
 MAX_IP_LENGTH = 45  # the longest textual IPv6 address (IPv4-mapped form)
@@ -140,6 +145,20 @@ def check_resend_client(request) -> Verdict:
 
 def check_resend_address(request, address: str) -> Verdict:
     return check_address(request, address, RESEND_ADDRESS_GROUP, settings.SIGNUP_RESEND_RATE_PER_ADDRESS)
+
+
+def check_email_change_client(request) -> Verdict:
+    """The client's and the logged-in account's budgets (the same rates); limited if either is used up."""
+    rates = settings.EMAIL_CHANGE_RATE_PER_CLIENT
+    by_client = check_client(request, EMAIL_CHANGE_CLIENT_GROUP, rates)
+    key = str(request.user.pk)
+    by_user = _count(request, EMAIL_CHANGE_USER_GROUP, rates, lambda group, request: key)
+    limited = [verdict for verdict in (by_client, by_user) if verdict.limited]
+    return Verdict(True, max(verdict.retry_after for verdict in limited)) if limited else Verdict(False)
+
+
+def check_email_change_address(request, address: str) -> Verdict:
+    return check_address(request, address, EMAIL_CHANGE_ADDRESS_GROUP, settings.EMAIL_CHANGE_RATE_PER_ADDRESS)
 
 
 # ---------------------------------------------------------------- login

@@ -226,6 +226,15 @@ SIGNUP_RATE_PER_ADDRESS = env.get("SIGNUP_RATE_PER_ADDRESS", ratelimit.rates, ["
 SIGNUP_RESEND_RATE_PER_CLIENT = env.get("SIGNUP_RESEND_RATE_PER_CLIENT", ratelimit.rates, ["20/m"])
 SIGNUP_RESEND_RATE_PER_ADDRESS = env.get("SIGNUP_RESEND_RATE_PER_ADDRESS", ratelimit.rates, ["5/m", "10/h"])
 
+# CHANGE OF ADDRESS (users/views.py, core/mail/notices.py; README: "Security notices and changing the address")
+# ------------------------------------------------------------------------------
+# How long the link sent to the new address works, in seconds (3 days, as the sign-up's).
+EMAIL_CHANGE_TIMEOUT = env.int("EMAIL_CHANGE_TIMEOUT", 3 * 24 * 3600, minimum=1)
+# Change requests per client and per account (over it 429, as allauth's 20/m), and
+# per new address (over it the usual page and nothing queued: no mailbox flooded).
+EMAIL_CHANGE_RATE_PER_CLIENT = env.get("EMAIL_CHANGE_RATE_PER_CLIENT", ratelimit.rates, ["20/m"])
+EMAIL_CHANGE_RATE_PER_ADDRESS = env.get("EMAIL_CHANGE_RATE_PER_ADDRESS", ratelimit.rates, ["5/m", "10/h"])
+
 # SECURITY
 # ------------------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True

@@ -7,6 +7,7 @@ from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
 from core import ratelimit
+from core.addresses import same_address
 from core.mail.reset import MessageOptions, generator_path
 from core.mail.tasks import enqueue_password_reset
 from users.models import User
@@ -39,6 +40,43 @@ class SignupForm(auth_forms.UserCreationForm):
 
 class ResendConfirmationForm(forms.Form):
     email = forms.EmailField(label=_("Email"), max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "email"}))
+
+
+class EmailChangeForm(forms.Form):
+    """/users/email/: the new address and the current password (checked here).
+
+    Whether another account uses the new address is not checked: a taken one
+    gets the same answer as a free one (the worker decides, core.mail.tasks).
+    """
+
+    error_messages = {
+        "password_incorrect": _("Your password was entered incorrectly. Please enter it again."),
+        "same_address": _("This is already your address."),
+    }
+    email = forms.EmailField(
+        label=_("New email address"), max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "email"})
+    )
+    password = forms.CharField(
+        label=_("Current password"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+
+    def __init__(self, user, *args, **kwargs):
+        self.user = user
+        super().__init__(*args, **kwargs)
+
+    def clean_email(self):
+        email = User.objects.normalize_email(self.cleaned_data["email"])
+        if same_address(email, self.user.email):
+            raise ValidationError(self.error_messages["same_address"], code="same_address")
+        return email
+
+    def clean_password(self):
+        password = self.cleaned_data["password"]
+        if not self.user.check_password(password):
+            raise ValidationError(self.error_messages["password_incorrect"], code="password_incorrect")
+        return password
 
 
 class PasswordResetForm(auth_forms.PasswordResetForm):

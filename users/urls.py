@@ -8,7 +8,8 @@ from users.forms import AuthenticationForm
 # Django's own account views and URL names (login, logout, password_change,
 # password_reset, password_reset_confirm, ...), with the reset request going
 # through the project's form, the login through the throttled one, and a
-# completed reset confirming the address; then the sign-up pages.
+# completed reset confirming the address, a changed password telling the account's
+# address; then the sign-up pages and the change of address.
 
 
 def lesson_spelling(name: str):
@@ -29,6 +30,10 @@ urlpatterns = [
         name="signup_resend_done",
     ),
     path("signup/confirm/<str:key>/", views.ConfirmView.as_view(), name="signup_confirm"),
+    path("password_change/", views.PasswordChangeView.as_view(), name="password_change"),
+    path("email/", views.EmailChangeView.as_view(), name="email_change"),
+    path("email/done/", views.EmailChangeDoneView.as_view(), name="email_change_done"),
+    path("email/confirm/<str:key>/", views.EmailChangeConfirmView.as_view(), name="email_change_confirm"),
     path("", include("django.contrib.auth.urls")),
     # The lessons' spelling of the reset request and its "check your email" page.
     path("password-reset/", lesson_spelling("password_reset")),

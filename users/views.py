@@ -1,21 +1,29 @@
 import logging
+from dataclasses import replace
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.hashers import make_password
+from django.contrib.auth.mixins import LoginRequiredMixin
 from django.http import HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse, reverse_lazy
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
-from django.views.generic import FormView, View
+from django.views.generic import FormView, TemplateView, View
 
 from core import ratelimit
-from core.mail import signup
-from core.mail.tasks import enqueue_signup, enqueue_signup_confirmation
-from core.ratelimit import in_words
-from users.forms import PasswordResetForm, ResendConfirmationForm, SignupForm
+from core.mail import notices, signup
+from core.mail.tasks import (
+    enqueue_email_change,
+    enqueue_notice,
+    enqueue_password_changed,
+    enqueue_signup,
+    enqueue_signup_confirmation,
+)
+from core.ratelimit import client_ip, in_words
+from users.forms import EmailChangeForm, PasswordResetForm, ResendConfirmationForm, SignupForm
 from users.models import User
 
 logger = logging.getLogger(__name__)
@@ -60,12 +68,34 @@ class PasswordResetView(auth_views.PasswordResetView):
 
 
 class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
-    """Django's "set a new password" page; a completed reset also confirms the address (its mail was read)."""
+    """Django's "set a new password" page; a completed reset also confirms the address (its mail was read),
+    and the account's address is told that the password was changed."""
 
     def form_valid(self, form):
         response = super().form_valid(form)
         signup.confirm(form.user)
+        password_changed(self.request, form.user)
         return response
+
+
+class PasswordChangeView(auth_views.PasswordChangeView):
+    """Django's password change page; the account's address is told (when, from which client)."""
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        password_changed(self.request, form.user)
+        return response
+
+
+def password_changed(request, user) -> None:
+    """Queue the "your password was changed" notice, in the page's language (django-allauth sends one too)."""
+    enqueue_password_changed(
+        user,
+        site_url=site_url(request),
+        language=translation.get_language(),
+        when=timezone.now(),
+        ip=client_ip(request),
+    )
 
 
 # ---------------------------------------------------------------- sign-up
@@ -157,3 +187,83 @@ class ConfirmView(View):
             return render(request, self.template_name, {"validlink": False})
         messages.success(request, _("Your email address is confirmed. You can log in now."))
         return HttpResponseRedirect(reverse("login"))
+
+
+# ---------------------------------------------------------------- change of address
+
+
+class EmailChangeView(LoginRequiredMixin, FormView):
+    """/users/email/: the new address and the password; the worker sends the link to the new address.
+
+    The page answers alike whether or not another account uses the new address
+    (the worker decides, as for sign-up), and the address changes only when the
+    link is followed (``EmailChangeConfirmView``).
+    """
+
+    template_name = "account/email_change.html"
+    form_class = EmailChangeForm
+    success_url = reverse_lazy("email_change_done")
+
+    def get_form_kwargs(self):
+        return {**super().get_form_kwargs(), "user": self.request.user}
+
+    def post(self, request, *args, **kwargs):
+        verdict = ratelimit.check_email_change_client(request)
+        if verdict.limited:
+            return too_many(request, verdict, "email_change")
+        return super().post(request, *args, **kwargs)
+
+    def form_valid(self, form):
+        email = form.cleaned_data["email"]  # normalised by the form
+        if ratelimit.check_email_change_address(self.request, email).limited:
+            if settings.DEBUG:
+                logger.warning(
+                    "Change of address to %s dropped: over EMAIL_CHANGE_RATE_PER_ADDRESS; nothing queued", email
+                )
+        else:
+            enqueue_email_change(
+                self.request.user,
+                email,
+                site_url=site_url(self.request),
+                language=translation.get_language(),
+                when=timezone.now(),
+                ip=client_ip(self.request),
+            )
+        return super().form_valid(form)
+
+
+class EmailChangeDoneView(LoginRequiredMixin, TemplateView):
+    template_name = "account/email_change_done.html"
+
+
+class EmailChangeConfirmView(View):
+    """The link sent to the new address: a page with a button (GET changes nothing), the POST changes the address,
+    marks it confirmed, and queues a short notice to the old one."""
+
+    template_name = "account/email_change_confirm.html"
+
+    def get(self, request, key):
+        change = notices.change_for_key(key)
+        if change is None:
+            return render(request, self.template_name, {"validlink": False})
+        user, new_email = change
+        return render(
+            request, self.template_name, {"validlink": True, "username": user.get_username(), "new_email": new_email}
+        )
+
+    def post(self, request, key):
+        change = notices.change_for_key(key)
+        if change is None:
+            return render(request, self.template_name, {"validlink": False})
+        user, new_email = change
+        old_email = user.email
+        if not notices.apply_change(user, new_email):
+            return render(request, self.template_name, {"validlink": False})
+        extra = {"new_email": new_email, "when": timezone.now().isoformat(), "ip": client_ip(request)}
+        options = replace(
+            notices.EMAIL_CHANGED_OPTIONS, to=old_email, language=translation.get_language(), extra_email_context=extra
+        )
+        if old_email:
+            enqueue_notice(user, site_url(request), options)
+        messages.success(request, _("Your email address is now %(email)s.") % {"email": new_email})
+        return HttpResponseRedirect(reverse("home"))

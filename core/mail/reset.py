@@ -41,7 +41,9 @@ class MessageOptions:
     ``registration/password_reset_email.html``); ``token_generator`` is the dotted
     path of a token generator class, "" for Django's default. ``language`` is the
     language of the page that asked ("" is ``LANGUAGE_CODE``). ``kind`` says which
-    account message it is: ``reset`` here, the sign-up messages in ``core.mail.signup``.
+    account message it is: ``reset`` here, the sign-up messages in ``core.mail.signup``,
+    the security notices in ``core.mail.notices``. ``to`` is the address it goes to, ""
+    for the account's own (the confirmation of a change of address goes to the new one).
     It travels with a queued message as a dict (``as_dict``), so every field is JSON.
     """
 
@@ -53,6 +55,7 @@ class MessageOptions:
     token_generator: str = ""
     language: str = ""
     kind: str = "reset"
+    to: str = ""
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -107,7 +110,7 @@ def build_reset_message(context: dict, options: MessageOptions = DEFAULTS) -> Em
             if options.html_email_template_name
             else None
         )
-    message = EmailMultiAlternatives(subject, body, options.from_email, [context["email"]])
+    message = EmailMultiAlternatives(subject, body, options.from_email, [options.to or context["email"]])
     if html is not None:
         message.attach_alternative(html, "text/html")
     return message

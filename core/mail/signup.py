@@ -116,7 +116,11 @@ def exists_context(user, *, site_url: str, options: MessageOptions = EXISTS_OPTI
 
 def send_account_message(user, *, site_url: str, options: MessageOptions) -> dict:
     """Send ``user`` the message ``options.kind`` names (errors are raised); return its context."""
-    if options.kind == CONFIRM:
+    from core.mail.notices import CONTEXTS  # the security notices (core.mail.notices) build on this module
+
+    if options.kind in CONTEXTS:
+        context = CONTEXTS[options.kind](user, site_url=site_url, options=options)
+    elif options.kind == CONFIRM:
         context = confirm_context(user, site_url=site_url, options=options)
     elif options.kind == EXISTS:
         context = exists_context(user, site_url=site_url, options=options)

@@ -26,8 +26,8 @@ from __future__ import annotations
 
 import logging
 import smtplib
-from dataclasses import dataclass
-from datetime import timedelta
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -41,6 +41,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from core.addresses import same_address
+from core.mail import notices
 from core.mail.errors import MailProblem
 from core.mail.explain import explain
 from core.mail.mailers import get_backend
@@ -115,9 +116,13 @@ def request_password_reset(context: TaskContext, *, email: str, site_url: str, o
     return deliver(context, users, site_url, options or {})
 
 
-def deliver(context: TaskContext, users: list, site_url: str, options: dict) -> int:
-    """One delivery per user, made and attempted at once in this task; how many (DeliveryFailed if one failed)."""
-    request_id = str(context.task_result.id)
+def deliver(context: TaskContext, users: list, site_url: str, options: dict, *, part: str = "") -> int:
+    """One delivery per user, made and attempted at once in this task; how many (DeliveryFailed if one failed).
+
+    ``part`` names a second message of the same task to the same user (a delivery is once per request
+    and user): its deliveries are recorded under the request id and ``:part``.
+    """
+    request_id = str(context.task_result.id) + (f":{part}" if part else "")
     worker = _worker_id(context)
     failed = []
     for user in users:
@@ -220,13 +225,87 @@ def request_signup_confirmation(context: TaskContext, *, email: str, site_url: s
     return deliver(context, users, site_url, {**CONFIRM_OPTIONS.as_dict(), "language": options.get("language", "")})
 
 
+# ---------------------------------------------------------------- security notices, change of address
+
+
+def enqueue_notice(user, site_url: str, options: MessageOptions):
+    """Queue a security notice (``core.mail.notices``) to ``user``: to its address, or ``options.to``."""
+    return request_notice.enqueue(user_id=user.pk, site_url=site_url, options=options.as_dict())
+
+
+def enqueue_password_changed(user, *, site_url: str, language: str, when: datetime, ip: str):
+    """Queue "your password was changed" (the change page and a completed reset call this)."""
+    extra = {"when": when.isoformat(), "ip": ip}
+    options = replace(notices.PASSWORD_CHANGED_OPTIONS, language=language, extra_email_context=extra)
+    return enqueue_notice(user, site_url, options)
+
+
+def enqueue_email_change(user, new_email: str, *, site_url: str, language: str, when: datetime, ip: str):
+    """Queue a change of ``user``'s address to ``new_email`` (the page calls this for every accepted form)."""
+    options = MessageOptions(language=language, extra_email_context={"when": when.isoformat(), "ip": ip})
+    return request_email_change.enqueue(
+        user_id=user.pk, new_email=new_email, site_url=site_url, options=options.as_dict()
+    )
+
+
+@task(takes_context=True)
+def request_notice(context: TaskContext, *, user_id: int, site_url: str, options: dict) -> int:
+    """One notice to the active account ``user_id`` (nothing when it has no address to send it to)."""
+    users = [
+        user
+        for user in get_user_model()._default_manager.filter(pk=user_id, is_active=True)
+        if options.get("to") or getattr(user, user.get_email_field_name())
+    ]
+    return deliver(context, users, site_url, options)
+
+
+@task(takes_context=True)
+def request_email_change(context: TaskContext, *, user_id: int, new_email: str, site_url: str, options: dict) -> int:
+    """The link to the new address, or a word to its owner when another account uses it; and the notice to the old.
+
+    The decision is here, not in the request, so the page answers alike for a
+    free and a taken address. The notice to the current address goes either way
+    (``part`` "old": a second delivery to the same user). Run again after its
+    worker died, it finishes the messages it began, with their own options.
+    """
+    user = get_user_model()._default_manager.filter(pk=user_id, is_active=True).first()
+    if user is None:
+        return 0
+    language = {"language": options.get("language", "")}
+    extra = {**(options.get("extra_email_context") or {}), "new_email": new_email}
+    request_id = str(context.task_result.id)
+    begun = list(Delivery.objects.filter(request_id=request_id).select_related("user"))
+    plan = [([delivery.user], delivery.options, "") for delivery in begun]
+    if not begun and any(other.pk != user.pk for other in accounts_using(new_email)):
+        plan.append((accounts_for(new_email), {**notices.EMAIL_TAKEN_OPTIONS.as_dict(), **language}, ""))
+    elif not begun:
+        state = {"new_email": new_email, "state": notices.change_state(user)}  # the link dies if the account changes
+        confirm = replace(notices.EMAIL_CHANGE_CONFIRM_OPTIONS, to=new_email, extra_email_context=state, **language)
+        plan.append(([user], confirm.as_dict(), ""))
+    old = Delivery.objects.filter(request_id=f"{request_id}:old").first()
+    if old is not None:
+        plan.append(([user], old.options, "old"))
+    elif old_email := getattr(user, user.get_email_field_name()):
+        told = replace(notices.EMAIL_CHANGE_REQUESTED_OPTIONS, to=old_email, extra_email_context=extra, **language)
+        plan.append(([user], told.as_dict(), "old"))
+    count, failed = 0, []
+    for users, message, part in plan:  # each is attempted, whether or not another failed
+        try:
+            count += deliver(context, users, site_url, message, part=part)
+        except DeliveryFailed as error:
+            failed.append(str(error))
+    if failed:
+        raise DeliveryFailed("; ".join(failed))
+    return count
+
+
 def _delivery_for(request_id: str, user, site_url: str, options: dict, worker_id: str) -> tuple[Delivery, bool]:
     """This request's delivery to ``user`` and whether its first attempt is ours.
 
     Made now with its first attempt claimed (one INSERT), or found, unclaimed,
     when the request runs a second time after its worker died.
     """
-    email = getattr(user, user.get_email_field_name())
+    email = options.get("to") or getattr(user, user.get_email_field_name())
     try:
         with transaction.atomic():
             delivery = Delivery.objects.create(
@@ -346,15 +425,18 @@ def give_up(delivery: Delivery, what: str, last_error: str, *, said: str = "") -
     Delivery.objects.filter(pk=delivery.pk).update(
         status=Delivery.Status.FAILED, updated_at=timezone.now(), last_error=last_error
     )
-    tell_admins(delivery.user, what, last_error, said=said)
+    tell_admins(delivery.user, what, last_error, said=said, email=delivery.options.get("to", ""))
     return Outcome(Delivery.Status.FAILED, f"Password reset for user {delivery.user_id} not delivered ({what})")
 
 
-def tell_admins(user, what: str, error: BaseException | str, *, said: str = "") -> None:
-    """Report a lost reset message: in the log (one line), and to ADMINS through the ``admins`` mailer."""
+def tell_admins(user, what: str, error: BaseException | str, *, said: str = "", email: str = "") -> None:
+    """Report a lost reset message: in the log (one line), and to ADMINS through the ``admins`` mailer.
+
+    ``email``: where it was going, "" for the account's address (a change-of-address confirmation goes elsewhere).
+    """
     if isinstance(error, BaseException):
         error = describe_error(error)
-    email = getattr(user, user.get_email_field_name())
+    email = email or getattr(user, user.get_email_field_name())
     subject = f"Password reset message not delivered to {email}"
     body = (
         f"The password reset message for user {user.get_username()} <{email}> (id {user.pk}) "
