@@ -3,8 +3,10 @@ import email.policy
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -39,6 +41,13 @@ def fresh_counters():
     from django.core.cache import caches
 
     caches["counters"].clear()
+
+
+@pytest.fixture
+def still_clock(monkeypatch):
+    """django-ratelimit's clock stands still: no counting window can end between a test's requests."""
+    now = time.time()
+    monkeypatch.setattr("django_ratelimit.core.time", SimpleNamespace(time=lambda: now))
 
 
 def environment(extra: dict | None = None) -> dict:

@@ -1,13 +1,12 @@
 """A malformed X-Forwarded-For never answers 5xx: the client is then its socket address (REMOTE_ADDR)."""
 
 import pytest
-from django.core.cache import caches
 from django.test import RequestFactory
 
 from core.ratelimit import client_ip
 from tests.users.test_reset_limits import reset  # noqa: F401
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("fresh_counters")]
 
 MALFORMED = [
     "unknown",
@@ -29,11 +28,6 @@ MALFORMED = [
     "１.２.３.４".encode(),  # full-width digits, sent as UTF-8 bytes
     "é".encode("latin-1"),
 ]
-
-
-@pytest.fixture(autouse=True)
-def fresh_counters():
-    caches["counters"].clear()
 
 
 @pytest.mark.parametrize("header", MALFORMED, ids=lambda value: repr(value)[:30])

@@ -8,7 +8,6 @@ from types import SimpleNamespace
 import pytest
 import requests
 from django.core import signing
-from django.core.cache import caches
 from django.utils import formats, timezone
 from django_tasks_db.models import DBTaskResult
 
@@ -20,24 +19,12 @@ from tests.mail.queue import drain
 from tests.users.test_reset_flow import LINK, csrf_post, without_token
 from users.models import User
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("fresh_counters")]
 
 PASSWORD = "old-Passw0rd-1"
 NEW_PASSWORD = "brand-new-Passw0rd"
 CHANGE_LINK = re.compile(r"https?://\S+/users/email/confirm/\S+/")
 INVALID = "This link does not work"
-
-
-@pytest.fixture(autouse=True)
-def fresh_counters():
-    caches["counters"].clear()
-
-
-@pytest.fixture
-def still_clock(monkeypatch):
-    """django-ratelimit's clock stands still: no counting window can end between a test's requests."""
-    now = time.time()
-    monkeypatch.setattr("django_ratelimit.core.time", SimpleNamespace(time=lambda: now))
 
 
 @pytest.fixture

@@ -1,11 +1,7 @@
 """Rate limits on the reset request, and the request only queueing the work, over real HTTP."""
 
-import time
-from types import SimpleNamespace
-
 import pytest
 import requests
-from django.core.cache import caches
 from django.test import RequestFactory
 from django_tasks_db.models import DBTaskResult
 
@@ -18,12 +14,7 @@ from tests.users.test_reset_flow import LINK, csrf_post
 from users.models import User
 from users.views import in_words
 
-pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture(autouse=True)
-def fresh_counters():
-    caches["counters"].clear()
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("fresh_counters", "still_clock")]
 
 
 @pytest.fixture
@@ -64,13 +55,6 @@ def test_unknown_address_queues_the_same_work(live_server, anna):
     csrf_post(requests.Session(), f"{live_server.url}/users/password_reset/", {"email": "nobody@example.com"})
     [queued] = DBTaskResult.objects.all()
     assert queued.task_path == request_password_reset.module_path
-
-
-@pytest.fixture(autouse=True)
-def still_clock(monkeypatch):
-    """django-ratelimit's clock stands still: no counting window can end between a test's requests."""
-    now = time.time()
-    monkeypatch.setattr("django_ratelimit.core.time", SimpleNamespace(time=lambda: now))
 
 
 def test_over_the_client_limit_the_page_says_wait_with_429_and_retry_after(settings, reset, anna):

@@ -6,7 +6,6 @@ from types import SimpleNamespace
 
 import pytest
 import requests
-from django.core.cache import caches
 from django_tasks_db.models import DBTaskResult
 
 from core.mail import signup
@@ -15,24 +14,12 @@ from tests.mail.queue import drain
 from tests.users.test_reset_flow import LINK, csrf_post, without_token
 from users.models import User
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("fresh_counters")]
 
 CONFIRM_LINK = re.compile(r"https?://\S+/users/signup/confirm/\S+/")
 UNCONFIRMED = "Your email address is not confirmed yet."
 WRONG = "Please enter a correct username and password."
 PASSWORD = "a-Str0ng-passphrase"
-
-
-@pytest.fixture(autouse=True)
-def fresh_counters():
-    caches["counters"].clear()
-
-
-@pytest.fixture
-def still_clock(monkeypatch):
-    """django-ratelimit's clock stands still: no counting window can end between a test's requests."""
-    now = time.time()
-    monkeypatch.setattr("django_ratelimit.core.time", SimpleNamespace(time=lambda: now))
 
 
 def sign_up(live_server, username="boris", email="Boris@Example.com", password=PASSWORD):
