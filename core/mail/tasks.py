@@ -38,7 +38,7 @@ from django.db.models.functions import Lower
 from django.tasks import TaskContext, task
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
+from django.utils.translation import gettext_noop, ngettext
 
 from core.addresses import same_address
 from core.mail import notices
@@ -46,12 +46,23 @@ from core.mail.errors import MailProblem
 from core.mail.explain import explain
 from core.mail.mailers import get_backend
 from core.mail.reset import DEFAULTS, MessageOptions
-from core.mail.signup import CONFIRM_OPTIONS, EXISTS_OPTIONS, send_account_message
+from core.mail.signup import CONFIRM, CONFIRM_OPTIONS, EXISTS, EXISTS_OPTIONS, RESET, send_account_message
 from core.models import Delivery
 
 logger = logging.getLogger(__name__)
 
 ADMINS_MAILER = "admins"  # the MAILERS alias for telling ADMINS (ADMINS_EMAIL_URL)
+# What each kind of delivery is called in the log (translated) and in the mail to ADMINS (English).
+MESSAGE_NAMES = {
+    RESET: gettext_noop("Password reset message"),
+    CONFIRM: gettext_noop("Sign-up confirmation"),
+    EXISTS: gettext_noop("'Address already registered' notice"),
+    notices.PASSWORD_CHANGED: gettext_noop("'Password changed' notice"),
+    notices.EMAIL_CHANGE_CONFIRM: gettext_noop("New-address confirmation"),
+    notices.EMAIL_CHANGE_REQUESTED: gettext_noop("'Address change requested' notice"),
+    notices.EMAIL_CHANGED: gettext_noop("'Address changed' notice"),
+    notices.EMAIL_TAKEN: gettext_noop("'Address taken' notice"),
+}
 LAST_ERROR_LENGTH = 1000
 
 
@@ -408,8 +419,9 @@ def schedule_retry(delivery: Delivery, error: BaseException) -> Outcome:
     )
     send_delivery.using(run_after=when).enqueue(delivery_id=delivery.pk)
     logger.warning(
-        _("Password reset to %(email)s not sent (attempt %(attempt)d of %(attempts)d; trying again in %(delay)s s): ")
+        _("%(message)s to %(email)s not sent (attempt %(attempt)d of %(attempts)d; trying again in %(delay)s s): ")
         % {
+            "message": _(message_name(delivery.options)),
             "email": delivery.email,
             "attempt": delivery.attempts,
             "attempts": settings.RESET_SEND_ATTEMPTS,
@@ -425,28 +437,37 @@ def give_up(delivery: Delivery, what: str, last_error: str, *, said: str = "") -
     Delivery.objects.filter(pk=delivery.pk).update(
         status=Delivery.Status.FAILED, updated_at=timezone.now(), last_error=last_error
     )
-    tell_admins(delivery.user, what, last_error, said=said, email=delivery.options.get("to", ""))
-    return Outcome(Delivery.Status.FAILED, f"Password reset for user {delivery.user_id} not delivered ({what})")
+    name = message_name(delivery.options)
+    tell_admins(delivery.user, what, last_error, said=said, email=delivery.options.get("to", ""), message=name)
+    return Outcome(Delivery.Status.FAILED, f"{name} for user {delivery.user_id} not delivered ({what})")
 
 
-def tell_admins(user, what: str, error: BaseException | str, *, said: str = "", email: str = "") -> None:
-    """Report a lost reset message: in the log (one line), and to ADMINS through the ``admins`` mailer.
+def message_name(options: dict) -> str:
+    """What a delivery's message is called (English; ``_()`` of it for the log): "Password reset message", ..."""
+    return MESSAGE_NAMES.get(options.get("kind", RESET), MESSAGE_NAMES[RESET])
 
-    ``email``: where it was going, "" for the account's address (a change-of-address confirmation goes elsewhere).
+
+def tell_admins(
+    user, what: str, error: BaseException | str, *, said: str = "", email: str = "", message: str = MESSAGE_NAMES[RESET]
+) -> None:
+    """Report a lost account message: in the log (one line), and to ADMINS through the ``admins`` mailer.
+
+    ``email``: where it was going, "" for the account's address (a change-of-address confirmation goes elsewhere);
+    ``message``: what it was (``MESSAGE_NAMES``).
     """
     if isinstance(error, BaseException):
         error = describe_error(error)
     email = email or getattr(user, user.get_email_field_name())
-    subject = f"Password reset message not delivered to {email}"
+    subject = f"{message} not delivered to {email}"
     body = (
-        f"The password reset message for user {user.get_username()} <{email}> (id {user.pk}) "
+        f"The {message[0].lower()}{message[1:]} for user {user.get_username()} <{email}> (id {user.pk}) "
         f"was not delivered: {what}.\nLast error: {error}\n\n"
         "Check the mail server and the MAILERS settings; the user can ask for a new link, "
         "or queue it again with: python manage.py mailqueue retry --failed"
     )
     logger.error(
-        _("Password reset message not delivered to %(email)s (%(what)s): %(error)s")
-        % {"email": email, "what": what, "error": said or error}
+        _("%(message)s not delivered to %(email)s (%(what)s): %(error)s")
+        % {"message": _(message), "email": email, "what": what, "error": said or error}
     )
     if not settings.ADMINS or ADMINS_MAILER not in settings.MAILERS:
         return

@@ -20,7 +20,13 @@ from django.tasks import TaskResultStatus
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
-from core.mail.tasks import DeliveryFailed, enqueue_password_reset, is_temporary, send_delivery
+from core.mail.tasks import (
+    DeliveryFailed,
+    enqueue_password_reset,
+    enqueue_signup_confirmation,
+    is_temporary,
+    send_delivery,
+)
 from core.mail.worker import recover_stranded
 from core.models import Delivery, WorkerBeat
 from tests.mail.queue import drain
@@ -266,3 +272,19 @@ def test_a_permanent_refusal_is_not_retried_and_without_an_admins_mailer_is_logg
 )
 def test_which_failures_are_worth_another_attempt(error, temporary):
     assert is_temporary(error) is temporary
+
+
+def test_a_lost_account_message_is_reported_by_its_own_name(smtp, settings, caplog):
+    User.objects.create_user("boris", "boris@example.com", "x-Passw0rd-1", email_confirmed=False)
+    smtp(refusal("data", "550 5.7.1 Relaying denied"))
+    settings.MAILERS = {**settings.MAILERS, "admins": LOCMEM}
+    settings.ADMINS = ["ops@example.com"]
+    mail.outbox = []
+    enqueue_signup_confirmation("boris@example.com", SITE, "")
+    drain()
+
+    [report] = mail.outbox
+    assert report.subject.endswith("Sign-up confirmation not delivered to boris@example.com")
+    assert "The sign-up confirmation for user boris <boris@example.com>" in report.body
+    [record] = [r for r in caplog.records if r.name == "core.mail.tasks" and r.levelname == "ERROR"]
+    assert record.getMessage().startswith("Sign-up confirmation not delivered to boris@example.com (refused")

@@ -41,6 +41,8 @@ def test_a_server_that_is_down_is_named_with_the_next_attempt(site):
     result = manage(*WORKER, env={**site, "EMAIL_URL": f"smtp://{port.host}:{port.port}"})
     assert result.returncode == 0
     [line] = [line for line in result.stderr.splitlines() if "not sent" in line]
-    assert line.startswith("Password reset to anna@example.com not sent (attempt 1 of 8; trying again in 30 s): ")
+    assert line.startswith(
+        "Password reset message to anna@example.com not sent (attempt 1 of 8; trying again in 30 s): "
+    )
     assert f"{port.host}:{port.port}" in line and "Hint: " in line
     assert "Traceback" not in result.stderr
