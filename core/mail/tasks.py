@@ -293,10 +293,8 @@ def request_email_change(context: TaskContext, *, user_id: int, new_email: str, 
         state = {"new_email": new_email, "state": notices.change_state(user)}  # the link dies if the account changes
         confirm = replace(notices.EMAIL_CHANGE_CONFIRM_OPTIONS, to=new_email, extra_email_context=state, **language)
         plan.append(([user], confirm.as_dict(), ""))
-    old = Delivery.objects.filter(request_id=f"{request_id}:old").first()
-    if old is not None:
-        plan.append(([user], old.options, "old"))
-    elif old_email := getattr(user, user.get_email_field_name()):
+    # The notice to the current address; run again, ``deliver`` finds the one it made (and its options).
+    if old_email := getattr(user, user.get_email_field_name()):
         told = replace(notices.EMAIL_CHANGE_REQUESTED_OPTIONS, to=old_email, extra_email_context=extra, **language)
         plan.append(([user], told.as_dict(), "old"))
     count, failed = 0, []

@@ -2,19 +2,20 @@
 
 import re
 import time
-from datetime import datetime
+from datetime import datetime, timedelta
 from types import SimpleNamespace
 
 import pytest
 import requests
 from django.core import signing
+from django.tasks import TaskResultStatus
 from django.utils import formats, timezone
 from django_tasks_db.models import DBTaskResult
 
 from core.mail import notices
 from core.mail.tasks import attempt_delivery
 from core.models import Delivery
-from tests.conftest import saved_messages
+from tests.conftest import read_eml, saved_messages
 from tests.mail.queue import drain
 from tests.users.test_reset_flow import LINK, csrf_post, without_token
 from users.models import User
@@ -203,6 +204,25 @@ def test_a_retry_sends_the_same_message_to_the_new_address(live_server, outbox_d
     first, retried = (message for message in saved_messages(outbox_dir) if message["To"] == "new@example.com")
     assert first["Subject"] == retried["Subject"]
     assert INVALID not in requests.get(change_link(retried)).text
+
+
+def test_a_request_run_again_after_its_worker_died_sends_each_message_once(live_server, outbox_dir, anna):
+    """The worker died after sending the link to the new address, before the notice to the old one was made."""
+    ask_change(live_server, logged_in(live_server), "new@example.com")
+    drain()
+    notice = Delivery.objects.get(request_id__endswith=":old")
+    for path in outbox_dir.glob("*.eml"):  # as if that notice had never been made, nor sent
+        if read_eml(path)["To"] == "anna@example.com":
+            path.unlink()
+    notice.delete()
+    long_ago = timezone.now() - timedelta(minutes=5)
+    DBTaskResult.objects.update(status=TaskResultStatus.RUNNING, started_at=long_ago, worker_ids=["killed"])
+
+    drain(worker_id="new")  # recovers the task and runs it again
+    assert sorted(message["To"] for message in saved_messages(outbox_dir)) == ["anna@example.com", "new@example.com"]
+    assert Delivery.objects.filter(status=Delivery.Status.SENT).count() == 2
+    drain(worker_id="newer")  # nothing left to do: nothing sent twice
+    assert len(saved_messages(outbox_dir)) == 2
 
 
 def test_a_changed_password_kills_the_link(live_server, outbox_dir, anna):
