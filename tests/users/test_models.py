@@ -114,3 +114,14 @@ def test_the_admins_change_form_refuses_an_empty_or_taken_address(admin_client):
     assert answer.status_code == 302
     boris.refresh_from_db()
     assert boris.email == "b@example.com"
+
+
+def test_createsuperuser_at_the_prompt_refuses_a_taken_address(monkeypatch):
+    User.objects.create_user("anna", "anna@example.com")
+    answers = iter(["root", "ANNA@example.com"])
+    monkeypatch.setattr("builtins.input", lambda prompt="": next(answers))
+    monkeypatch.setattr("getpass.getpass", lambda prompt="": "x-Passw0rd-1")
+    monkeypatch.setattr("sys.stdin.isatty", lambda: True, raising=False)
+    with pytest.raises(CommandError, match="^A user with this email address already exists.$"):
+        call_command("createsuperuser", interactive=True, stdin=None)
+    assert not User.objects.filter(username="root").exists()
