@@ -1,5 +1,7 @@
 import logging
+from collections.abc import Callable
 from dataclasses import replace
+from functools import partial
 
 from django.conf import settings
 from django.contrib import messages
@@ -106,15 +108,49 @@ def site_url(request) -> str:
     return f"{'https' if request.is_secure() else 'http'}://{request.get_host()}"
 
 
-def too_many(request, verdict, again: str):
-    """The 429 page, with Retry-After, for a client over a budget."""
-    context = {"retry_after": verdict.retry_after, "wait": in_words(verdict.retry_after), "again": reverse(again)}
+def too_many(request, verdict):
+    """The 429 page, with Retry-After, for a client over a budget; "try again" leads back to the page."""
+    context = {"retry_after": verdict.retry_after, "wait": in_words(verdict.retry_after), "again": request.path}
     response = render(request, "account/limited.html", context, status=429)
     response["Retry-After"] = str(verdict.retry_after)
     return response
 
 
-class SignupView(FormView):
+class QueuedRequestView(FormView):
+    """A form whose accepted request queues mail, under two budgets of ``core.ratelimit``.
+
+    Per client (``client_budget``): over it, 429 with Retry-After. Per address, once
+    the form is valid (``address_budget``): over it, the same answer as always and
+    nothing queued, so the limit says nothing about the address. ``queued`` does
+    the request's work (the same for every address) and returns the address and
+    what queues it.
+    """
+
+    client_budget = staticmethod(ratelimit.check_client)
+    address_budget = staticmethod(ratelimit.check_address)
+    address_setting = ""  # the budget's setting, for the developer's log line
+    what = ""  # "Sign-up", for the same line
+
+    def queued(self, form) -> tuple[str, Callable[[], object]]:
+        raise NotImplementedError
+
+    def post(self, request, *args, **kwargs):
+        verdict = self.client_budget(request)
+        if verdict.limited:
+            return too_many(request, verdict)
+        return super().post(request, *args, **kwargs)
+
+    def form_valid(self, form):
+        email, queue = self.queued(form)
+        if self.address_budget(self.request, email).limited:
+            if settings.DEBUG:  # for the developer at the terminal; the page says nothing
+                logger.warning("%s for %s dropped: over %s; nothing queued", self.what, email, self.address_setting)
+        else:
+            queue()
+        return super().form_valid(form)
+
+
+class SignupView(QueuedRequestView):
     """/users/signup/: the account is made by the worker, unconfirmed; the page says to check the mailbox.
 
     The request does the same work for a free and a taken address (hash the
@@ -125,51 +161,36 @@ class SignupView(FormView):
     template_name = "account/signup.html"
     form_class = SignupForm
     success_url = reverse_lazy("signup_done")
+    client_budget = staticmethod(ratelimit.check_signup_client)
+    address_budget = staticmethod(ratelimit.check_signup_address)
+    address_setting, what = "SIGNUP_RATE_PER_ADDRESS", "Sign-up"
 
-    def post(self, request, *args, **kwargs):
-        verdict = ratelimit.check_signup_client(request)
-        if verdict.limited:
-            return too_many(request, verdict, "signup")
-        return super().post(request, *args, **kwargs)
-
-    def form_valid(self, form):
+    def queued(self, form):
         email = User.objects.normalize_email(form.cleaned_data["email"])
         password = make_password(form.cleaned_data["password1"])  # the task carries the hash, never the password
-        if ratelimit.check_signup_address(self.request, email).limited:
-            if settings.DEBUG:
-                logger.warning("Sign-up for %s dropped: over SIGNUP_RATE_PER_ADDRESS; nothing queued", email)
-        else:
-            enqueue_signup(
-                username=form.cleaned_data["username"],
-                email=email,
-                password=password,
-                site_url=site_url(self.request),
-                language=translation.get_language(),
-            )
-        return super().form_valid(form)
+        return email, partial(
+            enqueue_signup,
+            username=form.cleaned_data["username"],
+            email=email,
+            password=password,
+            site_url=site_url(self.request),
+            language=translation.get_language(),
+        )
 
 
-class ResendConfirmationView(FormView):
+class ResendConfirmationView(QueuedRequestView):
     """/users/signup/resend/: a new confirmation for an unconfirmed address; the same answer for every address."""
 
     template_name = "account/resend_form.html"
     form_class = ResendConfirmationForm
     success_url = reverse_lazy("signup_resend_done")
+    client_budget = staticmethod(ratelimit.check_resend_client)
+    address_budget = staticmethod(ratelimit.check_resend_address)
+    address_setting, what = "SIGNUP_RESEND_RATE_PER_ADDRESS", "Resend"
 
-    def post(self, request, *args, **kwargs):
-        verdict = ratelimit.check_resend_client(request)
-        if verdict.limited:
-            return too_many(request, verdict, "signup_resend")
-        return super().post(request, *args, **kwargs)
-
-    def form_valid(self, form):
+    def queued(self, form):
         email = form.cleaned_data["email"]
-        if ratelimit.check_resend_address(self.request, email).limited:
-            if settings.DEBUG:
-                logger.warning("Resend for %s dropped: over SIGNUP_RESEND_RATE_PER_ADDRESS; nothing queued", email)
-        else:
-            enqueue_signup_confirmation(email, site_url(self.request), translation.get_language())
-        return super().form_valid(form)
+        return email, partial(enqueue_signup_confirmation, email, site_url(self.request), translation.get_language())
 
 
 class ConfirmView(View):
@@ -192,7 +213,7 @@ class ConfirmView(View):
 # ---------------------------------------------------------------- change of address
 
 
-class EmailChangeView(LoginRequiredMixin, FormView):
+class EmailChangeView(LoginRequiredMixin, QueuedRequestView):
     """/users/email/: the new address and the password; the worker sends the link to the new address.
 
     The page answers alike whether or not another account uses the new address
@@ -203,33 +224,24 @@ class EmailChangeView(LoginRequiredMixin, FormView):
     template_name = "account/email_change.html"
     form_class = EmailChangeForm
     success_url = reverse_lazy("email_change_done")
+    client_budget = staticmethod(ratelimit.check_email_change_client)
+    address_budget = staticmethod(ratelimit.check_email_change_address)
+    address_setting, what = "EMAIL_CHANGE_RATE_PER_ADDRESS", "Change of address"
 
     def get_form_kwargs(self):
         return {**super().get_form_kwargs(), "user": self.request.user}
 
-    def post(self, request, *args, **kwargs):
-        verdict = ratelimit.check_email_change_client(request)
-        if verdict.limited:
-            return too_many(request, verdict, "email_change")
-        return super().post(request, *args, **kwargs)
-
-    def form_valid(self, form):
+    def queued(self, form):
         email = form.cleaned_data["email"]  # normalised by the form
-        if ratelimit.check_email_change_address(self.request, email).limited:
-            if settings.DEBUG:
-                logger.warning(
-                    "Change of address to %s dropped: over EMAIL_CHANGE_RATE_PER_ADDRESS; nothing queued", email
-                )
-        else:
-            enqueue_email_change(
-                self.request.user,
-                email,
-                site_url=site_url(self.request),
-                language=translation.get_language(),
-                when=timezone.now(),
-                ip=client_ip(self.request),
-            )
-        return super().form_valid(form)
+        return email, partial(
+            enqueue_email_change,
+            self.request.user,
+            email,
+            site_url=site_url(self.request),
+            language=translation.get_language(),
+            when=timezone.now(),
+            ip=client_ip(self.request),
+        )
 
 
 class EmailChangeDoneView(LoginRequiredMixin, TemplateView):
