@@ -172,15 +172,10 @@ def notice_context(user, *, site_url: str, options: MessageOptions) -> dict:
     return context
 
 
-def taken_context(user, *, site_url: str, options: MessageOptions) -> dict:
-    """The "an account already uses your address" context: login and reset links, as the sign-up's."""
-    return exists_context(user, site_url=site_url, options=options)
-
-
 CONTEXTS = {
     PASSWORD_CHANGED: notice_context,
     EMAIL_CHANGE_CONFIRM: notice_context,
     EMAIL_CHANGE_REQUESTED: notice_context,
     EMAIL_CHANGED: notice_context,
-    EMAIL_TAKEN: taken_context,
+    EMAIL_TAKEN: exists_context,  # "an account already uses your address": login and reset links, as sign-up's
 }

@@ -116,16 +116,12 @@ def exists_context(user, *, site_url: str, options: MessageOptions = EXISTS_OPTI
 
 def send_account_message(user, *, site_url: str, options: MessageOptions) -> dict:
     """Send ``user`` the message ``options.kind`` names (errors are raised); return its context."""
-    from core.mail.notices import CONTEXTS  # the security notices (core.mail.notices) build on this module
+    from core.mail.notices import CONTEXTS as NOTICES  # the security notices build on this module
 
-    if options.kind in CONTEXTS:
-        context = CONTEXTS[options.kind](user, site_url=site_url, options=options)
-    elif options.kind == CONFIRM:
-        context = confirm_context(user, site_url=site_url, options=options)
-    elif options.kind == EXISTS:
-        context = exists_context(user, site_url=site_url, options=options)
-    else:
+    context_for = {CONFIRM: confirm_context, EXISTS: exists_context, **NOTICES}.get(options.kind)
+    if context_for is None:  # the reset message
         return send_reset_message(user, site_url=site_url, options=options)
+    context = context_for(user, site_url=site_url, options=options)
     build_reset_message(context, options).send()
     return context
 
