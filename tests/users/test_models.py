@@ -90,11 +90,16 @@ def test_createsuperuser_refuses_an_empty_or_taken_address(monkeypatch):
     assert User.objects.get(username="root").is_superuser
 
 
-def test_createsuperuser_asks_again_for_an_empty_address(monkeypatch, capsys):
-    answers = iter(["root", "", "root@example.com"])
-    monkeypatch.setattr("builtins.input", lambda prompt="": next(answers))
+def answer_prompts(monkeypatch, *answers):
+    """createsuperuser at a terminal: ``answers`` to its questions in turn, and the password twice."""
+    given = iter(answers)
+    monkeypatch.setattr("builtins.input", lambda prompt="": next(given))
     monkeypatch.setattr("getpass.getpass", lambda prompt="": "x-Passw0rd-1")
     monkeypatch.setattr("sys.stdin.isatty", lambda: True, raising=False)
+
+
+def test_createsuperuser_asks_again_for_an_empty_address(monkeypatch, capsys):
+    answer_prompts(monkeypatch, "root", "", "root@example.com")
     call_command("createsuperuser", interactive=True, stdin=None)
     assert "Error: This field cannot be blank." in capsys.readouterr().err
     assert User.objects.get(username="root").email == "root@example.com"
@@ -118,10 +123,7 @@ def test_the_admins_change_form_refuses_an_empty_or_taken_address(admin_client):
 
 def test_createsuperuser_at_the_prompt_refuses_a_taken_address(monkeypatch):
     User.objects.create_user("anna", "anna@example.com")
-    answers = iter(["root", "ANNA@example.com"])
-    monkeypatch.setattr("builtins.input", lambda prompt="": next(answers))
-    monkeypatch.setattr("getpass.getpass", lambda prompt="": "x-Passw0rd-1")
-    monkeypatch.setattr("sys.stdin.isatty", lambda: True, raising=False)
+    answer_prompts(monkeypatch, "root", "ANNA@example.com")
     with pytest.raises(CommandError, match="^A user with this email address already exists.$"):
         call_command("createsuperuser", interactive=True, stdin=None)
     assert not User.objects.filter(username="root").exists()
