@@ -49,6 +49,7 @@ class Summary:
     attachments: int
     size: int
     addresses: frozenset[str] = frozenset()  # every recipient's address, case-folded
+    date_from_file: bool = False  # no readable Date header: ``date`` is the time in the file's name
 
     def matches(
         self,
@@ -147,11 +148,13 @@ def _summary(name: str, index: int, ident: str, span: Span) -> tuple[Summary | U
         reason = "truncated: the closing MIME boundary is missing"
         return Unreadable(ident, name, index, reason, span.size), None
     to, cc, bcc = (hd.addresses(fields.get(key) or "") for key in ("to", "cc", "bcc"))
+    date = hd.date(fields.get("date"))
+    file_date = name_time(name) if date is None else None
     return Summary(
         id=ident,
         file=name,
         index=index,
-        date=hd.date(fields.get("date")) or name_time(name),
+        date=date or file_date,
         sender=", ".join(hd.address_texts(fields.get("from"))),
         to=[hd.show_address(*pair) for pair in to],
         cc=[hd.show_address(*pair) for pair in cc],
@@ -160,6 +163,7 @@ def _summary(name: str, index: int, ident: str, span: Span) -> tuple[Summary | U
         attachments=span.count(ATTACHMENT, ATTACHMENT_OVERLAP, first=b"\n"),
         size=span.size,
         addresses=frozenset(address.casefold() for _, address in to + cc + bcc),
+        date_from_file=file_date is not None,
     ), fields
 
 
@@ -167,7 +171,7 @@ def name_time(name: str) -> datetime | None:
     """The local time a backend put at the start of the file name."""
     if STAMPED.match(name):
         try:
-            return timezone.make_aware(datetime.strptime(name[:15], "%Y%m%d-%H%M%S"))
+            return hd.in_range(timezone.make_aware(datetime.strptime(name[:15], "%Y%m%d-%H%M%S")))
         except ValueError:
             return None
     return None
