@@ -38,7 +38,9 @@ HEAD_LIMIT = 64 * 1024  # RFC 5322 lines are at most 998 bytes; real header bloc
 HEADER_START = re.compile(rb"[!-9;-~]+[ \t]*:")  # a header field's name and colon, at the start of a line
 BOUNDARY = re.compile(r'boundary[ \t]*=[ \t]*(?:"([^"\r\n]+)"|([^;\s]+))', re.I)
 FOLD = re.compile(r"(?:\r\n|\r|\n)(?=[ \t])")
-CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")  # C0 and C1 controls, ESC among them; not tab or newline
+# C0 and C1 controls, ESC among them (not tab or newline), and the bidirectional controls, whose
+# right-to-left override makes "invoice\u202egnp.exe" read "invoiceexe.png".
+CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 _parser = email.parser.BytesHeaderParser(policy=email.policy.compat32)
 
 
@@ -241,5 +243,10 @@ def date(value: str | None) -> datetime | None:
 
 
 def escaped(value: str, keep: str = "") -> str:
-    """Control characters (a terminal's escape sequences among them) as visible ``\\x1b`` escapes."""
-    return CONTROL.sub(lambda match: match[0] if match[0] in keep else f"\\x{ord(match[0]):02x}", value)
+    """Control characters (a terminal's escape sequences among them) as visible ``\\x1b`` and ``\\u202e`` escapes."""
+    return CONTROL.sub(lambda match: match[0] if match[0] in keep else _escape(match[0]), value)
+
+
+def _escape(char: str) -> str:
+    code = ord(char)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"

@@ -110,9 +110,15 @@ class Message:
     text: str  # the text part, or the HTML part rendered as text
     text_from_html: bool
     html: str | None
-    attachments: list[Attachment]
+    attachments: list[Attachment]  # the parts marked ``Content-Disposition: attachment``
     links: list[str]
     raw: bytes = field(repr=False)
+    inline: list[Attachment] = field(default_factory=list)  # other parts with a file name (an inline image)
+
+    @property
+    def files(self) -> list[Attachment]:
+        """Every part with a file of its own: the attachments, then the inline ones."""
+        return self.attachments + self.inline
 
 
 def _problem(prefix: bytes, block: bytes | None, size: int) -> str:
@@ -238,18 +244,22 @@ def _parsed(summary: Summary, headers: list[tuple[str, str]], data: bytes) -> Me
     text_from_html = text_part is None and html is not None
     if text_from_html:
         text = html_to_text(html)
-    attachments = []
+    attachments, inline = [], []
     for part, body in zip(leaves, bodies, strict=True):
-        if part.get_content_disposition() != "attachment":
+        if part.get_content_disposition() == "attachment":
+            found = attachments
+        elif _filename(part) and part is not text_part and part is not html_part:
+            found = inline  # an image the HTML shows, an SVG or HTML file sent inline: a file all the same
+        else:
             continue
         if body is None:
             payload = part.get_payload(decode=True) or b""
             size, load = len(payload), functools.partial(bytes, payload)
         else:
             size, load = body.size(), body.decoded
-        attachments.append(Attachment(_filename(part), part.get_content_type(), size, load))
+        found.append(Attachment(_filename(part), part.get_content_type(), size, load))
     links = unique(URL.findall(text if not text_from_html else "") + (html_links(html) if html else []))
-    return Message(summary, headers, text, text_from_html, html, attachments, links, data)
+    return Message(summary, headers, text, text_from_html, html, attachments, links, data, inline)
 
 
 def _filename(part) -> str:
@@ -260,10 +270,12 @@ def _filename(part) -> str:
 
 
 def part_text(part) -> str:
+    """A text part's text, its line breaks ``\\n`` (SMTP carries CRLF: ``mailserver`` saves it as it came)."""
     try:
-        return part.get_content()
+        content = part.get_content()
     except (LookupError, ValueError):  # unknown charset, bad encoding
-        return (part.get_payload(decode=True) or b"").decode("utf-8", "replace")
+        content = (part.get_payload(decode=True) or b"").decode("utf-8", "replace")
+    return content.replace("\r\n", "\n")
 
 
 def clean_url(url: str) -> str:
