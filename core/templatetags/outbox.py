@@ -1,12 +1,14 @@
-"""Template filters of the web outbox: sizes as the command prints them."""
+"""Template filters of the web outbox."""
 
 from django import template
 
-from core.mail.outbox.documents import human_size as _human_size
+from core.mail.outbox.headers import escaped
 
 register = template.Library()
 
 
 @register.filter
-def human_size(size: int) -> str:
-    return _human_size(size)
+def visible(text: str) -> str:
+    """Control and bidirectional characters as ``\\u202e`` escapes, as ``outbox show`` prints them: a file
+    name with a right-to-left override (``invoice\\u202egnp.exe``) cannot pass for another (``invoiceexe.png``)."""
+    return escaped(text)

@@ -29,6 +29,7 @@ from django.urls import reverse
 from django.utils.csp import CSP, build_policy
 from django.utils.http import content_disposition_header, urlencode
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.csp import csp_override
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -37,8 +38,25 @@ from core.mail import outbox as ob
 from core.mail.errors import MailProblem
 from core.mail.outbox.documents import message_document, summary_document
 from core.mail.outbox.links import check_links
+from core.mail.outbox.messages import html_to_text
 
 PER_PAGE = 50
+# The message page's names of the headers people read; the others (Message-ID) as they are.
+HEADER_LABELS = {
+    "From": gettext_lazy("From"),
+    "To": gettext_lazy("To"),
+    "Cc": gettext_lazy("Cc"),
+    "Bcc": gettext_lazy("Bcc"),
+    "Reply-To": gettext_lazy("Reply to"),
+    "Subject": gettext_lazy("Subject"),
+    "Date": gettext_lazy("Date"),
+}
+# The HTML frame's height, in lines of 1.5em: a sandboxed frame without scripts cannot say how tall
+# its content is, so the page estimates it from the HTML's text (FRAME_LINE characters a line, an
+# image as IMAGE_LINES), within FRAME_LINES; the viewer can drag the frame taller.
+FRAME_LINE = 70
+IMAGE_LINES = 8
+FRAME_LINES = (6, 40)
 
 # The pages: scripts only with the page's nonce, frames and everything else from this site only.
 PAGE_POLICY = {
@@ -153,6 +171,13 @@ def list_page(outbox: ob.Outbox, query: str, number: int, per_page: int = PER_PA
     return Page(items, number, not listing.complete, listing.total, bool(filters))
 
 
+def frame_lines(html: str) -> int:
+    """How many lines of text the HTML part takes, about (``FRAME_LINE``, ``IMAGE_LINES``), within ``FRAME_LINES``."""
+    lines = sum(1 + len(line) // FRAME_LINE for line in html_to_text(html).splitlines())
+    lines += IMAGE_LINES * html.lower().count("<img")
+    return min(max(lines + 2, FRAME_LINES[0]), FRAME_LINES[1])
+
+
 def message_or_404(outbox: ob.Outbox, ref: str):
     try:
         message = outbox.get(ref)
@@ -198,15 +223,19 @@ def message_detail(request, ref):
     context = {"message": message, "using": using, "remote": remote, "folder": outbox.folder}
     if isinstance(message, ob.Message):
         ident = message.summary.id
+        downloads = [
+            (item, with_using(reverse("outbox:attachment", args=[ident, number]), using))
+            for number, item in enumerate(message.files, start=1)
+        ]
         context.update(
+            headers=[(HEADER_LABELS.get(name, name), value) for name, value in message.headers],
+            frame_height=f"{frame_lines(message.html) * 1.5:g}em" if message.html is not None else "",
             html_url=with_using(reverse("outbox:html", args=[ident]), using, remote="1" if remote else ""),
             remote_url=with_using(reverse("outbox:detail", args=[ident]), using, remote="1"),
             raw_url=with_using(reverse("outbox:raw", args=[ident]), using),
             delete_url=with_using(reverse("outbox:delete", args=[ident]), using),
-            attachments=[
-                (item, with_using(reverse("outbox:attachment", args=[ident, number]), using))
-                for number, item in enumerate(message.attachments, start=1)
-            ],
+            attachments=downloads[: len(message.attachments)],
+            inline=downloads[len(message.attachments) :],
             links=check_links(message.links, request_host=request.get_host()),
         )
     return render(request, "outbox/message.html", context, status=200 if isinstance(message, ob.Message) else 422)
@@ -250,9 +279,9 @@ def message_raw(request, ref):
 def message_attachment(request, ref, number):
     outbox, _using = chosen_outbox(request)
     message = message_or_404(outbox, ref)
-    if not isinstance(message, ob.Message) or not 1 <= number <= len(message.attachments):
+    if not isinstance(message, ob.Message) or not 1 <= number <= len(message.files):
         raise Http404(_("This message has no such attachment."))
-    item = message.attachments[number - 1]
+    item = message.files[number - 1]  # the attachments, then the inline files: each a download
     name = ob.safe_filename(item.name, f"attachment-{number}")
     response = HttpResponse(item.data, content_type="application/octet-stream")
     response["Content-Disposition"] = content_disposition_header(True, name)

@@ -1,11 +1,14 @@
 """manage.py outbox list|show|clear: output, exit codes and streams, in-process and as real processes."""
 
+import base64
 import io
 import json
 import os
 import re
 import subprocess
 import sys
+from email.message import MIMEPart
+from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -34,7 +37,7 @@ def test_list_prints_decoded_rows_and_a_summary(folder):
     log_file(folder, plain("From a log"))
     out, err = run("list")
     lines = out.splitlines()
-    assert lines[0].split() == ["ID", "DATE", "FROM", "TO", "SUBJECT", "ATT", "SIZE"]
+    assert lines[0].split() == ["ID", "DATE", "FROM", "TO", "SUBJECT", "ATT.", "SIZE"]
     assert "Восстановление пароля" in out and "Киноцентр" in out and "From a log" in out
     assert lines[-1].startswith("3 shown of 3 messages in ")
     assert err == ""
@@ -74,7 +77,7 @@ def test_list_json_is_one_document_and_unreadable_files_go_to_stderr(folder):
 
 def test_list_of_a_missing_folder_is_empty_with_a_note(tmp_path):
     out, err = run("list", "--path", str(tmp_path / "none"))
-    assert "0 shown of 0 messages" in out
+    assert out == f"The outbox {tmp_path / 'none'} is empty.\n"
     assert "does not exist" in err
 
 
@@ -441,3 +444,143 @@ def test_process_check_without_links_is_an_argument_error(reset_env):
     result = manage("outbox", "show", "latest", "--check", "--json", env=reset_env)
     assert result.returncode == 2
     assert json.loads(result.stdout)["error"].startswith("--check works only with --links")
+
+
+# ---------------------------------------------------------------- issue 23: trust, second round
+
+
+def far_folder(tmp_path, date="Fri, 31 Dec 9999 23:59:59 -2359"):
+    folder = tmp_path / "box"
+    folder.mkdir()
+    (folder / "20260101-000000-000000-00000000.eml").write_text(f"Subject: far\nDate: {date}\n\nbody\n")
+    (folder / "20260101-000001-000000-00000000.eml").write_text(
+        "Subject: near\nDate: Thu, 01 Jan 2026 00:00:01 +0000\n\nbody\n"
+    )
+    return folder
+
+
+@pytest.mark.parametrize("date", ["Fri, 31 Dec 9999 23:59:59 -2359", "Mon, 01 Jan 0001 00:00:00 +2359"])
+def test_process_a_date_out_of_range_lists_as_the_files_time_and_the_rest_list(tmp_path, date):
+    folder = far_folder(tmp_path, date)
+    result = manage("outbox", "list", env=env_for(folder))
+    assert (result.returncode, result.stderr) == (0, "")
+    near, far = [line for line in result.stdout.splitlines() if " far " in line or " near " in line]  # newest first
+    assert "~2026-01-01 00:00" in far and " 2026-01-01 00:00" in near
+    assert "~ the time of the file: the message has no readable Date header." in result.stdout
+    result = manage("outbox", "list", "--json", env=env_for(folder))
+    assert result.returncode == 0, result.stderr
+    messages = {item["subject"]: item for item in json.loads(result.stdout)["messages"]}
+    assert messages["far"]["date"] == "2026-01-01T00:00:00+00:00" and messages["far"]["date_from_file"] is True
+    assert messages["near"]["date_from_file"] is False
+    shown = manage("outbox", "show", messages["far"]["id"], env=env_for(folder))
+    assert f"Date:       {date}  (~2026-01-01 00:00:00 UTC, the time of the file: no readable Date header)" in (
+        shown.stdout
+    )
+
+
+def test_show_of_mail_received_over_smtp_has_no_carriage_returns(smtp_sink, settings):
+    from django.core import mail
+
+    from tests.smtp_servers import mailers_for
+
+    settings.MAILERS = mailers_for(*smtp_sink)
+    mail.send_mail("Rehearsal", "First line\nSecond line\n", "site@example.com", ["anna@example.com"])
+    [received] = smtp_sink.messages
+    path = Path(received.path)
+    assert b"First line\r\nSecond line\r\n" in path.read_bytes(), "mailserver saves what SMTP carried: CRLF"
+    out, _ = run("show", "latest", "--path", str(path.parent))
+    assert "\\x0d" not in out
+    assert "First line\nSecond line\n" in out
+
+
+def test_bidi_controls_are_escaped_in_list_and_show(folder):
+    message = plain("invoice\u202egnp.exe")
+    message.attach("invoice\u202egnp.exe", b"MZ", "application/octet-stream")
+    send(message)
+    out, _ = run("list")
+    assert "\u202e" not in out and "invoice\\u202egnp.exe" in out
+    out, _ = run("show", "latest")
+    assert "\u202e" not in out
+    assert "Subject:    invoice\\u202egnp.exe" in out and "  invoice\\u202egnp.exe  application/octet-stream" in out
+
+
+def inline_image_message():
+    message = cyrillic_reset()
+    image = MIMEPart()
+    image.set_content(b"GIF89a", "image", "gif", disposition="inline", filename="logo.gif", cid="<logo>")
+    message.attach(image)
+    return message
+
+
+def test_show_lists_inline_files_with_a_name_and_saves_them(folder, tmp_path):
+    send(inline_image_message())
+    out, _ = run("show", "latest")
+    assert "Inline files (1)\n  logo.gif  image/gif  6\xa0bytes" in out
+    document = json.loads(run("show", "latest", "--json")[0])
+    assert (document["attachments"], document["inline"]) == (
+        [],
+        [{"name": "logo.gif", "content_type": "image/gif", "size": 6}],
+    )
+    run("show", "latest", "--save-attachments", str(tmp_path / "saved"))
+    assert (tmp_path / "saved" / "logo.gif").read_bytes() == b"GIF89a"
+
+
+@pytest.mark.parametrize("prefix", ["to:", "from:", "subject:", "since:", "before:", "TO:"])
+def test_process_an_empty_prefix_in_a_search_is_exit_2_naming_it(tmp_path, prefix):
+    folder = far_folder(tmp_path)
+    result = manage("outbox", "list", "--search", f"{prefix} anna@example.com", env=env_for(folder))
+    assert result.returncode == 2 and result.stdout == ""
+    sentence, hint = result.stderr.splitlines()
+    assert sentence == f"Error: The search's {prefix.lower()} is empty."
+    assert hint.startswith("Hint: write its value right after the colon, without a space: ")
+
+
+def test_process_show_raw_and_html_with_json_print_one_document(tmp_path):
+    folder = tmp_path / "box"
+    folder.mkdir()
+    data = b"Subject: raw\r\nContent-Type: text/html; charset=utf-8\r\n\r\n<p>\xd0\x9f\xd1\x80\xd0\xb8</p>\r\n"
+    (folder / "20260101-000000-000000-00000000.eml").write_bytes(data)
+    (folder / "20260101-000001-000000-00000000.eml").write_bytes(b"Subject: latin-1\n\n\xe9t\xe9\n")
+    raw = json.loads(manage("outbox", "show", "latest", "--raw", "--json", env=env_for(folder)).stdout)
+    assert (raw["encoding"], base64.b64decode(raw["raw"])) == ("base64", b"Subject: latin-1\n\n\xe9t\xe9\n")
+    first = manage("outbox", "list", "--json", env=env_for(folder))
+    ident = json.loads(first.stdout)["messages"][1]["id"]
+    raw = json.loads(manage("outbox", "show", ident, "--raw", "--json", env=env_for(folder)).stdout)
+    assert raw == {
+        "id": ident,
+        "file": "20260101-000000-000000-00000000.eml",
+        "size": len(data),
+        "encoding": "utf-8",
+        "raw": data.decode(),
+    }
+    html = manage("outbox", "show", ident, "--html", "--json", env=env_for(folder))
+    assert html.returncode == 0 and json.loads(html.stdout)["html"] == "<p>При</p>\n"
+    no_html = manage("outbox", "show", "latest", "--html", "--json", env=env_for(folder))
+    assert no_html.returncode == 2 and "no HTML part" in json.loads(no_html.stdout)["error"]
+
+
+def test_process_clear_json_is_one_document_for_every_outcome(tmp_path):
+    folder = far_folder(tmp_path)
+    env = env_for(folder)
+    dry = json.loads(manage("outbox", "clear", "--dry-run", "--json", env=env).stdout)
+    assert (dry["ok"], dry["dry_run"], dry["matched"]["count"], dry["deleted"]["count"]) == (True, True, 2, 0)
+    assert len(dry["files"]) == 2
+    refused = manage("outbox", "clear", "--json", env=env)
+    assert refused.returncode == 2 and json.loads(refused.stdout)["ok"] is False
+    done = manage("outbox", "clear", "--to", "nobody@example.com", "--noinput", "--json", env=env)
+    assert json.loads(done.stdout)["matched"] == {"count": 0, "size": 0}
+    done = manage("outbox", "clear", "--noinput", "--json", env=env)
+    assert done.returncode == 0 and json.loads(done.stdout)["deleted"]["count"] == 2
+    assert list(folder.glob("*.eml")) == []
+
+
+def test_process_outbox_list_in_russian_has_russian_headers_sizes_and_an_empty_outbox(tmp_path):
+    folder = far_folder(tmp_path)
+    env = {**env_for(folder), "LANGUAGE_CODE": "ru"}
+    listed = manage("outbox", "list", env=env)
+    assert listed.stdout.splitlines()[0].split() == ["ID", "ДАТА", "ОТ", "КОМУ", "ТЕМА", "ВЛОЖ.", "РАЗМЕР"]
+    assert "\xa0байт\n" in listed.stdout and " B\n" not in listed.stdout
+    assert "Показано 2 из 2 писем" in listed.stdout
+    assert "~ — время файла: в письме нет читаемого заголовка Date." in listed.stdout
+    empty = manage("outbox", "list", "--path", str(tmp_path / "none"), env=env)
+    assert empty.stdout == f"Папка с письмами {tmp_path / 'none'} пуста.\n"

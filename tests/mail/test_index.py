@@ -102,11 +102,17 @@ def test_a_line_is_trusted_only_while_inode_size_and_time_are_those_of_the_file(
         b'{name}\t{{"subject": "forged"}}',  # not an array
         b"{name}\t[]",
         b"{name}\t[{inode},{size},{mtime}]",  # too few fields
-        b'{name}\t[{inode},{size},{mtime},null,"a@x",[],[],[],12345,0,[]]',  # subject a number
-        b'{name}\t[{inode},{size},{mtime},null,"a@x",[1],[],[],"forged",0,[]]',  # a recipient a number
-        b'{name}\t[{inode},{size},{mtime},null,"a@x",[],[],[],"forged",true,[]]',  # attachments a boolean
-        b'{name}\t[{inode},{size},{mtime},"yesterday","a@x",[],[],[],"forged",0,[]]',  # not a date
-        b'{name}\t[{inode},{size},{mtime},"2026-01-01T10:00","a@x",[],[],[],"forged",0,[]]',  # no time zone
+        b'{name}\t[{inode},{size},{mtime},null,"a@x",[],[],[],12345,0,[],false]',  # subject a number
+        b'{name}\t[{inode},{size},{mtime},null,"a@x",[1],[],[],"forged",0,[],false]',  # a recipient a number
+        b'{name}\t[{inode},{size},{mtime},null,"a@x",[],[],[],"forged",true,[],false]',  # attachments a boolean
+        b'{name}\t[{inode},{size},{mtime},"yesterday","a@x",[],[],[],"forged",0,[],false]',  # not a date
+        b'{name}\t[{inode},{size},{mtime},"2026-01-01T10:00","a@x",[],[],[],"forged",0,[],false]',  # no time zone
+        # in range, but not in UTC or every time zone (UTC: 10000)
+        b'{name}\t[{inode},{size},{mtime},"9999-12-31T23:59:59-23:59","a@x",[],[],[],"forged",0,[],false]',
+        # in range, but not in UTC or every time zone (UTC: year 0)
+        b'{name}\t[{inode},{size},{mtime},"0001-01-01T00:00:00+23:59","a@x",[],[],[],"forged",0,[],false]',
+        b'{name}\t[{inode},{size},{mtime},"2026-01-01T10:00+00:00","a@x",[],[],[],"forged",0,[],1]',  # flag a number
+        b'{name}\t[{inode},{size},{mtime},null,"a@x",[],[],[],"forged",0,[],true]',  # the file's time, but no time
         b"\xff\xfe\t[1]",  # not UTF-8
     ],
 )

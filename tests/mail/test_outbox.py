@@ -125,6 +125,31 @@ def test_an_eml_named_by_hand_is_placed_by_its_modification_time(folder):
     assert outbox.files() == ["hand-made.eml", name]
 
 
+FAR_DATES = ["Fri, 31 Dec 9999 23:59:59 -2359", "Mon, 01 Jan 0001 00:00:00 +2359", "31 Dec 9999 23:00:00 -0500"]
+
+
+@pytest.mark.parametrize("date", FAR_DATES)
+def test_a_date_that_no_time_zone_can_show_is_no_date_and_the_others_list(folder, date):
+    folder.mkdir()
+    (folder / "20260101-000000-000000-00000000.eml").write_text(f"Subject: far\nDate: {date}\n\nbody\n")
+    send(plain("near"))
+    near, far = ob.Outbox(folder).listing()  # newest first
+    assert (near.subject, far.subject) == ("near", "far")
+    assert far.date == datetime(2026, 1, 1, tzinfo=UTC) and far.date_from_file, "the file's time, marked as such"
+    assert near.date.year == datetime.now().year and not near.date_from_file
+
+
+def test_a_missing_or_unreadable_date_is_the_files_time_and_says_so(folder):
+    folder.mkdir()
+    (folder / "20260102-030405-000000-00000000.eml").write_text("Subject: no date\n\nbody\n")
+    (folder / "20260102-030406-000000-00000000.eml").write_text("Subject: bad\nDate: next Tuesday\n\nbody\n")
+    (folder / "hand-made.eml").write_text("Subject: no name time\nDate: soon\n\nbody\n")
+    items = {item.subject: item for item in ob.Outbox(folder).listing()}
+    assert items["no date"].date == datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC) and items["no date"].date_from_file
+    assert items["bad"].date_from_file
+    assert items["no name time"].date is None and not items["no name time"].date_from_file
+
+
 # ---------------------------------------------------------------- Django's .log files
 
 
@@ -472,7 +497,6 @@ def test_reading_errors_are_named_in_words():
         ),
         ('subject:"Password reset"', {"subject": "Password reset"}),
         ("http://x.example a:b", {"words": ("http://x.example", "a:b")}),  # other colons: plain words
-        ("to: reset", {"words": ("to:", "reset")}),  # an empty prefix is a word
         ("don't", {"words": ("don't",)}),  # an unclosed quote is a character
     ],
 )

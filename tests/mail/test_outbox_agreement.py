@@ -124,9 +124,9 @@ def test_show_gives_what_a_full_parse_gives_with_big_attachments_left_out_of_the
             (name or "", content_type, len(payload or b""), payload or b"")
             for name, content_type, payload in attachments
         ], path.name
-        if text_part is not None:
-            assert message.text == text_part.get_content()
-        assert message.html == (html_part.get_content() if html_part is not None else None)
+        if text_part is not None:  # line breaks as \n, whatever the file holds
+            assert message.text == text_part.get_content().replace("\r\n", "\n")
+        assert message.html == (html_part.get_content().replace("\r\n", "\n") if html_part is not None else None)
         checked += mime.skeleton(data) is not None and any(mime.skeleton(data)[1])
     assert checked >= 4, "the big attachments were left out of the parse"
 

@@ -28,7 +28,7 @@ def safe_filename(name: str, fallback: str) -> str:
 
 
 def save_attachments(message: Message, folder: str | os.PathLike) -> list[Path]:
-    """Write the attachments as files directly in ``folder``; an existing file is never replaced."""
+    """Write the attachments and inline files as files directly in ``folder``; an existing file is never replaced."""
     target = Path(folder)
 
     def problem(error: OSError) -> MailProblem:
@@ -46,7 +46,7 @@ def save_attachments(message: Message, folder: str | os.PathLike) -> list[Path]:
         raise problem(error) from None
     saved = []
     try:
-        for number, attachment in enumerate(message.attachments, 1):
+        for number, attachment in enumerate(message.files, 1):
             base = safe_filename(attachment.name, f"attachment-{number}")
             stem, dot, ext = base.rpartition(".") if "." in base else (base, "", "")
             for attempt in range(1000):

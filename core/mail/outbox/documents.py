@@ -1,5 +1,5 @@
-"""The outbox's dataclasses as JSON-ready dicts and sizes as people read them: one shape for
-``outbox list --json``, ``outbox show --json`` and the web outbox's API."""
+"""The outbox's dataclasses as JSON-ready dicts: one shape for ``outbox list --json``,
+``outbox show --json`` and the web outbox's API."""
 
 from __future__ import annotations
 
@@ -7,16 +7,7 @@ from datetime import tzinfo
 
 from django.utils import timezone
 
-from core.mail.outbox.messages import Message, Summary, Unreadable
-
-
-def human_size(size: int) -> str:
-    """``1536`` → ``1.5 KB``."""
-    for unit in ("B", "KB", "MB", "GB"):
-        if size < 1024 or unit == "GB":
-            return f"{size} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1024
-    return ""  # not reached
+from core.mail.outbox.messages import Attachment, Message, Summary, Unreadable
 
 
 def summary_document(item: Summary | Unreadable, tz: tzinfo | None = None) -> dict:
@@ -28,6 +19,7 @@ def summary_document(item: Summary | Unreadable, tz: tzinfo | None = None) -> di
         "file": item.file,
         "index": item.index,
         "date": item.date.astimezone(tz or timezone.get_current_timezone()).isoformat() if item.date else None,
+        "date_from_file": item.date_from_file,  # no readable Date header: "date" is the file's time
         "from": item.sender,
         "to": item.to,
         "cc": item.cc,
@@ -39,15 +31,18 @@ def summary_document(item: Summary | Unreadable, tz: tzinfo | None = None) -> di
 
 
 def message_document(message: Message) -> dict:
-    """One message in full: its row, headers, text, HTML, attachments (name, type, size) and links."""
+    """One message in full: its row, headers, text, HTML, attachments and inline files (name, type, size), links."""
     return {
         **summary_document(message.summary),
         "headers": [[name, value] for name, value in message.headers],
         "text": message.text,
         "text_from_html": message.text_from_html,
         "html": message.html,
-        "attachments": [
-            {"name": item.name, "content_type": item.content_type, "size": item.size} for item in message.attachments
-        ],
+        "attachments": files_document(message.attachments),
+        "inline": files_document(message.inline),
         "links": message.links,
     }
+
+
+def files_document(files: list[Attachment]) -> list[dict]:
+    return [{"name": item.name, "content_type": item.content_type, "size": item.size} for item in files]

@@ -38,7 +38,9 @@ HEAD_LIMIT = 64 * 1024  # RFC 5322 lines are at most 998 bytes; real header bloc
 HEADER_START = re.compile(rb"[!-9;-~]+[ \t]*:")  # a header field's name and colon, at the start of a line
 BOUNDARY = re.compile(r'boundary[ \t]*=[ \t]*(?:"([^"\r\n]+)"|([^;\s]+))', re.I)
 FOLD = re.compile(r"(?:\r\n|\r|\n)(?=[ \t])")
-CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")  # C0 and C1 controls, ESC among them; not tab or newline
+# C0 and C1 controls, ESC among them (not tab or newline), and the bidirectional controls, whose
+# right-to-left override makes "invoice\u202egnp.exe" read "invoiceexe.png".
+CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 _parser = email.parser.BytesHeaderParser(policy=email.policy.compat32)
 
 
@@ -204,28 +206,47 @@ DATE = re.compile(
 )
 
 
+# A moment within a day of the ends of datetime's range has no UTC or local time in some zone
+# (9999-12-31 23:59 -2359 is in the year 10000 in UTC): showing or comparing it would overflow.
+EARLIEST = datetime.min.replace(tzinfo=dt.UTC) + dt.timedelta(days=1)
+LATEST = datetime.max.replace(tzinfo=dt.UTC) - dt.timedelta(days=1)
+
+
+def in_range(moment: datetime | None) -> datetime | None:
+    """An aware ``moment`` that every time zone can show; None for none or one too close to year 1 or 9999's end."""
+    return moment if moment is not None and EARLIEST <= moment <= LATEST else None
+
+
 def date_stdlib(value: str | None) -> datetime | None:
     if not value:
         return None
     try:
         moment = parsedate_to_datetime(FOLD.sub("", value).strip())
-    except (TypeError, ValueError, IndexError):
+        return in_range(moment if moment.tzinfo else timezone.make_aware(moment))
+    except (TypeError, ValueError, IndexError, OverflowError):
         return None
-    return moment if moment.tzinfo else timezone.make_aware(moment)
 
 
 def date(value: str | None) -> datetime | None:
-    """The Date header as an aware datetime (a date without a zone is local time); None when unreadable."""
+    """The Date header as an aware datetime (a date without a zone is local time); None when unreadable
+    or out of range (``in_range``)."""
     match = DATE.match(value) if value else None
     if match and match[7] != "-0000" and match[2].lower() in MONTHS:  # -0000: no zone, so local time
         day, month, year, hour, minute, second, zone = match.groups()
         minutes = int(zone[1:3]) * 60 + int(zone[3:])
         with contextlib.suppress(ValueError):  # 30 February: the standard library says what it is
             offset = dt.timezone(dt.timedelta(minutes=-minutes if zone[0] == "-" else minutes))
-            return datetime(int(year), MONTHS[month.lower()], int(day), int(hour), int(minute), int(second), 0, offset)
+            return in_range(
+                datetime(int(year), MONTHS[month.lower()], int(day), int(hour), int(minute), int(second), 0, offset)
+            )
     return date_stdlib(value)
 
 
 def escaped(value: str, keep: str = "") -> str:
-    """Control characters (a terminal's escape sequences among them) as visible ``\\x1b`` escapes."""
-    return CONTROL.sub(lambda match: match[0] if match[0] in keep else f"\\x{ord(match[0]):02x}", value)
+    """Control characters (a terminal's escape sequences among them) as visible ``\\x1b`` and ``\\u202e`` escapes."""
+    return CONTROL.sub(lambda match: match[0] if match[0] in keep else _escape(match[0]), value)
+
+
+def _escape(char: str) -> str:
+    code = ord(char)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"

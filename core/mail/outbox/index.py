@@ -5,12 +5,12 @@ of concurrent writers do not mix), the last line of a name winning:
 
     <file name> TAB <JSON array: inode, size, mtime_ns, then the summary's fields> NEWLINE
 
-The file is ``.outbox-index-v2.jsonl`` in the outbox folder: a dotfile, so never taken
+The file is ``.outbox-index-v3.jsonl`` in the outbox folder: a dotfile, so never taken
 for a message. It is a cache, never the truth:
 
 * a line is used only while the file of that name has the same inode, size and
   modification time, so a file replaced, rewritten in place or touched is read again;
-* a line that is malformed or holds a value of the wrong type is ignored;
+* a line that is malformed or holds a value of the wrong type (or a date out of range) is ignored;
 * ``list`` appends lines for the files it had to parse, so a deleted index heals itself.
 
 Every open is ``O_NOFOLLOW | O_NONBLOCK`` and checks that it opened a regular file: a link,
@@ -30,10 +30,11 @@ from datetime import datetime
 from pathlib import Path
 
 from core.mail.outbox.files import regular
+from core.mail.outbox.headers import in_range
 from core.mail.outbox.messages import Summary
 
-INDEX_NAME = ".outbox-index-v2.jsonl"
-OLD_NAMES = (".outbox-index-v1.jsonl",)  # earlier formats: removed by clear
+INDEX_NAME = ".outbox-index-v3.jsonl"
+OLD_NAMES = (".outbox-index-v1.jsonl", ".outbox-index-v2.jsonl")  # earlier formats: removed by clear
 BYTES_PER_FILE = 16 * 1024  # an index larger than this per message file (plus 1 MiB) is ignored
 _encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 _decode = json.JSONDecoder().decode
@@ -53,6 +54,7 @@ def row(summary: Summary, info: os.stat_result) -> list:
         summary.subject,
         summary.attachments,
         sorted(summary.addresses),
+        summary.date_from_file,
     ]
 
 
@@ -60,21 +62,24 @@ def summary(name: str, ident: str, line: bytes, info: os.stat_result) -> Summary
     """The summary a line gives, if it is well formed and for this very file (inode, size, mtime)."""
     try:
         value = _decode(line.decode("utf-8"))
-        inode, size, mtime, date, sender, to, cc, bcc, subject, attachments, addresses = value
+        inode, size, mtime, date, sender, to, cc, bcc, subject, attachments, addresses, from_file = value
         if (inode, size, mtime) != (info.st_ino, info.st_size, info.st_mtime_ns) or type(size) is not int:
             return None
         if not (type(sender) is type(subject) is str and type(attachments) is int and attachments >= 0):
+            return None
+        if type(from_file) is not bool or (from_file and date is None):
             return None
         if not (type(to) is type(cc) is type(bcc) is type(addresses) is list):
             return None
         if not all(type(item) is str for item in itertools.chain(to, cc, bcc, addresses)):
             return None
         when = datetime.fromisoformat(date) if date is not None else None
-        if when is not None and when.tzinfo is None:
+        if when is not None and (when.tzinfo is None or in_range(when) is None):
             return None
-    except (ValueError, TypeError, UnicodeDecodeError):  # not JSON, not 11 values, not a date
+    except (ValueError, TypeError, UnicodeDecodeError):  # not JSON, not 12 values, not a date
         return None
-    return Summary(ident, name, 0, when, sender, to, cc, bcc, subject, attachments, size, frozenset(addresses))
+    addresses = frozenset(addresses)
+    return Summary(ident, name, 0, when, sender, to, cc, bcc, subject, attachments, size, addresses, from_file)
 
 
 def load(folder: Path, names: Collection[str]) -> dict[str, bytes]:

@@ -49,6 +49,7 @@ class Summary:
     attachments: int
     size: int
     addresses: frozenset[str] = frozenset()  # every recipient's address, case-folded
+    date_from_file: bool = False  # no readable Date header: ``date`` is the time in the file's name
 
     def matches(
         self,
@@ -109,9 +110,15 @@ class Message:
     text: str  # the text part, or the HTML part rendered as text
     text_from_html: bool
     html: str | None
-    attachments: list[Attachment]
+    attachments: list[Attachment]  # the parts marked ``Content-Disposition: attachment``
     links: list[str]
     raw: bytes = field(repr=False)
+    inline: list[Attachment] = field(default_factory=list)  # other parts with a file name (an inline image)
+
+    @property
+    def files(self) -> list[Attachment]:
+        """Every part with a file of its own: the attachments, then the inline ones."""
+        return self.attachments + self.inline
 
 
 def _problem(prefix: bytes, block: bytes | None, size: int) -> str:
@@ -147,11 +154,13 @@ def _summary(name: str, index: int, ident: str, span: Span) -> tuple[Summary | U
         reason = "truncated: the closing MIME boundary is missing"
         return Unreadable(ident, name, index, reason, span.size), None
     to, cc, bcc = (hd.addresses(fields.get(key) or "") for key in ("to", "cc", "bcc"))
+    date = hd.date(fields.get("date"))
+    file_date = name_time(name) if date is None else None
     return Summary(
         id=ident,
         file=name,
         index=index,
-        date=hd.date(fields.get("date")) or name_time(name),
+        date=date or file_date,
         sender=", ".join(hd.address_texts(fields.get("from"))),
         to=[hd.show_address(*pair) for pair in to],
         cc=[hd.show_address(*pair) for pair in cc],
@@ -160,6 +169,7 @@ def _summary(name: str, index: int, ident: str, span: Span) -> tuple[Summary | U
         attachments=span.count(ATTACHMENT, ATTACHMENT_OVERLAP, first=b"\n"),
         size=span.size,
         addresses=frozenset(address.casefold() for _, address in to + cc + bcc),
+        date_from_file=file_date is not None,
     ), fields
 
 
@@ -167,7 +177,7 @@ def name_time(name: str) -> datetime | None:
     """The local time a backend put at the start of the file name."""
     if STAMPED.match(name):
         try:
-            return timezone.make_aware(datetime.strptime(name[:15], "%Y%m%d-%H%M%S"))
+            return hd.in_range(timezone.make_aware(datetime.strptime(name[:15], "%Y%m%d-%H%M%S")))
         except ValueError:
             return None
     return None
@@ -234,18 +244,22 @@ def _parsed(summary: Summary, headers: list[tuple[str, str]], data: bytes) -> Me
     text_from_html = text_part is None and html is not None
     if text_from_html:
         text = html_to_text(html)
-    attachments = []
+    attachments, inline = [], []
     for part, body in zip(leaves, bodies, strict=True):
-        if part.get_content_disposition() != "attachment":
+        if part.get_content_disposition() == "attachment":
+            found = attachments
+        elif _filename(part) and part is not text_part and part is not html_part:
+            found = inline  # an image the HTML shows, an SVG or HTML file sent inline: a file all the same
+        else:
             continue
         if body is None:
             payload = part.get_payload(decode=True) or b""
             size, load = len(payload), functools.partial(bytes, payload)
         else:
             size, load = body.size(), body.decoded
-        attachments.append(Attachment(_filename(part), part.get_content_type(), size, load))
+        found.append(Attachment(_filename(part), part.get_content_type(), size, load))
     links = unique(URL.findall(text if not text_from_html else "") + (html_links(html) if html else []))
-    return Message(summary, headers, text, text_from_html, html, attachments, links, data)
+    return Message(summary, headers, text, text_from_html, html, attachments, links, data, inline)
 
 
 def _filename(part) -> str:
@@ -256,10 +270,12 @@ def _filename(part) -> str:
 
 
 def part_text(part) -> str:
+    """A text part's text, its line breaks ``\\n`` (SMTP carries CRLF: ``mailserver`` saves it as it came)."""
     try:
-        return part.get_content()
+        content = part.get_content()
     except (LookupError, ValueError):  # unknown charset, bad encoding
-        return (part.get_payload(decode=True) or b"").decode("utf-8", "replace")
+        content = (part.get_payload(decode=True) or b"").decode("utf-8", "replace")
+    return content.replace("\r\n", "\n")
 
 
 def clean_url(url: str) -> str:

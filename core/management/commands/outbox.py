@@ -5,17 +5,19 @@ arguments and renders its results as text or JSON.
 """
 
 import argparse
+import base64
 import json
 import sys
 
 from django.core.management.base import CommandParser
+from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from core.mail import outbox as ob
 from core.mail.errors import ExitCode, MailProblem
-from core.mail.outbox.documents import human_size, message_document, summary_document
+from core.mail.outbox.documents import message_document, summary_document
 from core.mail.outbox.headers import escaped
 from core.management.base import ProjectCommand, command_error
 
@@ -127,6 +129,7 @@ class Command(ProjectCommand):
         clear.add_argument(
             "--noinput", "--no-input", action="store_false", dest="interactive", help="Do not ask for confirmation."
         )
+        clear.add_argument("--json", action="store_true", help="Print one JSON document.")
         folder_options(clear)
 
     def handle(self, *args, action, **options):
@@ -162,11 +165,12 @@ class Command(ProjectCommand):
             self.list_text(listing, options["verbosity"])
 
     def list_text(self, listing, verbosity):
-        row = "{:<10}  {:<16}  {:<24}  {:<24}  {:<34}  {:>3}  {:>8}"
-        header = False
+        row = "{:<10}  {:<17}  {:<24}  {:<24}  {:<34}  {:>5}  {:>10}"
+        header = from_file = False
         for item in listing:
             if not header:
-                self.stdout.write(row.format("ID", "DATE", "FROM", "TO", "SUBJECT", "ATT", "SIZE"))
+                names = (_("Date"), _("From"), _("To"), _("Subject"), _("Att."), _("Size"))
+                self.stdout.write(row.format("ID", *(name.upper() for name in names)))
                 header = True
             if isinstance(item, ob.Unreadable):
                 self.stdout.write(
@@ -179,23 +183,30 @@ class Command(ProjectCommand):
                 continue
             to = item.to + item.cc + item.bcc
             recipients = to[0] + (f" +{len(to) - 1}" if len(to) > 1 else "") if to else ""
+            from_file = from_file or item.date_from_file
             self.stdout.write(
                 row.format(
                     item.id,
-                    timezone.localtime(item.date).strftime("%Y-%m-%d %H:%M") if item.date else "?",
+                    ("~" if item.date_from_file else "") + timezone.localtime(item.date).strftime("%Y-%m-%d %H:%M")
+                    if item.date
+                    else "?",
                     cut(item.sender, 24),
                     cut(recipients, 24),
                     cut(item.subject, 34),
                     item.attachments,
-                    human_size(item.size),
+                    filesizeformat(item.size),
                 )
             )
         if verbosity >= 1:
+            if from_file:
+                self.stdout.write(_("~ the time of the file: the message has no readable Date header."))
             self.stdout.write(self.list_summary(listing))
 
     def list_summary(self, listing) -> str:
+        if not listing.total:
+            return _("The outbox %(folder)s is empty.") % {"folder": listing.folder}
         values = {"shown": listing.shown, "total": listing.total, "folder": listing.folder}
-        values["size"] = human_size(listing.size)
+        values["size"] = filesizeformat(listing.size)
         if listing.filters:
             text = ngettext(
                 "%(shown)d matching shown of %(total)d message in %(folder)s (%(size)s).",
@@ -243,6 +254,9 @@ class Command(ProjectCommand):
 
     def do_show(self, outbox, **options):
         if options.get("raw"):  # the bytes as saved, even of a message that cannot be parsed
+            if options["json"]:
+                self.raw_json(outbox, options["id"])
+                return
             unreadable = outbox.raw(options["id"], self.write_bytes)
             if unreadable is not None:
                 self.unreadable(unreadable, options["json"])
@@ -261,7 +275,11 @@ class Command(ProjectCommand):
                     _("The message %(id)s has no HTML part.") % {"id": message.summary.id},
                     _("drop --html to see its text"),
                 )
-            self.stdout.write(message.html, ending="" if message.html.endswith("\n") else "\n")
+            if options["json"]:
+                summary = message.summary
+                self.stdout.write(dumps({"id": summary.id, "file": summary.file, "html": message.html}))
+            else:
+                self.stdout.write(message.html, ending="" if message.html.endswith("\n") else "\n")
         elif options.get("check"):
             self.show_link_checks(message, options["json"])
         elif options.get("links") and options["json"]:
@@ -276,7 +294,7 @@ class Command(ProjectCommand):
             self.show_text(message)
         for path in saved:
             self.stderr.write(_("Saved %(path)s") % {"path": path})
-        if options.get("save_attachments") and not message.attachments:
+        if options.get("save_attachments") and not message.files:
             self.stderr.write(_("The message has no attachments; nothing was saved."))
 
     def show_link_checks(self, message, as_json):
@@ -323,6 +341,21 @@ class Command(ProjectCommand):
         else:
             self.stdout.write(self.style.WARNING(text))
 
+    def raw_json(self, outbox, ref):
+        """The bytes as saved, in one document: as text when they are UTF-8 (mail mostly is), else base64."""
+        name, ident = outbox.resolve(ref)
+        chunks: list[bytes] = []
+        unreadable = outbox.raw(ident, chunks.append)
+        if unreadable is not None:
+            self.unreadable(unreadable, True)
+            return
+        data = b"".join(chunks)
+        try:
+            raw, encoding = data.decode("utf-8"), "utf-8"
+        except UnicodeDecodeError:
+            raw, encoding = base64.b64encode(data).decode("ascii"), "base64"
+        self.stdout.write(dumps({"id": ident, "file": name, "size": len(data), "encoding": encoding, "raw": raw}))
+
     def message_json(self, message, saved) -> dict:
         return {**message_document(message), "saved": [str(path) for path in saved]}
 
@@ -333,25 +366,37 @@ class Command(ProjectCommand):
         )
         for name, value in message.headers:
             if name == "Date" and summary.date:
-                value = f"{value}  ({timezone.localtime(summary.date):%Y-%m-%d %H:%M:%S %Z})"
+                value = f"{value}  ({self.shown_date(summary)})"
             self.stdout.write(f"{name + ':':<12}{escaped(value)}")
+        if summary.date_from_file and not any(name == "Date" for name, _value in message.headers):
+            self.stdout.write(f"{'Date:':<12}({self.shown_date(summary)})")
         self.stdout.write("")
         if message.text_from_html:
             self.stdout.write(self.style.NOTICE(_("(no text part: the HTML part as text)")))
         self.stdout.write(escaped(message.text.rstrip("\n")))
-        if message.attachments:
-            self.stdout.write("")
-            self.stdout.write(
-                self.style.MIGRATE_HEADING(_("Attachments (%(count)d)") % {"count": len(message.attachments)})
-            )
-            for item in message.attachments:
+        for files, heading in (
+            (message.attachments, _("Attachments (%(count)d)")),
+            (message.inline, _("Inline files (%(count)d)")),
+        ):
+            if files:
+                self.stdout.write("")
+                self.stdout.write(self.style.MIGRATE_HEADING(heading % {"count": len(files)}))
+            for item in files:
                 name = escaped(item.name) or _("(no name)")
-                self.stdout.write(f"  {name}  {escaped(item.content_type)}  {human_size(item.size)}")
+                self.stdout.write(f"  {name}  {escaped(item.content_type)}  {filesizeformat(item.size)}")
         if message.links:
             self.stdout.write("")
             self.stdout.write(self.style.MIGRATE_HEADING(_("Links (%(count)d)") % {"count": len(message.links)}))
             for link in message.links:
                 self.stdout.write(f"  {escaped(link)}")
+
+    @staticmethod
+    def shown_date(summary) -> str:
+        """The date in local time; a file's time says so."""
+        moment = f"{timezone.localtime(summary.date):%Y-%m-%d %H:%M:%S %Z}"
+        if summary.date_from_file:
+            return _("~%(time)s, the time of the file: no readable Date header") % {"time": moment}
+        return moment
 
     def write_bytes(self, data: bytes):
         self.stdout.written = True  # the bytes are the command's output, as a document would be
@@ -366,6 +411,7 @@ class Command(ProjectCommand):
     # ------------------------------------------------------------ clear
 
     def do_clear(self, outbox, *, interactive=True, dry_run=False, **options):
+        as_json = options.get("json", False)
         before = ob.parse_when(options["older_than"], option="--older-than") if options.get("older_than") else None
         plan = ob.plan_clear(outbox, before=before, to=options.get("to"))
         where = outbox.folder
@@ -375,22 +421,22 @@ class Command(ProjectCommand):
                 % {"file": escaped(item.file), "reason": item.reason}
             )
         if not plan.count and not plan.files:
-            self.stdout.write(_("Nothing to delete in %(folder)s.") % {"folder": where})
+            nothing = _("Nothing to delete in %(folder)s.") % {"folder": where}
+            self.clear_done(where, plan, as_json, nothing, dry_run=dry_run)
             return
         what = ngettext("%(count)d message (%(size)s)", "%(count)d messages (%(size)s)", plan.count) % {
             "count": plan.count,
-            "size": human_size(plan.size),
+            "size": filesizeformat(plan.size),
         }
         if dry_run:
-            for item in plan.messages:
-                self.stdout.write(f"{item.id}  {escaped(item.file)}  {cut(item.subject, 60)}")
-            if not plan.messages:
-                for name in sorted(plan.files, reverse=True):  # newest first: the names start with their time
-                    self.stdout.write(escaped(name))
-            self.stdout.write(
-                _("Would delete %(what)s from %(folder)s. Nothing was deleted (--dry-run).")
-                % {"what": what, "folder": where}
-            )
+            if not as_json:
+                for item in plan.messages:
+                    self.stdout.write(f"{item.id}  {escaped(item.file)}  {cut(item.subject, 60)}")
+                if not plan.messages:
+                    for name in sorted(plan.files, reverse=True):  # newest first: the names start with their time
+                        self.stdout.write(escaped(name))
+            sentence = _("Would delete %(what)s from %(folder)s. Nothing was deleted (--dry-run).")
+            self.clear_done(where, plan, as_json, sentence % {"what": what, "folder": where}, dry_run=True)
             return
         if interactive:
             if not sys.stdin.isatty():
@@ -405,12 +451,15 @@ class Command(ProjectCommand):
                         _("add --noinput to delete without asking, or --dry-run to see what would go"),
                     )
                 )
-            answer = input(
+            # The question goes to stderr: stdout is the command's output (one JSON document with --json).
+            self.stderr.write(
                 _("Delete %(what)s from %(folder)s? Type 'yes' to continue, or 'no' to cancel: ")
-                % {"what": what, "folder": where}
+                % {"what": what, "folder": where},
+                ending="",
             )
-            if answer.strip().lower() != "yes":
-                self.stdout.write(_("Nothing was deleted."))
+            self.stderr.flush()
+            if input().strip().lower() != "yes":
+                self.clear_done(where, plan, as_json, _("Nothing was deleted."), cancelled=True)
                 return
         result = ob.clear(outbox, plan)
         for name in result.skipped:
@@ -419,13 +468,11 @@ class Command(ProjectCommand):
             "Deleted %(count)d message from %(folder)s: %(size)s freed.",
             "Deleted %(count)d messages from %(folder)s: %(size)s freed.",
             result.count,
-        )
-        self.stdout.write(
-            self.style.SUCCESS(deleted % {"count": result.count, "folder": where, "size": human_size(result.size)})
-        )
+        ) % {"count": result.count, "folder": where, "size": filesizeformat(result.size)}
+        problem = None
         if result.failed:
             name, reason = result.failed[0]
-            raise MailProblem(
+            problem = MailProblem(
                 ExitCode.BAD_INPUT,
                 ngettext(
                     "%(count)d file could not be deleted or rewritten and is as it was: %(name)s (%(reason)s).",
@@ -435,3 +482,29 @@ class Command(ProjectCommand):
                 % {"count": len(result.failed), "name": name, "reason": reason},
                 _("make room on the disk or let this user write to the folder, then run clear again"),
             )
+        self.clear_done(where, plan, as_json, deleted, result=result, problem=problem)
+        if problem:
+            raise problem
+
+    def clear_done(self, folder, plan, as_json, sentence, *, dry_run=False, cancelled=False, result=None, problem=None):
+        """The outcome of ``clear``: its sentence, or one document with what matched and what was deleted."""
+        if not as_json:
+            self.stdout.write(self.style.SUCCESS(sentence) if result else sentence)
+            return
+        result = result or ob.ClearResult()
+        document = {
+            "ok": problem is None,
+            "folder": str(folder),
+            "dry_run": dry_run,
+            "cancelled": cancelled,
+            "matched": {"count": plan.count, "size": plan.size},
+            "messages": [summary_document(item) for item in plan.messages],
+            "files": sorted(plan.files, reverse=True),
+            "deleted": {"count": result.count, "size": result.size},
+            "skipped": result.skipped,
+            "failed": [{"file": name, "reason": reason} for name, reason in result.failed],
+            "kept_unreadable": [summary_document(item) for item in plan.kept_unreadable],
+        }
+        if problem:
+            document |= {"code": int(problem.code), "error": problem.message, "hint": problem.hint}
+        self.stdout.write(dumps(document))
