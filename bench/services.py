@@ -25,6 +25,7 @@ import subprocess
 import tempfile
 import time
 from pathlib import Path
+from urllib.parse import quote
 
 from tests.smtp_servers import HOST, free_port  # the one loopback rule of every server the tests start
 
@@ -203,13 +204,17 @@ class PostgreSQL(_Server):
 
 
 class Redis(_Server):
-    """``redis-server`` without persistence (``--save '' --appendonly no``), evicting nothing."""
+    """``redis-server`` without persistence (``--save '' --appendonly no``), evicting nothing.
+
+    ``password``: clients must give it (``requirepass``); ``url()`` holds it, percent-encoded.
+    """
 
     name = "redis"
 
-    def __init__(self) -> None:
+    def __init__(self, *, password: str = "") -> None:
         self.executable = redis_server()
         super().__init__()
+        self.password = password
 
     def start(self) -> Redis:
         self._spawn(
@@ -227,6 +232,7 @@ class Redis(_Server):
                 str(self.folder),
                 "--maxmemory-policy",
                 "noeviction",
+                *(["--requirepass", self.password] if self.password else []),
             ]
         )
         self._wait_ready(lambda: self.client(0).ping())
@@ -235,11 +241,13 @@ class Redis(_Server):
     def client(self, db: int):
         import redis
 
-        return redis.Redis(host=HOST, port=self.port, db=db, socket_timeout=5)
+        return redis.Redis(host=HOST, port=self.port, db=db, password=self.password or None, socket_timeout=5)
 
-    def url(self, db: int = 0) -> str:
-        """A ``CACHE_URL`` for database ``db``."""
-        return f"redis://{HOST}:{self.port}/{db}"
+    def url(self, db: int = 0, password: str | None = None) -> str:
+        """A ``CACHE_URL`` for database ``db`` (``password``: another one than the server's, to be refused)."""
+        password = self.password if password is None else password
+        credentials = f":{quote(password, safe='')}@" if password else ""
+        return f"redis://{credentials}{HOST}:{self.port}/{db}"
 
     def flush(self) -> None:
         """Empty every database (each test starts with no counters)."""

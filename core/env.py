@@ -7,9 +7,11 @@ function from the text to the value that raises ``ValueError(problem[, hint])``;
 with a hint when the value looks like another variable's name (``.env`` does not
 substitute names). Lists are read by django-environ's own list cast.
 
-``EMAIL_URL``, ``ADMINS_EMAIL_URL`` and ``DATABASE_URL`` are all ``scheme://login:password@host``:
-a password holding an unencoded ``/``, ``#``, ``?``, ``@``, ``[`` or ``]`` makes the URL name
-another host or port, or fail in a parser whose message quotes the password.
+``EMAIL_URL``, ``ADMINS_EMAIL_URL``, ``DATABASE_URL`` and ``CACHE_URL`` are all
+``scheme://login:password@host``: a password holding an unencoded ``/``, ``#``, ``?``, ``@``,
+``[`` or ``]`` makes the URL name another host or port, or fail in a parser whose message
+quotes the password; one holding white space (Gmail's ``abcd efgh ijkl mnop``) is cut or
+changed by URL parsers. Each is refused (``check_url_credentials``).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import environ
 
 __all__ = [
     "ENCODE_HINT",
+    "SPACE_HINT",
     "ConfigError",
     "Env",
     "boolean",
@@ -43,6 +46,11 @@ ENCODE_HINT = (
     "percent-encode the login and password in the URL: / as %2F, # as %23, ? as %3F, @ as %40, "
     "[ as %5B, ] as %5D, % as %25 (python3 -c 'import urllib.parse,sys; "
     "print(urllib.parse.quote(sys.argv[1], safe=\"\"))' 'the-password')"
+)
+
+SPACE_HINT = (
+    "percent-encode the login and password in the URL: a space as %20, a tab as %09; "
+    "Gmail shows its app password in groups of four: the spaces may simply be removed"
 )
 
 
@@ -192,8 +200,9 @@ def check_url_credentials(variable: str, url: str) -> tuple[str, str]:
     The credentials end at the last ``@`` of the authority, which itself ends at
     the first ``/``, ``?`` or ``#``. An ``@`` after that (``user:pa/ss@host``)
     means the password holds one of these unencoded: read as it is, the URL would
-    name another host and port (``me:4651/TailSecret@host`` is host ``me``). A URL
-    with no authority (``sqlite:////data/a@b.db``) has no credentials.
+    name another host and port (``me:4651/TailSecret@host`` is host ``me``). White
+    space in the credentials is refused too. A URL with no authority
+    (``sqlite:////data/a@b.db``) has no credentials.
     """
     rest = url.partition("://")[2]
     end = next((index for index, char in enumerate(rest) if char in "/?#"), len(rest))
@@ -209,7 +218,11 @@ def check_url_credentials(variable: str, url: str) -> tuple[str, str]:
             )
         return "", ""
     # An unencoded @ in the login (anna@example.com) is read right: the host starts after the last @.
-    login, _, password = authority.rpartition("@")[0].partition(":")
+    userinfo = authority.rpartition("@")[0]
+    if any(char.isspace() for char in userinfo):  # URL parsers drop a tab, or end the URL at a space
+        problem = "the login or password holds white space (the URL cannot be read as written)"
+        raise ConfigError(variable, problem, SPACE_HINT)
+    login, _, password = userinfo.partition(":")
     if any(char in login for char in "[]") or any(char in password for char in "@[]"):
         problem = "the login or password holds an unencoded @, [ or ] (the URL cannot be read as written)"
         raise ConfigError(variable, problem, ENCODE_HINT)

@@ -4,6 +4,8 @@ import logging
 
 from django.utils import log
 
+from core.security import mask_text
+
 
 class AdminEmailHandler(log.AdminEmailHandler):
     """Django's error mail to ADMINS, which never lets a mail failure escape.
@@ -12,6 +14,9 @@ class AdminEmailHandler(log.AdminEmailHandler):
     out of the logging call: with the mail server down, logging an error would
     itself fail (a request, the task worker). Here a failure to send is reported
     as every other logging handler reports its own errors, on stderr.
+
+    The report is made by ``DEFAULT_EXCEPTION_REPORTER`` (core.security); the
+    subject, which holds the logged message, is masked as the log is.
     """
 
     def emit(self, record):
@@ -19,6 +24,9 @@ class AdminEmailHandler(log.AdminEmailHandler):
             super().emit(record)
         except Exception:
             self.handleError(record)
+
+    def format_subject(self, subject):
+        return super().format_subject(mask_text(subject))
 
 
 class ExplainedTaskFailures(logging.Filter):

@@ -243,10 +243,10 @@ X_FRAME_OPTIONS = "DENY"
 # HSTS and SSL redirect are left to the proxy in front (README: "check --deploy").
 SESSION_COOKIE_SECURE = not DEBUG
 CSRF_COOKIE_SECURE = not DEBUG
-# Debug page and error mail: also hide the credentials of any URL (EMAIL_URL in a
-# request's META, CACHES, DATABASES ...) and SECRET_KEY's value (core/security.py).
+# Debug page and error mail: also hide every configured password and SECRET_KEY by
+# value, and the credentials of any URL (EMAIL_URL in a request's META ...) (core/security.py).
 DEFAULT_EXCEPTION_REPORTER_FILTER = "core.security.SecretsFilter"
-# ... and the exception's own text (a database or Redis error quoting its URL).
+# ... and the exception's own text (a database or Redis error quoting its password).
 DEFAULT_EXCEPTION_REPORTER = "core.security.SecretsReporter"
 
 # LOGGING
@@ -259,13 +259,14 @@ LOGGING = {
         # A failed reset delivery is one line from core.mail.tasks; its traceback only with db_worker -v2.
         "explained_task_failures": {"()": "core.logging.ExplainedTaskFailures"},
     },
-    "formatters": {"masked": {"()": "core.security.SecretsFormatter"}},  # URL credentials in a traceback
+    "formatters": {"masked": {"()": "core.security.SecretsFormatter"}},  # every secret, in a traceback too
     "handlers": {
         "console": {"class": "logging.StreamHandler", "formatter": "masked"},
         # Django's error mail to ADMINS, but a mail failure never escapes the logging call.
         "mail_admins": {
             "class": "core.logging.AdminEmailHandler",
             "level": "ERROR",
+            "formatter": "masked",  # the logged message, above the report
             "filters": ["require_debug_false"],
         },
     },

@@ -1,5 +1,6 @@
 import email
 import email.policy
+import functools
 import os
 import subprocess
 import sys
@@ -101,6 +102,15 @@ def postgres():
 def redis():
     """A Redis server of the test run's own on 127.0.0.1 (bench/services.py); skipped if not installed."""
     yield from _server_of_our_own(services.Redis)
+
+
+REDIS_PASSWORD = "Rd/S3cret#y"  # with characters a URL must percent-encode
+
+
+@pytest.fixture(scope="session")
+def redis_with_password():
+    """A Redis server that requires ``REDIS_PASSWORD`` (``requirepass``); skipped if not installed."""
+    yield from _server_of_our_own(functools.partial(services.Redis, password=REDIS_PASSWORD))
 
 
 # ---------------------------------------------------------------- SMTP servers (tests/smtp_servers.py)

@@ -4,13 +4,13 @@
 sentence naming host:port, a hint and the project's exit code (core.mail.errors).
 No sentence made here ever contains the SMTP password: text that comes from
 outside (a server's reply, an exception's message) goes through ``_scrub``, which
-hides the password where it can appear (a URL's credentials, a word of its own),
-never as a bare substring of the whole output.
+hides the password and every other configured secret where it can appear
+(``core.security.mask_text``: a URL's credentials; a short password only as a
+word of its own, never as a bare substring of other words).
 """
 
 from __future__ import annotations
 
-import re
 import smtplib
 import socket
 import ssl
@@ -23,7 +23,7 @@ from django.core.mail.backends.smtp import EmailBackend as SmtpBackend
 from django.utils.translation import gettext as _
 
 from core.mail.errors import ExitCode, MailProblem, bug_hint
-from core.security import MASK, mask_url_credentials
+from core.security import mask_text
 
 # The hints are functions, not constants: each is translated when a problem is
 # explained, into the language active then (LANGUAGE_CODE in a command).
@@ -104,20 +104,14 @@ def explain(error: BaseException, backend, stage: str = "") -> MailProblem:
 
 
 def _scrub(text, backend=None) -> str:
-    """Text from outside the project with the SMTP password hidden where it can appear.
+    """Text from outside the project with every secret hidden where it can appear (``core.security.mask_text``).
 
     A server may echo a URL or the credentials in its reply, an exception may hold
-    them in its message: the credentials of any URL are hidden, and the password
-    where it stands as a word of its own (between spaces, quotes, brackets or
-    punctuation). Never as a substring of other words: the password ``e`` leaves
-    ``refused`` alone, and ``example`` leaves the login ``anna@example.com`` whole.
+    them in its message. A short password only where it stands as a word of its
+    own: the password ``e`` leaves ``refused`` alone, and ``example`` leaves the
+    login ``anna@example.com`` whole.
     """
-    text = mask_url_credentials(str(text))
-    password = getattr(backend, "password", "") or ""
-    if password and password in text:
-        word = rf"(?<![^\s'\"(<\[=:]){re.escape(password)}(?![^\s'\")>\].,;:])"
-        text = re.sub(word, MASK, text)
-    return text
+    return mask_text(str(text), getattr(backend, "password", "") or "")
 
 
 def _explain(error: BaseException, backend, stage: str) -> MailProblem:

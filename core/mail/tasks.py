@@ -48,6 +48,7 @@ from core.mail.mailers import get_backend
 from core.mail.reset import DEFAULTS, MessageOptions
 from core.mail.signup import CONFIRM, CONFIRM_OPTIONS, EXISTS, EXISTS_OPTIONS, RESET, send_account_message
 from core.models import Delivery
+from core.security import mask_text
 
 logger = logging.getLogger(__name__)
 
@@ -89,8 +90,9 @@ def retry_delay(attempt: int) -> float:
 
 
 def describe_error(error: BaseException) -> str:
-    """``Class: text`` for the record (SMTP replies and OS errors carry no password)."""
-    return f"{type(error).__name__}: {error}"[:LAST_ERROR_LENGTH]
+    """``Class: text`` for the record, every secret masked: a server's reply may quote the password, and
+    ``mailqueue``, the admin and the mail to ADMINS all show what is stored."""
+    return mask_text(f"{type(error).__name__}: {error}")[:LAST_ERROR_LENGTH]
 
 
 def in_words(error: BaseException) -> str:

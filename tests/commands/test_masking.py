@@ -63,3 +63,37 @@ def test_a_non_ascii_password_set_in_mailers_is_a_configuration_error(settings, 
     problem = caught.value
     assert int(problem.code) == 3 and "SMTP logins must be ASCII" in problem.message
     assert "ä" not in problem.message + problem.hint and "address" not in problem.hint
+
+
+@pytest.mark.parametrize("password", ["Quoted-Pw-4417", "e"])
+def test_a_reply_quoting_the_password_is_stored_masked_for_mailqueue_and_the_mail_to_admins(tmp_path, password):
+    """The worker stores the error masked, so every reader of it is safe: mailqueue, the ADMINS mail, the admin."""
+    with (
+        smtp_server(logins=LOGINS, fail=[echoing(password)]) as failing,
+        smtp_server() as admins,
+    ):
+        env = {
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+            **env_for(failing.host, failing.port, user=LOGIN, password=password, timeout=5),
+            "ADMINS_EMAIL_URL": f"smtp://{admins.host}:{admins.port}",
+            "ADMINS": "ops@example.com",
+        }
+        assert manage("migrate", "--noinput", "-v0", env=env).returncode == 0
+        setup = (
+            "from users.models import User\n"
+            "from core.mail.tasks import enqueue_password_reset\n"
+            "User.objects.create_user('anna', 'anna@example.com', 'old-password-1')\n"
+            "enqueue_password_reset('anna@example.com', 'https://cinemahub.example')\n"
+        )
+        assert manage("shell", "-v0", "-c", setup, env=env).returncode == 0
+        worker = manage("db_worker", "--batch", "--no-reload", "--no-startup-delay", env=env)
+        assert admins.wait_for("saved", timeout=30)
+        queue = manage("mailqueue", env=env)
+    [report] = admins.messages
+    body = report.message().get_body(("plain",)).get_content()
+    [last_error] = [line for line in body.splitlines() if line.startswith("Last error: ")]
+    [failure] = [line for line in queue.stdout.splitlines() if "anna@example.com  1 attempts:" in line]
+    for shown in (last_error, failure):  # the reply is there, its password is not
+        assert "535" in shown and f"'{MASK}'" in shown and f"smtp://{MASK}@relay.example" in shown
+    for output in (body, report.data.decode(), queue.stdout, queue.stderr, worker.stdout, worker.stderr):
+        assert f"'{password}'" not in output and f":{password}@" not in output
