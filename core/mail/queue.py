@@ -1,4 +1,4 @@
-"""Whether reset mail is flowing, and queueing failed deliveries again (``manage.py mailqueue``).
+"""Whether the site's mail is flowing, and queueing failed deliveries again (``manage.py mailqueue``).
 
 Counts come from ``core.models.Delivery`` (one row per message) and the request
 tasks not yet run (every task of ``core.mail.tasks`` but the retries: resets,
