@@ -1,10 +1,19 @@
-"""Whether reset mail is flowing, and queueing failed deliveries again (``manage.py mailqueue``).
+"""Whether the site's mail is flowing, and queueing failed deliveries again (``manage.py mailqueue``).
 
 Counts come from ``core.models.Delivery`` (one row per message) and the request
-tasks not yet run; "a worker was last seen" from the workers' heartbeats
-(``core.models.WorkerBeat``, written by ``db_worker``). Mail is *stalled* when a
-message due now has waited longer than ``max_wait`` seconds, or when no worker
-has been seen for ``max_silence`` seconds: either way nothing will send it.
+tasks not yet run (every task of ``core.mail.tasks`` but the retries: resets,
+sign-ups, confirmations, notices, changes of address); "a worker was last seen"
+from the workers' heartbeats (``core.models.WorkerBeat``, written by
+``db_worker``). Mail is not flowing when:
+
+- a message (or a request) due now has waited longer than ``max_wait`` seconds;
+- no worker has been seen for ``max_silence`` seconds: nothing will send it;
+- mail is *failing*: a delivery of the last 24 hours failed or waits for a
+  retry, and no message has been sent since that delivery was made (its first
+  attempt is made when it is made). A server that is down, or a login refused
+  after a password change, fails every delivery: unhealthy from the first
+  failure. One address refused while other mail goes out is no outage: a message
+  sent after it was made clears it.
 """
 
 from __future__ import annotations
@@ -13,18 +22,33 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import transaction
-from django.db.models import Max, Min
+from django.db import connection, transaction
+from django.db.models import Count, Max, Min, Q
+from django.tasks import Task
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext, pgettext_lazy
 from django_tasks_db.models import DBTaskResult
 
+from core.mail import tasks
 from core.mail.errors import ExitCode, MailProblem
-from core.mail.tasks import request_password_reset, send_delivery
+from core.mail.tasks import send_delivery
 from core.models import Delivery, WorkerBeat
 
 DEFAULT_MAX_WAIT = 300.0  # seconds a due message may wait before mail counts as stalled
 DEFAULT_MAX_SILENCE = 180.0  # seconds without any worker's heartbeat (they beat every RESET_WORKER_TIMEOUT / 4)
 FAILURE_WINDOW = timedelta(hours=24)
+# Every task a page or a command queues (a request); send_delivery's are retries, counted as deliveries.
+REQUEST_TASKS = [
+    found.module_path for found in vars(tasks).values() if isinstance(found, Task) and found is not send_delivery
+]
+# The largest delivery id the database can hold (a larger one would overflow the query).
+MAX_DELIVERY_ID = connection.ops.integer_field_range(Delivery._meta.pk.get_internal_type())[1]
+STATUS_WORDS = {  # "Delivery 5 is sent, not failed"
+    Delivery.Status.QUEUED: pgettext_lazy("delivery", "queued"),
+    Delivery.Status.SENDING: pgettext_lazy("delivery", "being sent"),
+    Delivery.Status.SENT: pgettext_lazy("delivery", "sent"),
+}
 
 
 def seconds_between(earlier: datetime | None, later: datetime) -> float | None:
@@ -45,6 +69,11 @@ class QueueStatus:
     sent_24h: int
     worker_last_seen: datetime | None
     worker_id: str = ""
+    last_sent: datetime | None = None
+    # Failing: deliveries made since the last message was sent (in the window) that failed / wait for a retry.
+    failing_failed: int = 0
+    failing_retrying: int = 0
+    last_error: str = ""  # the latest error of those deliveries
     max_wait: float = DEFAULT_MAX_WAIT
     max_silence: float = DEFAULT_MAX_SILENCE
     problems: list[str] = field(default_factory=list)
@@ -58,6 +87,14 @@ class QueueStatus:
         return seconds_between(self.worker_last_seen, self.checked_at)
 
     @property
+    def silent(self) -> bool:
+        return self.worker_silence is None or self.worker_silence > self.max_silence
+
+    @property
+    def failing(self) -> bool:
+        return bool(self.failing_failed or self.failing_retrying)
+
+    @property
     def healthy(self) -> bool:
         return not self.problems
 
@@ -65,14 +102,20 @@ class QueueStatus:
         """Exit 7 with the reasons, or None when mail is flowing."""
         if self.healthy:
             return None
-        silent = self.worker_silence is None or self.worker_silence > self.max_silence
-        hint = (
-            "start the worker: python manage.py db_worker (run it as a service beside the web server)"
-            if silent
-            else "the workers are not keeping up or cannot send: read their log, and run "
-            "python manage.py sendtestmail you@example.com to test the mail server"
-        )
-        return MailProblem(ExitCode.UNHEALTHY, f"Mail is not flowing: {'; '.join(self.problems)}.", hint)
+        if self.silent:
+            hint = _("start the worker: python manage.py db_worker (run it as a service beside the web server)")
+        elif self.failing:
+            hint = _(
+                "python manage.py sendtestmail you@example.com says why the mail server refuses or cannot be "
+                "reached, and how to fix it; then python manage.py mailqueue retry --failed sends the failed again"
+            )
+        else:
+            hint = _(
+                "the workers are not keeping up or cannot send: read their log, and run "
+                "python manage.py sendtestmail you@example.com to test the mail server"
+            )
+        message = _("Mail is not flowing: %(problems)s.") % {"problems": "; ".join(self.problems)}
+        return MailProblem(ExitCode.UNHEALTHY, message, hint)
 
     def as_dict(self) -> dict:
         def iso(moment: datetime | None) -> str | None:
@@ -91,6 +134,10 @@ class QueueStatus:
             "worker_last_seen": iso(self.worker_last_seen),
             "worker_last_seen_seconds": self.worker_silence,
             "worker_id": self.worker_id or None,
+            "last_sent": iso(self.last_sent),
+            "failing_failed": self.failing_failed,
+            "failing_retrying": self.failing_retrying,
+            "last_error": self.last_error or None,
             "max_wait": self.max_wait,
             "max_silence": self.max_silence,
             "problems": self.problems,
@@ -109,12 +156,22 @@ def queue_status(*, max_wait: float = DEFAULT_MAX_WAIT, max_silence: float | Non
     queued = Delivery.objects.filter(status=Delivery.Status.QUEUED)
     due = queued.filter(next_attempt_at__lte=now).aggregate(oldest=Min("next_attempt_at"))
     due_count = queued.filter(next_attempt_at__lte=now).count()
-    requests = DBTaskResult.objects.ready().filter(task_path=request_password_reset.module_path)
+    requests = DBTaskResult.objects.ready().filter(task_path__in=REQUEST_TASKS)
     oldest_request = requests.aggregate(oldest=Min("enqueued_at"))["oldest"]
     oldest = min((moment for moment in (due["oldest"], oldest_request) if moment), default=None)
     recent = Delivery.objects.filter(updated_at__gte=now - FAILURE_WINDOW)
     last_seen = WorkerBeat.objects.aggregate(last=Max("last_seen"))["last"]
     worker = WorkerBeat.objects.filter(last_seen=last_seen).values_list("worker_id", flat=True).first()
+    # A sent delivery's updated_at is its sent_at: the (status, updated_at) index finds the latest.
+    last_sent = Delivery.objects.filter(status=Delivery.Status.SENT).aggregate(last=Max("updated_at"))["last"]
+    # Failing: deliveries failed or waiting for a retry (an attempt failed), made since the last message sent.
+    failing = recent.filter(Q(status=Delivery.Status.FAILED) | Q(status=Delivery.Status.QUEUED, attempts__gt=0))
+    if last_sent:
+        failing = failing.filter(created_at__gt=last_sent)
+    failing_counts = failing.aggregate(
+        failed=Count("pk", filter=Q(status=Delivery.Status.FAILED)),
+        retrying=Count("pk", filter=Q(status=Delivery.Status.QUEUED)),
+    )
     status = QueueStatus(
         checked_at=now,
         requests_waiting=requests.count(),
@@ -126,16 +183,51 @@ def queue_status(*, max_wait: float = DEFAULT_MAX_WAIT, max_silence: float | Non
         sent_24h=recent.filter(status=Delivery.Status.SENT).count(),
         worker_last_seen=last_seen,
         worker_id=worker or "",
+        last_sent=last_sent,
+        failing_failed=failing_counts["failed"],
+        failing_retrying=failing_counts["retrying"],
         max_wait=max_wait,
         max_silence=max_silence,
     )
     if status.oldest_wait is not None and status.oldest_wait > max_wait:
-        status.problems.append(f"a message has waited {status.oldest_wait:.0f} s (more than {max_wait:g} s)")
+        status.problems.append(
+            _("a message has waited %(waited).0f s (more than %(limit)s s)")
+            % {"waited": status.oldest_wait, "limit": f"{max_wait:g}"}
+        )
     if status.worker_silence is None:
-        status.problems.append("no worker has ever been seen")
-    elif status.worker_silence > max_silence:
-        status.problems.append(f"no worker seen for {status.worker_silence:.0f} s (more than {max_silence:g} s)")
+        status.problems.append(_("no worker has ever been seen"))
+    elif status.silent:
+        status.problems.append(
+            _("no worker seen for %(silence).0f s (more than %(limit)s s)")
+            % {"silence": status.worker_silence, "limit": f"{max_silence:g}"}
+        )
+    if status.failing:
+        status.last_error = failing.order_by("-updated_at").values_list("last_error", flat=True).first()
+        status.problems.append(failing_problem(status))
     return status
+
+
+def failing_problem(status: QueueStatus) -> str:
+    """Why mail is failing: "1 delivery failed, 2 deliveries wait for a retry, and no message has been sent..."."""
+    counts = []
+    if status.failing_failed:
+        counts.append(
+            ngettext("%(count)d delivery failed", "%(count)d deliveries failed", status.failing_failed)
+            % {"count": status.failing_failed}
+        )
+    if status.failing_retrying:
+        counts.append(
+            ngettext(
+                "%(count)d delivery waits for a retry", "%(count)d deliveries wait for a retry", status.failing_retrying
+            )
+            % {"count": status.failing_retrying}
+        )
+    total = status.failing_failed + status.failing_retrying
+    return ngettext(
+        "%(failures)s, and no message has been sent since it was made (last error: %(error)s)",
+        "%(failures)s, and no message has been sent since they were made (last error: %(error)s)",
+        total,
+    ) % {"failures": ", ".join(counts), "error": status.last_error}
 
 
 @dataclass
@@ -154,8 +246,8 @@ def retry(ids: list[int] | None = None, *, failed: bool = False) -> Retried:
     if not ids and not failed:
         raise MailProblem(
             ExitCode.BAD_INPUT,
-            "Say which deliveries to queue again.",
-            "give their ids (python manage.py mailqueue lists failures) or --failed for every failed one",
+            _("Say which deliveries to queue again."),
+            _("give their ids (python manage.py mailqueue lists failures) or --failed for every failed one"),
         )
     with transaction.atomic():
         chosen = Delivery.objects.select_for_update().filter(status=Delivery.Status.FAILED)
@@ -163,11 +255,14 @@ def retry(ids: list[int] | None = None, *, failed: bool = False) -> Retried:
             found = dict(Delivery.objects.filter(pk__in=ids).values_list("pk", "status"))
             for pk in ids:
                 if pk not in found:
-                    raise MailProblem(ExitCode.BAD_INPUT, f"No delivery with id {pk}.", "check the id")
+                    raise MailProblem(
+                        ExitCode.BAD_INPUT, _("No delivery with id %(id)d.") % {"id": pk}, _("check the id")
+                    )
                 if found[pk] != Delivery.Status.FAILED:
                     raise MailProblem(
                         ExitCode.BAD_INPUT,
-                        f"Delivery {pk} is {found[pk]}, not failed: only failed deliveries are queued again.",
+                        _("Delivery %(id)d is %(status)s, not failed: only failed deliveries are queued again.")
+                        % {"id": pk, "status": STATUS_WORDS[found[pk]]},
                         "",
                     )
             chosen = chosen.filter(pk__in=ids)

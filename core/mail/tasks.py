@@ -124,7 +124,8 @@ def request_password_reset(context: TaskContext, *, email: str, site_url: str, o
     users = accounts_for(email)
     if not users and settings.DEBUG:  # for the developer at the terminal; the page said nothing
         logger.warning(
-            "Password reset for %s: no active account with a usable password has this address; nothing sent", email
+            _("Password reset for %(email)s: no active account with a usable password has this address; nothing sent")
+            % {"email": email}
         )
     return deliver(context, users, site_url, options or {})
 
@@ -216,7 +217,10 @@ def request_signup(
     except IntegrityError:  # the address, or the username, was taken after the form was checked
         if accounts_using(email):
             return tell_owner(context, email, site_url, language)
-        logger.warning("Sign-up for %s dropped: the username %r was taken after the form was checked", email, username)
+        logger.warning(
+            _("Sign-up for %(email)s dropped: the username %(username)r was taken after the form was checked")
+            % {"email": email, "username": username}
+        )
         return 0
     return deliver(context, [user], site_url, {**CONFIRM_OPTIONS.as_dict(), **language})
 
@@ -225,7 +229,10 @@ def tell_owner(context: TaskContext, email: str, site_url: str, language: dict) 
     """The "someone tried to register with your address" message, with a reset link (active, usable password)."""
     users = accounts_for(email)
     if not users and settings.DEBUG:
-        logger.warning("Sign-up for %s: its account is inactive or has no usable password; nothing sent", email)
+        logger.warning(
+            _("Sign-up for %(email)s: its account is inactive or has no usable password; nothing sent")
+            % {"email": email}
+        )
     return deliver(context, users, site_url, {**EXISTS_OPTIONS.as_dict(), **language})
 
 
@@ -234,7 +241,10 @@ def request_signup_confirmation(context: TaskContext, *, email: str, site_url: s
     """A new confirmation to the unconfirmed, active account using ``email``; nothing for any other address."""
     users = [user for user in accounts_for(email) if not user.email_confirmed]
     if not users and settings.DEBUG:  # for the developer at the terminal; the page said nothing
-        logger.warning("Confirmation for %s: no active account with this unconfirmed address; nothing sent", email)
+        logger.warning(
+            _("Confirmation for %(email)s: no active account with this unconfirmed address; nothing sent")
+            % {"email": email}
+        )
     return deliver(context, users, site_url, {**CONFIRM_OPTIONS.as_dict(), "language": options.get("language", "")})
 
 

@@ -29,6 +29,7 @@ from django.conf import settings
 from django.db import close_old_connections, connections
 from django.tasks import TaskResultStatus
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django_tasks_db.management.commands.db_worker import Worker
 from django_tasks_db.models import DBTaskResult
 
@@ -90,11 +91,11 @@ def recover_stranded(timeout: float | None = None) -> list[Recovered]:
         if taken:
             recovered.append(Recovered(str(task.pk), task.task_path, owner))
             logger.warning(
-                "Task %s (%s) was running under worker %s, not seen for over %g s: queued again",
-                task.pk,
-                task.task_path,
-                owner or "?",
-                timeout,
+                _(
+                    "Task %(task)s (%(path)s) was running under worker %(worker)s, not seen for over %(timeout)s s: "
+                    "queued again"
+                )
+                % {"task": task.pk, "path": task.task_path, "worker": owner or "?", "timeout": f"{timeout:g}"}
             )
     return recovered
 
@@ -115,7 +116,7 @@ class Heart(threading.Thread):
                     beat(self.worker_id)
                     recover_stranded()
                 except Exception:  # a locked or unreachable database: try again at the next beat
-                    logger.exception("Heartbeat of worker %s failed", self.worker_id)
+                    logger.exception(_("Heartbeat of worker %(worker)s failed") % {"worker": self.worker_id})
         finally:
             connections.close_all()
 

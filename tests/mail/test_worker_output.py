@@ -46,3 +46,17 @@ def test_a_server_that_is_down_is_named_with_the_next_attempt(site):
     )
     assert f"{port.host}:{port.port}" in line and "Hint: " in line
     assert "Traceback" not in result.stderr
+
+
+def test_with_language_code_ru_the_worker_says_in_russian_that_no_account_has_the_address(tmp_path):
+    env = {"DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}", "LANGUAGE_CODE": "ru", "DEBUG": "true"}
+    assert manage("migrate", "--noinput", "-v0", env=env).returncode == 0
+    enqueue = "from core.mail.tasks import enqueue_password_reset; enqueue_password_reset('nobody@example.com', 'https://x.example')"
+    assert manage("shell", "-c", enqueue, env=env).returncode == 0
+    result = manage(*WORKER, env=env)
+    assert result.returncode == 0
+    [line] = [line for line in result.stderr.splitlines() if "nobody@example.com" in line]
+    assert line.endswith(
+        "Сброс пароля для nobody@example.com: ни у одной активной учётной записи с паролем нет этого адреса; "
+        "ничего не отправлено"
+    )

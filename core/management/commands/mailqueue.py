@@ -7,6 +7,10 @@ arguments and renders the results as text or one JSON document.
 import argparse
 import json
 
+from django.utils.text import Truncator
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
 from core.mail import queue
 from core.mail.errors import ExitCode, MailProblem
 from core.management.base import ProjectCommand, command_error
@@ -16,31 +20,41 @@ def seconds(text: str) -> float:
     try:
         value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+        raise argparse.ArgumentTypeError(_("%(text)r is not a number of seconds") % {"text": text}) from None
     if not 0 <= value < float("inf"):
-        raise argparse.ArgumentTypeError("must be 0 or more")
+        raise argparse.ArgumentTypeError(_("must be 0 or more"))
     return value
 
 
 def delivery_id(text: str) -> int:
+    """A delivery id, within what the database can hold (a larger one would overflow the query)."""
     try:
-        return int(text)
+        value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a delivery id (a whole number)") from None
+        value = 0
+    if not 1 <= value <= queue.MAX_DELIVERY_ID:
+        raise argparse.ArgumentTypeError(
+            _("%(text)s is not a delivery id (a whole number from 1 to %(max)d)")
+            % {"text": Truncator(text).chars(30), "max": queue.MAX_DELIVERY_ID}
+        )
+    return value
 
 
 def ago(value: float | None) -> str:
     if value is None:
-        return "never"
+        return _("never")
     if value < 90:
-        return f"{value:.0f} s ago"
-    return f"{value / 60:.0f} min ago" if value < 5400 else f"{value / 3600:.1f} h ago"
+        return _("%(seconds).0f s ago") % {"seconds": value}
+    if value < 5400:
+        return _("%(minutes).0f min ago") % {"minutes": value / 60}
+    return _("%(hours).1f h ago") % {"hours": value / 3600}
 
 
 class Command(ProjectCommand):
     help = (
-        "Say whether password-reset mail is flowing: deliveries waiting and being sent, the oldest wait, "
-        "failures in the last 24 hours, when a worker was last seen. Exit 7 when mail is stalled. "
+        "Say whether the site's mail is flowing: requests and deliveries waiting and being sent, the oldest wait, "
+        "failures in the last 24 hours, when a worker was last seen. Exit 7 when mail is stalled or every "
+        "delivery since the last message sent failed. "
         "'mailqueue retry ID... | --failed' queues failed deliveries again."
     )
     requires_system_checks = []  # a monitoring probe: only the database is read
@@ -96,24 +110,29 @@ class Command(ProjectCommand):
 
     def render(self, status, problem):
         if problem is None:
-            self.stdout.write(self.style.SUCCESS("Mail is flowing."))
-        oldest = "" if status.oldest_wait is None else f" (oldest waiting {status.oldest_wait:.0f} s)"
-        worker = f" ({status.worker_id})" if status.worker_id else ""
-        lines = [
-            f"  requests not yet looked at: {status.requests_waiting}",
-            f"  deliveries waiting:         {status.queued}{oldest}",
-            f"  retries scheduled:          {status.scheduled}",
-            f"  being sent:                 {status.sending}",
-            f"  sent in the last 24 h:      {status.sent_24h}",
-            f"  failed in the last 24 h:    {status.failed_24h}",
-            f"  worker last seen:           {ago(status.worker_silence)}{worker}",
+            self.stdout.write(self.style.SUCCESS(_("Mail is flowing.")))
+        waiting = str(status.queued)
+        if status.oldest_wait is not None:
+            waiting += " " + _("(oldest waiting %(seconds).0f s)") % {"seconds": status.oldest_wait}
+        seen = ago(status.worker_silence) + (f" ({status.worker_id})" if status.worker_id else "")
+        rows = [
+            (_("requests not yet looked at:"), status.requests_waiting),
+            (_("deliveries waiting:"), waiting),
+            (_("retries scheduled:"), status.scheduled),
+            (_("being sent:"), status.sending),
+            (_("sent in the last 24 h:"), status.sent_24h),
+            (_("failed in the last 24 h:"), status.failed_24h),
+            (_("worker last seen:"), seen),
         ]
-        self.stdout.write("\n".join(lines))
+        width = max(len(label) for label, _value in rows)
+        self.stdout.write("\n".join(f"  {label.ljust(width)} {value}" for label, value in rows))
         failures = queue.recent_failures() if status.failed_24h else []
         if failures:
-            self.stdout.write("Latest failures (python manage.py mailqueue retry ID... to queue them again):")
+            self.stdout.write(_("Latest failures (python manage.py mailqueue retry ID... to queue them again):"))
             for delivery in failures:
-                attempts = f"{delivery.attempts} attempts"
+                attempts = ngettext("%(count)d attempt", "%(count)d attempts", delivery.attempts) % {
+                    "count": delivery.attempts
+                }
                 self.stdout.write(f"  {delivery.pk}  {delivery.email}  {attempts}: {delivery.last_error}")
 
     def retry(self, options):
@@ -121,7 +140,12 @@ class Command(ProjectCommand):
         if options["json"]:
             self.stdout.write(json.dumps({"ok": True, "code": 0, "queued": retried.ids}))
         elif not retried.ids:
-            self.stdout.write("No failed deliveries.")
+            self.stdout.write(_("No failed deliveries."))
         else:
-            ids = ", ".join(map(str, retried.ids))
-            self.stdout.write(self.style.SUCCESS(f"Queued again: {len(retried.ids)} ({ids}); the worker sends them."))
+            count = len(retried.ids)
+            text = ngettext(
+                "Queued again: %(count)d (%(ids)s); the worker sends it.",
+                "Queued again: %(count)d (%(ids)s); the worker sends them.",
+                count,
+            ) % {"count": count, "ids": ", ".join(map(str, retried.ids))}
+            self.stdout.write(self.style.SUCCESS(text))
