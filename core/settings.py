@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import environ
+from django.conf import ENVIRONMENT_VARIABLE
 
 from core import counters, ratelimit
 from core.env import Env, check_env_file, database_from_url, resolve_proxies, time_zone
@@ -43,7 +44,7 @@ def _checked_dir(namespace: dict):
 __dir__ = _checked_dir(globals())
 # A settings module that imports this one (settings/local.py: from core.settings import *) is checked
 # the same way: it is Django's DJANGO_SETTINGS_MODULE, being run now.
-_importer = sys.modules.get(os.environ.get("DJANGO_SETTINGS_MODULE", ""))
+_importer = sys.modules.get(os.environ.get(ENVIRONMENT_VARIABLE, ""))  # DJANGO_SETTINGS_MODULE
 if _importer is not None and vars(_importer) is not globals():
     _importer.__dir__ = _checked_dir(vars(_importer))
 
@@ -191,6 +192,8 @@ AUTH_PASSWORD_VALIDATORS = [
 # MAIL (Django 6.1 MAILERS; see core/mail/config.py and env.sample)
 # ------------------------------------------------------------------------------
 MAILERS = mailconfig.mailers_from_env(env, BASE_DIR)
+# SMTP variables that EMAIL_BACKEND (a file or console backend) or EMAIL_URL overrides: check warns (W008).
+MAIL_IGNORED_VARIABLES = mailconfig.ignored_variables(env, MAILERS)
 DEFAULT_FROM_EMAIL = mailconfig.default_from_email(env, MAILERS)
 SERVER_EMAIL = env.get("SERVER_EMAIL", mailconfig.address, DEFAULT_FROM_EMAIL)
 ADMINS = env.get("ADMINS", mailconfig.addresses, [])

@@ -298,6 +298,21 @@ def mailers_from_env(env: Env, base_dir: Path) -> dict:
     return {"default": mailer}
 
 
+def ignored_variables(env: Env, mailers: dict) -> dict:
+    """The SMTP variables set while the default mailer is not SMTP, and the variable that chose it.
+
+    ``{"chosen_by": "EMAIL_BACKEND" | "EMAIL_URL", "variables": [...]}``, or ``{}``: the first lesson's
+    ``EMAIL_BACKEND=...filebased...`` left in ``.env`` beside the second lesson's ``EMAIL_HOST...``
+    lines wins, and ``check`` (core.mail.W008) and ``make run`` say so.
+    """
+    if mailers["default"]["BACKEND"] in (SMTP_BACKEND, CAFILE_SMTP_BACKEND):
+        return {}
+    variables = [name for name in SEPARATE_VARIABLES if env.text(name)]
+    if not variables:
+        return {}
+    return {"chosen_by": "EMAIL_URL" if env.text("EMAIL_URL") else "EMAIL_BACKEND", "variables": variables}
+
+
 def default_from_email(env: Env, mailers: dict) -> str:
     """``DEFAULT_FROM_EMAIL``, else the SMTP login when it is an address.
 
