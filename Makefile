@@ -33,10 +33,8 @@ $(VENV)/.dev: requirements.txt requirements-dev.txt | $(PY)
 
 run: $(VENV)/.runtime .env
 	$(PY) manage.py migrate --noinput
-	@echo
-	@echo "Open http://$(HOST):$(PORT)/ (Ctrl+C stops the server and the worker; after editing .env, start make run again)"
-	@$(PY) manage.py shell -v0 -c "from core.mail.mailers import describe_mailer; from core.management.base import mailer_text; print('Mailer ' + mailer_text(describe_mailer()))"
-	@echo
+	@# The address, the mailer, and warnings (SITE_URL on another port...), in LANGUAGE_CODE: core/banner.py.
+	@$(PY) manage.py shell -v0 -c "from core.banner import show; show('$(HOST)', '$(PORT)')"
 	@# The task worker sends the reset messages; it runs beside the server and stops with it.
 	$(PY) manage.py db_worker --no-reload & worker=$$!; \
 	trap 'kill $$worker 2>/dev/null; wait $$worker' EXIT INT TERM; \

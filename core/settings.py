@@ -6,9 +6,11 @@ the deprecated ``EMAIL_*`` settings are never defined here.
 """
 
 import os
+import sys
 from pathlib import Path
 
 import environ
+from django.conf import ENVIRONMENT_VARIABLE
 
 from core import counters, ratelimit
 from core.env import Env, check_env_file, database_from_url, resolve_proxies, time_zone
@@ -28,11 +30,23 @@ if _env_file and Path(_env_file).is_file():
 resolve_proxies(os.environ)
 
 
-def __dir__() -> list[str]:
-    """Django reads this module through dir(), after the whole file has run: the lessons'
-    EMAIL_BACKEND = ... lines, wherever pasted, stop start-up with the .env lines to use."""
-    mailconfig.refuse_email_settings(globals(), BASE_DIR)
-    return sorted(globals())
+def _checked_dir(namespace: dict):
+    """A settings module's ``__dir__``. Django reads the module through dir(), after the whole file has
+    run: the lessons' EMAIL_BACKEND = ... lines, wherever pasted, stop start-up with the .env lines to use."""
+
+    def __dir__() -> list[str]:
+        mailconfig.refuse_email_settings(namespace, BASE_DIR)
+        return sorted(namespace)
+
+    return __dir__
+
+
+__dir__ = _checked_dir(globals())
+# A settings module that imports this one (settings/local.py: from core.settings import *) is checked
+# the same way: it is Django's DJANGO_SETTINGS_MODULE, being run now.
+_importer = sys.modules.get(os.environ.get(ENVIRONMENT_VARIABLE, ""))  # DJANGO_SETTINGS_MODULE
+if _importer is not None and vars(_importer) is not globals():
+    _importer.__dir__ = _checked_dir(vars(_importer))
 
 
 # GENERAL
@@ -178,6 +192,8 @@ AUTH_PASSWORD_VALIDATORS = [
 # MAIL (Django 6.1 MAILERS; see core/mail/config.py and env.sample)
 # ------------------------------------------------------------------------------
 MAILERS = mailconfig.mailers_from_env(env, BASE_DIR)
+# SMTP variables that EMAIL_BACKEND (a file or console backend) or EMAIL_URL overrides: check warns (W008).
+MAIL_IGNORED_VARIABLES = mailconfig.ignored_variables(env, MAILERS)
 DEFAULT_FROM_EMAIL = mailconfig.default_from_email(env, MAILERS)
 SERVER_EMAIL = env.get("SERVER_EMAIL", mailconfig.address, DEFAULT_FROM_EMAIL)
 ADMINS = env.get("ADMINS", mailconfig.addresses, [])

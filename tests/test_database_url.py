@@ -1,9 +1,11 @@
 """DATABASE_URL: a URL that cannot be read as written is one configuration line, never the password."""
 
+import subprocess
+
 import pytest
 
 from core.env import ConfigError, database_from_url
-from tests.conftest import manage
+from tests.conftest import ROOT, manage
 
 SECRET = "DbSecret"
 
@@ -56,3 +58,10 @@ def test_a_process_stops_with_exit_3_and_no_secret(args):
     assert SECRET not in result.stdout + result.stderr
     if "--json" in args:
         assert '"code": 3' in result.stdout
+
+
+def test_git_ignores_the_files_sqlite_writes_beside_the_database():
+    """WAL mode (core/settings.py) keeps db.sqlite3-wal and db.sqlite3-shm beside the file while the site runs."""
+    names = ["db.sqlite3", "db.sqlite3-wal", "db.sqlite3-shm"]
+    result = subprocess.run(["git", "check-ignore", *names], cwd=ROOT, capture_output=True, text=True)
+    assert result.stdout.split() == names

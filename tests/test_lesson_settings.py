@@ -70,21 +70,38 @@ def test_smtp_backend_without_a_host_is_a_configuration_error():
     assert "Hint: set EMAIL_HOST" in result.stderr
 
 
+SMTP_NAMES = (
+    "EMAIL_BACKEND, EMAIL_HOST, EMAIL_PORT, EMAIL_USE_SSL, EMAIL_HOST_USER, EMAIL_HOST_PASSWORD, "
+    "DEFAULT_FROM_EMAIL, SERVER_EMAIL"
+)
+SMTP_ENV_LINES = (
+    f"EMAIL_BACKEND={SMTP}, EMAIL_HOST=smtp.yandex.ru, EMAIL_PORT=465, EMAIL_USE_SSL=true, "
+    "EMAIL_HOST_USER=learner@yandex.ru, EMAIL_HOST_PASSWORD=your-app-password, "
+    "DEFAULT_FROM_EMAIL=$EMAIL_HOST_USER, SERVER_EMAIL=$EMAIL_HOST_USER"
+)
+
+
 @pytest.mark.parametrize(
     ("module", "first_line", "env_lines"),
     [
         (
             "tests.lesson_file_settings",
-            "Configuration error: EMAIL_BACKEND, EMAIL_FILE_PATH: set in the settings file; "
-            "this project reads mail settings from .env",
+            "Configuration error: EMAIL_BACKEND, EMAIL_FILE_PATH: set in the settings file "
+            "tests/lesson_file_settings.py; this project reads mail settings from .env",
             f"EMAIL_BACKEND={FILE}, EMAIL_FILE_PATH=sent_emails",
         ),
         (
+            # every line of the lesson's block at once: DEFAULT_FROM_EMAIL = EMAIL_HOST_USER left alone
+            # would stop the next start with a NameError once the others are deleted
             "tests.lesson_smtp_settings",
-            "Configuration error: EMAIL_BACKEND, EMAIL_HOST, EMAIL_PORT, EMAIL_USE_SSL, EMAIL_HOST_USER, "
-            "EMAIL_HOST_PASSWORD: set in the settings file",
-            f"EMAIL_BACKEND={SMTP}, EMAIL_HOST=smtp.yandex.ru, EMAIL_PORT=465, EMAIL_USE_SSL=true, "
-            "EMAIL_HOST_USER=learner@yandex.ru, EMAIL_HOST_PASSWORD=your-app-password",
+            f"Configuration error: {SMTP_NAMES}: set in the settings file tests/lesson_smtp_settings.py",
+            SMTP_ENV_LINES,
+        ),
+        (
+            # a settings/local.py that imports the project's settings, then the lesson's block
+            "tests.lesson_local_settings",
+            f"Configuration error: {SMTP_NAMES}: set in the settings file tests/lesson_local_settings.py",
+            SMTP_ENV_LINES,
         ),
     ],
 )

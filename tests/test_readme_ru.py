@@ -1,5 +1,6 @@
 """README.ru.md stays true to the code: its commands, make targets, variables and addresses exist."""
 
+import itertools
 import re
 import shlex
 from pathlib import Path
@@ -61,3 +62,18 @@ def test_every_site_address_resolves():
 
 def test_the_english_readme_links_here():
     assert "](README.ru.md)" in (ROOT / "README.md").read_text()
+
+
+def test_every_user_an_example_names_is_created_before_it():
+    """On a fresh clone the database has no users: resetuser anna works only after the guide made anna."""
+    created, named = set(), []
+    for line in re.findall(r"^\s*(?:\.venv/bin/)?python manage\.py (.+)$", CODE, re.M):
+        name, *args = shlex.split(line.split("#")[0])
+        options = dict(itertools.pairwise(args))
+        if name == "createsuperuser":
+            created |= {options.get("--username"), options.get("--email")} - {None}
+        elif name in ("resetuser", "confirmuser"):
+            named += [(arg, set(created)) for arg in args if not arg.startswith("-") and arg not in ("ru", "en")]
+    assert named
+    for user, known in named:
+        assert user in known, f"{user} is used before the guide creates it"

@@ -71,6 +71,13 @@ def test_every_entry_translated(kind):
     assert not msgids, f"{kind.removeprefix('only-')} in locale/ru/LC_MESSAGES/django.po: {msgids}"
 
 
+def test_every_plural_form_translated():
+    """msgattrib counts an entry with one plural form filled as translated; Russian needs all four."""
+    empty_form = re.compile(r'^msgstr\[\d+\] ""$(?!\n")', re.MULTILINE)  # not the first line of a wrapped one
+    gaps = [entry for entry in entries(ROOT / CATALOG / "django.po") if empty_form.search(entry)]
+    assert not gaps, "a plural form left empty in locale/ru/LC_MESSAGES/django.po:\n" + "\n\n".join(gaps)
+
+
 def test_compiled_catalog_matches(regenerated):
     def catalog(folder: Path) -> dict:
         with (folder / "django.mo").open("rb") as file:

@@ -45,7 +45,7 @@ def mailer_messages(alias: str) -> list:
     if not isinstance(backend, type):
         return []
     options = config.get("OPTIONS", {})
-    messages = []
+    messages = [ignored_variables_warning()] if alias == "default" and settings.MAIL_IGNORED_VARIABLES else []
     if issubclass(backend, SmtpBackend):
         messages += _smtp_messages(alias, options)
     elif issubclass(backend, FileBackend):
@@ -66,6 +66,25 @@ def mailer_messages(alias: str) -> list:
             )
         )
     return messages
+
+
+def ignored_variables_warning() -> Warning:
+    """The default mailer is a file or console backend while SMTP variables are set (MAIL_IGNORED_VARIABLES)."""
+    ignored = settings.MAIL_IGNORED_VARIABLES
+    values = {
+        "backend": settings.MAILERS["default"]["BACKEND"],
+        "chosen_by": ignored["chosen_by"],
+        "variables": ", ".join(ignored["variables"]),
+    }
+    return Warning(
+        _("Mail is not sent through SMTP: %(chosen_by)s chooses %(backend)s, which does not read %(variables)s.")
+        % values,
+        hint=_(
+            "To send through SMTP, delete the %(chosen_by)s line from .env; to keep %(backend)s, delete %(variables)s."
+        )
+        % values,
+        id="core.mail.W008",
+    )
 
 
 def _smtp_messages(alias: str, options: dict) -> list:

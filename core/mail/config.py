@@ -28,6 +28,7 @@ settings (core/env.py) and imported from here as before.
 
 from __future__ import annotations
 
+import ast
 import ssl
 from collections.abc import Mapping
 from email.headerregistry import Address
@@ -297,6 +298,21 @@ def mailers_from_env(env: Env, base_dir: Path) -> dict:
     return {"default": mailer}
 
 
+def ignored_variables(env: Env, mailers: dict) -> dict:
+    """The SMTP variables set while the default mailer is not SMTP, and the variable that chose it.
+
+    ``{"chosen_by": "EMAIL_BACKEND" | "EMAIL_URL", "variables": [...]}``, or ``{}``: the first lesson's
+    ``EMAIL_BACKEND=...filebased...`` left in ``.env`` beside the second lesson's ``EMAIL_HOST...``
+    lines wins, and ``check`` (core.mail.W008) and ``make run`` say so.
+    """
+    if mailers["default"]["BACKEND"] in (SMTP_BACKEND, CAFILE_SMTP_BACKEND):
+        return {}
+    variables = [name for name in SEPARATE_VARIABLES if env.text(name)]
+    if not variables:
+        return {}
+    return {"chosen_by": "EMAIL_URL" if env.text("EMAIL_URL") else "EMAIL_BACKEND", "variables": variables}
+
+
 def default_from_email(env: Env, mailers: dict) -> str:
     """``DEFAULT_FROM_EMAIL``, else the SMTP login when it is an address.
 
@@ -309,9 +325,14 @@ def default_from_email(env: Env, mailers: dict) -> str:
 # ---------------------------------------------------------------- settings files
 
 
-def env_line(name: str, value: object, base_dir: Path) -> str:
-    """The ``.env`` line for a settings-file value; a password is never repeated."""
-    if name == "EMAIL_HOST_PASSWORD":
+def env_line(name: str, value: object, base_dir: Path, uses: str | None = None) -> str:
+    """The ``.env`` line for a settings-file value; a password is never repeated.
+
+    ``uses``: the lesson setting the line's value is (``DEFAULT_FROM_EMAIL = EMAIL_HOST_USER``), written ``$NAME``.
+    """
+    if uses:
+        text = f"${uses}"
+    elif name == "EMAIL_HOST_PASSWORD":
         text = "your-app-password"
     elif isinstance(value, bool):
         text = str(value).lower()
@@ -322,17 +343,44 @@ def env_line(name: str, value: object, base_dir: Path) -> str:
     return f"{name}={text}"
 
 
+def lesson_lines(namespace: Mapping[str, object]) -> dict[str, str | None]:
+    """The lessons' mail lines in a settings module, in the file's order: {name: the lesson setting its value is}.
+
+    A line counts when it sets one of Django's ``EMAIL_*`` settings, or when its value uses one
+    (``DEFAULT_FROM_EMAIL = EMAIL_HOST_USER``: left alone, it fails once the others are deleted).
+    The module's file is read for the second kind; names Django would read count without it.
+    """
+    found: dict[str, str | None] = {}
+    try:
+        statements = ast.parse(Path(str(namespace["__file__"])).read_text()).body
+    except (KeyError, OSError, SyntaxError, ValueError):
+        statements = []
+    for statement in statements:
+        if not isinstance(statement, ast.Assign | ast.AnnAssign) or statement.value is None:
+            continue
+        targets = statement.targets if isinstance(statement, ast.Assign) else [statement.target]
+        value = statement.value
+        uses = {node.id for node in ast.walk(value) if isinstance(node, ast.Name)} & DEPRECATED_EMAIL_SETTINGS
+        for target in targets:
+            if isinstance(target, ast.Name) and (target.id in DEPRECATED_EMAIL_SETTINGS or uses):
+                found[target.id] = value.id if isinstance(value, ast.Name) and uses else None
+    return found | {name: None for name in namespace if name in DEPRECATED_EMAIL_SETTINGS and name not in found}
+
+
 def refuse_email_settings(namespace: Mapping[str, object], base_dir: Path) -> None:
     """Stop on the lessons' ``EMAIL_BACKEND = ...`` lines in a settings module, showing the ``.env`` lines.
 
-    Called by core/settings.py's ``__dir__``, which Django calls after the whole
-    module has run, so lines pasted anywhere in the file are seen.
+    Called through the settings module's ``__dir__`` (core/settings.py), which Django calls after the
+    whole module has run, so lines pasted anywhere in the file are seen.
     """
-    names = [name for name in namespace if name in DEPRECATED_EMAIL_SETTINGS]  # beside MAILERS: a traceback
-    if names:
-        lines = ", ".join(env_line(name, namespace[name], base_dir) for name in names)
+    lines = lesson_lines(namespace)  # beside MAILERS Django would stop with a traceback
+    if lines:
+        file = Path(str(namespace.get("__file__", "")))
+        shown = file.relative_to(base_dir) if file.is_relative_to(base_dir) else file
+        env_lines = ", ".join(env_line(name, namespace.get(name), base_dir, uses) for name, uses in lines.items())
         raise ConfigError(
-            ", ".join(names),
-            "set in the settings file; this project reads mail settings from .env (Django 6.1 refuses them there)",
-            f"delete those lines from the settings file and write in .env, one per line: {lines}",
+            ", ".join(lines),
+            f"set in the settings file {shown}; this project reads mail settings from .env "
+            "(Django 6.1 refuses EMAIL_* settings beside MAILERS)",
+            f"delete those lines from the settings file and write in .env, one per line: {env_lines}",
         )

@@ -5,6 +5,7 @@ import io
 import json
 import os
 import re
+import socket
 import subprocess
 import sys
 from email.message import MIMEPart
@@ -16,6 +17,7 @@ from django.core.management import CommandError, call_command
 from tests.conftest import ROOT, manage
 from tests.outbox_samples import CYRILLIC_SUBJECT, RESET_LINK, cyrillic_reset, log_file, plain, send, use_folders
 from tests.outbox_samples import run_outbox as run
+from tests.smtp_servers import HOST, free_port
 
 
 @pytest.fixture
@@ -379,8 +381,15 @@ def test_links_json_is_a_json_list(folder):
 
 
 @pytest.fixture(scope="module")
-def reset_env(tmp_path_factory):
-    """A database with anna, and her reset message made by resetuser for http://127.0.0.1:8000, as real processes."""
+def local_site():
+    """The address of a server listening on 127.0.0.1 (what make run starts), for the length of the module."""
+    with socket.create_server((HOST, 0)) as server:
+        yield f"http://{HOST}:{server.getsockname()[1]}"
+
+
+@pytest.fixture(scope="module")
+def reset_env(tmp_path_factory, local_site):
+    """A database with anna, and her reset message made by resetuser for the local site, as real processes."""
     folder = tmp_path_factory.mktemp("links")
     env = {"DATABASE_URL": f"sqlite:///{folder / 'db.sqlite3'}", "EMAIL_URL": f"outbox://{folder / 'outbox'}"}
     assert manage("migrate", "--noinput", env=env).returncode == 0
@@ -393,19 +402,31 @@ def reset_env(tmp_path_factory):
         ).returncode
         == 0
     )
-    made = manage("resetuser", "anna", "--site-url", "http://127.0.0.1:8000", env=env)
+    made = manage("resetuser", "anna", "--site-url", local_site, env=env)
     assert made.returncode == 0, made.stderr
     return env
 
 
-def test_process_check_of_a_good_link_exits_0(reset_env):
+def test_process_check_of_a_good_link_exits_0(reset_env, local_site):
     result = manage("outbox", "show", "latest", "--links", "--check", env=reset_env)  # DEBUG, no SITE_URL
     assert (result.returncode, result.stderr) == (0, "")
     assert re.fullmatch(
-        r"http://127\.0\.0\.1:8000/users/reset/MQ/[0-9a-z]+-[0-9a-f]+/  ✓ A password-reset link for anna; "
+        re.escape(local_site) + r"/users/reset/MQ/[0-9a-z]+-[0-9a-f]+/  ✓ A password-reset link for anna; "
         r"its token is valid until \d{4}-\d\d-\d\d \d\d:\d\d UTC \(checked, not used\)\.\n",
         result.stdout,
     )
+
+
+def test_process_check_of_a_local_link_to_a_port_nothing_serves_exits_7(reset_env, tmp_path):
+    """make run PORT=8417 with SITE_URL=http://127.0.0.1:8000 left in .env: resetuser's link opens nothing."""
+    env = {**reset_env, "EMAIL_URL": f"outbox://{tmp_path}", "SITE_URL": f"http://{HOST}:{free_port()}"}
+    assert manage("resetuser", "anna", env=env).returncode == 0
+    result = manage("outbox", "show", "latest", "--links", "--check", env=env)
+    assert result.returncode == 7
+    assert f"✗ A link to this machine, port {env['SITE_URL'].rpartition(':')[2]}." in result.stdout
+    assert "No server answers at 127.0.0.1:" in result.stdout and "the link opens nothing" in result.stdout
+    assert "Hint: start the site on that port (make run PORT=" in result.stdout
+    assert "or set SITE_URL to the address the site runs on" in result.stdout
 
 
 def test_process_check_of_a_local_link_on_a_public_site_exits_7(reset_env):

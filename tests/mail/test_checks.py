@@ -7,6 +7,7 @@ from django.core.checks import run_checks
 
 from core.mail.checks import check_mailers
 from core.mail.config import OUTBOX_BACKEND
+from tests.conftest import manage
 from tests.smtp_servers import LOGIN, PASSWORD, mailers_for
 
 
@@ -123,3 +124,43 @@ def test_outbox_folder_that_is_not_writable(settings, tmp_path):
     settings.MAILERS = {"default": {"BACKEND": OUTBOX_BACKEND, "OPTIONS": {"file_path": str(folder)}}}
     settings.DEBUG = True
     assert ids(settings) == ["core.mail.E002"]
+
+
+# The first lesson's line left in .env beside the second lesson's: the file backend wins.
+LESSONS_IN_ENV = {
+    "EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend",
+    "EMAIL_FILE_PATH": "sent_emails",
+    "EMAIL_HOST": "smtp.yandex.ru",
+    "EMAIL_PORT": "465",
+    "EMAIL_USE_SSL": "true",
+    "EMAIL_HOST_USER": "learner@yandex.ru",
+    "EMAIL_HOST_PASSWORD": "s3cr3t-app-password",
+}
+
+
+def test_check_says_the_lesson_one_backend_wins_over_the_smtp_variables():
+    result = manage("check", env=LESSONS_IN_ENV)
+    assert result.returncode == 0
+    assert (
+        "?: (core.mail.W008) Mail is not sent through SMTP: EMAIL_BACKEND chooses "
+        "django.core.mail.backends.filebased.EmailBackend, which does not read EMAIL_HOST, EMAIL_PORT, "
+        "EMAIL_USE_SSL, EMAIL_HOST_USER, EMAIL_HOST_PASSWORD.\n"
+        "\tHINT: To send through SMTP, delete the EMAIL_BACKEND line from .env; to keep "
+        "django.core.mail.backends.filebased.EmailBackend, delete EMAIL_HOST, EMAIL_PORT, EMAIL_USE_SSL, "
+        "EMAIL_HOST_USER, EMAIL_HOST_PASSWORD."
+    ) in result.stderr
+    assert "s3cr3t" not in result.stdout + result.stderr
+
+
+def test_sendtestmail_says_in_russian_why_it_saved_a_file_instead_of_sending(tmp_path):
+    env = {**LESSONS_IN_ENV, "EMAIL_FILE_PATH": str(tmp_path), "LANGUAGE_CODE": "ru"}
+    result = manage("sendtestmail", "anna@example.com", env=env)
+    assert result.returncode == 0
+    assert "(core.mail.W008)" in result.stderr
+    assert "Почта не отправляется через SMTP: EMAIL_BACKEND выбирает" in result.stderr
+    assert "Hint: Чтобы отправлять через SMTP, удалите строку EMAIL_BACKEND из .env" in result.stderr
+
+
+def test_smtp_variables_in_use_raise_no_w008():
+    env = {**LESSONS_IN_ENV, "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend"}
+    assert "W008" not in manage("check", env=env).stderr

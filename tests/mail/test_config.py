@@ -11,6 +11,7 @@ from core.mail.config import (
     ConfigError,
     addresses,
     default_from_email,
+    ignored_variables,
     mailers_from_env,
     parse_site_url,
 )
@@ -294,6 +295,40 @@ def test_file_path_that_is_a_file_is_refused(tmp_path):
 )
 def test_default_from_email_falls_back_to_the_smtp_login_address(env, expected):
     assert default_from_email(Env(env), mailers_from_env(Env(env), BASE)) == expected
+
+
+LESSON_TWO = {"EMAIL_HOST": "smtp.yandex.ru", "EMAIL_PORT": "465", "EMAIL_USE_SSL": "true", "EMAIL_HOST_USER": "a@b.ru"}
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        pytest.param(
+            {"EMAIL_BACKEND": FILE, "EMAIL_FILE_PATH": "sent_emails", **LESSON_TWO},
+            {
+                "chosen_by": "EMAIL_BACKEND",
+                "variables": ["EMAIL_HOST", "EMAIL_PORT", "EMAIL_USE_SSL", "EMAIL_HOST_USER"],
+            },
+            id="lesson-1-backend-left-beside-lesson-2",
+        ),
+        pytest.param(
+            {"EMAIL_BACKEND": CONSOLE, "EMAIL_HOST": "h"},
+            {"chosen_by": "EMAIL_BACKEND", "variables": ["EMAIL_HOST"]},
+            id="console",
+        ),
+        pytest.param(
+            {"EMAIL_URL": "outbox://sent_emails", "EMAIL_HOST": "h"},
+            {"chosen_by": "EMAIL_URL", "variables": ["EMAIL_HOST"]},
+            id="url-outbox",
+        ),
+        pytest.param({"EMAIL_BACKEND": SMTP_BACKEND, **LESSON_TWO}, {}, id="smtp-uses-them"),
+        pytest.param(LESSON_TWO, {}, id="host-means-smtp"),
+        pytest.param({"EMAIL_BACKEND": FILE, "EMAIL_FILE_PATH": "sent_emails"}, {}, id="lesson-1-alone"),
+        pytest.param({}, {}, id="nothing"),
+    ],
+)
+def test_smtp_variables_a_file_or_console_backend_overrides_are_named(env, expected):
+    assert ignored_variables(Env(env), mailers_from_env(Env(env), BASE)) == expected
 
 
 def test_address_lists_take_names_and_commas():

@@ -2,6 +2,7 @@
 
 import dataclasses
 import json
+import socket
 
 import pytest
 from django.contrib.auth.tokens import default_token_generator
@@ -23,6 +24,7 @@ from core.mail.outbox.links import (
     check_links,
 )
 from core.mail.reset import reset_context
+from tests.smtp_servers import HOST, free_port
 from users.models import User
 
 SITE_URL = "https://cinema.example"
@@ -186,14 +188,38 @@ def test_a_link_to_this_machine_on_a_public_site(site, link):
     assert "the site is https://cinema.example" in check.problem and "SITE_URL" in check.hint
 
 
-def test_a_local_link_is_right_for_a_local_site(settings, anna):
-    settings.SITE_URL, settings.ALLOWED_HOSTS, settings.DEBUG = "http://127.0.0.1:8000", [], True
-    link = reset_link(anna, "http://127.0.0.1:8000")
+@pytest.fixture
+def local_port():
+    """A port where a server listens on 127.0.0.1, as make run's runserver does."""
+    with socket.create_server((HOST, 0)) as server:
+        yield server.getsockname()[1]
+
+
+def test_a_local_link_is_right_for_a_local_site(settings, anna, local_port):
+    site_url = f"http://127.0.0.1:{local_port}"
+    settings.SITE_URL, settings.ALLOWED_HOSTS, settings.DEBUG = site_url, [], True
+    link = reset_link(anna, site_url)
     assert check_link(link).status == "reset_valid"
-    assert check_link("http://localhost:8000/").status == "page"  # DEBUG's default ALLOWED_HOSTS
-    check = check_link("http://127.0.0.1:8001/users/login/")
+    assert check_link(f"http://localhost:{local_port}/").status == "page"  # DEBUG's default ALLOWED_HOSTS
+    check = check_link(f"http://127.0.0.1:{local_port + 1}/users/login/")
     assert (check.status, check.ok) == ("wrong_port", False)
-    assert check.problem == "SITE_URL (http://127.0.0.1:8000) says port 8000."
+    assert check.problem == f"SITE_URL ({site_url}) says port {local_port}."
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "localhost", "app.localhost", "[::1]", "0.0.0.0"])  # noqa: S104
+def test_a_link_to_a_port_of_this_machine_where_no_server_answers_is_not_good(settings, anna, host):
+    """make run PORT=8417 while .env still says SITE_URL=http://127.0.0.1:8000: the links lead nowhere."""
+    port = free_port()
+    settings.SITE_URL, settings.ALLOWED_HOSTS, settings.DEBUG = f"http://{host}:{port}", [], True
+    for link in (reset_link(anna, settings.SITE_URL), f"http://{host}:{port}/users/login/"):
+        check = check_link(link)
+        assert (check.kind, check.status, check.ok) == (SITE, "not_served", False)
+        assert check.verdict == f"A link to this machine, port {port}."
+        assert check.problem == f"No server answers at {host}:{port}: the link opens nothing."
+        assert check.hint == (
+            f"start the site on that port (make run PORT={port}), or set SITE_URL to the address the site "
+            f"runs on (it is {settings.SITE_URL} now) and send the message again"
+        )
 
 
 def test_http_on_an_https_site_is_insecure(site, anna):
@@ -215,7 +241,9 @@ def test_the_requests_host_is_this_site(settings):
     settings.SITE_URL, settings.ALLOWED_HOSTS, settings.DEBUG = "", ["*"], False
     assert check_link("http://review.internal:8080/users/login/", request_host="review.internal:8080").ok
     assert check_link("http://review.internal:8081/", request_host="review.internal:8080").kind == ELSEWHERE
-    assert check_link("http://[::1]:8000/", request_host="[::1]:8000").status == "page"
+    with socket.create_server(("::1", 0), family=socket.AF_INET6) as server:
+        port = server.getsockname()[1]
+        assert check_link(f"http://[::1]:{port}/", request_host=f"[::1]:{port}").status == "page"
 
 
 def test_a_non_ascii_host_is_compared_as_punycode(settings):

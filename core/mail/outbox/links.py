@@ -19,8 +19,11 @@ token carries in the clear, tells an expired token from one that was used.
 Links built for the wrong address are flagged with the setting that builds them
 (``SITE_URL``): a placeholder host (example.com, .org, .net), this machine
 (localhost, 127.0.0.1, ::1) while ``SITE_URL`` is a public address, ``http://``
-while ``SITE_URL`` is ``https://``, a port other than ``SITE_URL``'s. Another site
-is "elsewhere" and not checked, unless it looks like this site's reset link.
+while ``SITE_URL`` is ``https://``, a port other than ``SITE_URL``'s. A link of this
+site to this machine is tried with a TCP connection (loopback only, nothing sent): no
+server on its port, it opens nothing (``make run PORT=8417`` while ``SITE_URL`` says
+8000). Another site is "elsewhere" and not checked, unless it looks like this site's
+reset link.
 
 Nothing here prints or raises on a bad link: every link gets one ``LinkCheck``,
 whose texts are translated in the active language.
@@ -30,6 +33,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import socket
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from urllib.parse import SplitResult, unquote_to_bytes, urlsplit
@@ -60,6 +64,7 @@ PLACEHOLDERS = ("example.com", "example.org", "example.net")  # RFC 2606; django
 DEFAULT_PORTS = {"http": 80, "https": 443}
 REFUSED_SCHEMES = {"javascript", "vbscript", "data", "file"}
 SCHEME = re.compile(r"([a-z][a-z0-9+.-]*):", re.I)
+LOCAL_CONNECT_TIMEOUT = 1.0  # seconds; on loopback a closed port refuses at once
 UNSAFE_CHARACTERS = re.compile(r"[\x00-\x20\x7f-\x9f\u2028\u2029]")
 
 
@@ -103,6 +108,7 @@ STATUSES = {
     "placeholder": "example.com, .org or .net",
     "local": "this machine's address while SITE_URL is public",
     "wrong_port": "SITE_URL's host with another port",
+    "not_served": "this machine's address on a port where no server answers",
     "insecure": "http:// while SITE_URL is https://",
     "userinfo": "a user name before the host (user@host)",
     "relative": "no scheme and host",
@@ -167,6 +173,24 @@ def is_local(host: str) -> bool:
     except ValueError:
         return False
     return address.is_loopback or address.is_unspecified
+
+
+def answers(host: str, port: int) -> bool:
+    """Whether a server accepts a TCP connection at this machine's ``host`` (``is_local``) and ``port``.
+
+    Only ever a loopback address: a .localhost name is localhost, as in browsers; 0.0.0.0 and [::] are
+    this machine too.
+    """
+    address = host.strip("[]")
+    if host == "localhost" or host.endswith(".localhost"):
+        address = "localhost"
+    elif ipaddress.ip_address(address).is_unspecified:
+        address = "::1" if ":" in address else "127.0.0.1"
+    try:
+        socket.create_connection((address, port), timeout=LOCAL_CONNECT_TIMEOUT).close()
+    except OSError:
+        return False
+    return True
 
 
 def is_placeholder(host: str) -> bool:
@@ -377,6 +401,20 @@ def _check_web(url: str, scheme: str, site: _Site) -> LinkCheck:
             _("A link to this site with a user name before the host."),
             _("Browsers warn about user@host addresses, and some refuse them."),
             _("drop the part before @ from the link"),
+            url_name,
+        )
+    if is_local(host) and not answers(host, port):
+        return _result(
+            url,
+            SITE,
+            "not_served",
+            _("A link to this machine, port %(port)d.") % {"port": port},
+            _("No server answers at %(host)s:%(port)d: the link opens nothing.") % {**values, "port": port},
+            _(
+                "start the site on that port (make run PORT=%(port)d), or set SITE_URL to the address the site "
+                "runs on (it is %(site)s now) and send the message again"
+            )
+            % {**values, "port": port},
             url_name,
         )
     if match is None:
