@@ -3,20 +3,24 @@ from django.contrib.auth.models import UserManager as DjangoUserManager
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from core.addresses import invisible_characters, mailbox
 
 ADDRESS_TAKEN = _("A user with this email address already exists.")
-INVISIBLE = _(
-    "The address contains the invisible character %(characters)s. Type the address again without it "
-    "(copying it from a document or a chat can bring such characters along)."
-)
 
 
 def validate_visible(address: str) -> None:
     """Refuse an address with invisible characters (U+200B, bidi controls...): it would look like another."""
     if found := invisible_characters(address):
-        raise ValidationError(INVISIBLE, code="invisible", params={"characters": ", ".join(found)})
+        message = ngettext(
+            "The address contains the invisible character %(characters)s. Type the address again without it "
+            "(copying it from a document or a chat can bring such characters along).",
+            "The address contains the invisible characters %(characters)s. Type the address again without them "
+            "(copying it from a document or a chat can bring such characters along).",
+            len(found),
+        )
+        raise ValidationError(message, code="invisible", params={"characters": ", ".join(found)})
 
 
 class UserManager(DjangoUserManager):

@@ -24,6 +24,7 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from core.mail.config import ConfigError, parse_site_url
 from core.mail.errors import ExitCode, MailProblem
@@ -182,9 +183,12 @@ def find_user(argument: str, *, needs_address: bool = True):
     if len(argument) > max(ADDRESS_LENGTH, username_length):
         raise MailProblem(
             ExitCode.BAD_INPUT,
-            _(
+            ngettext(
+                "The argument is %(length)d character long: an address has at most %(address)d, "
+                "a username at most %(username)d.",
                 "The argument is %(length)d characters long: an address has at most %(address)d, "
-                "a username at most %(username)d."
+                "a username at most %(username)d.",
+                len(argument),
             )
             % {"length": len(argument), "address": ADDRESS_LENGTH, "username": username_length},
             _("give the account's email address or username"),
