@@ -4,9 +4,10 @@ Two budgets, each a list of rates such as ``5/m,10/h`` (settings
 ``RESET_RATE_PER_CLIENT`` and ``RESET_RATE_PER_ADDRESS``):
 
 * per client address: over it the page answers 429 with ``Retry-After``;
-* per target email address, normalised (Unicode NFKC, then casefold) so that
-  ``A@x.ru`` and ``a@X.RU`` share one budget: over it the page answers as usual
-  and no message is sent, so the limit reveals nothing about the address.
+* per target mailbox (``core.addresses.budget_key``: the mailbox the address
+  reaches, without a ``+tag``), so that ``A@x.ru``, ``a@Ｘ.RU`` and ``a+1@x.ru``
+  share one budget: over it the page answers as usual and no message is sent, so
+  the limit reveals nothing about the address.
 
 Sign-up and the resend of its confirmation have budgets of the same two kinds
 (``SIGNUP_RATE_PER_CLIENT``/``_PER_ADDRESS``, ``SIGNUP_RESEND_RATE_PER_CLIENT``/``_PER_ADDRESS``),
@@ -17,11 +18,15 @@ account too, since its page needs a login; per new address, silence.
 Login attempts (settings ``LOGIN_RATE_PER_CLIENT``, ``LOGIN_RATE_PER_USERNAME``)
 are counted per client and per username, normalised as the addresses, before
 the password is checked; over a budget the login forms refuse without checking it
-(``users.forms.ThrottledLoginMixin``).
+(``users.forms.ThrottledLoginMixin``). The password change page's guesses at the
+current password (``PASSWORD_CHANGE_RATE_PER_CLIENT``, ``_PER_ACCOUNT``) are counted
+per client and per account the same way, and refused the same way.
 
 The counters live in the ``counters`` cache (core/counters.py), shared by every process of the site.
 The client address is ``REMOTE_ADDR``; ``X-Forwarded-For`` is read only when
 ``TRUSTED_PROXY_COUNT`` says how many proxies in front of the site append to it.
+An IPv4 address in IPv6 form (``::ffff:10.1.0.1``) counts as the IPv4 address
+(django-ratelimit would put every one of them in one IPv6 /64).
 """
 
 from __future__ import annotations
@@ -34,7 +39,7 @@ from django.conf import settings
 from django.utils.translation import ngettext
 from django_ratelimit.core import get_usage
 
-from core.addresses import normalise_address
+from core.addresses import budget_key, mailbox
 
 RATE = re.compile(r"^([1-9][0-9]*)/([1-9][0-9]*)?([smhd])$")
 CLIENT_GROUP = "password_reset:client"
@@ -48,6 +53,8 @@ EMAIL_CHANGE_USER_GROUP = "email_change:user"
 EMAIL_CHANGE_ADDRESS_GROUP = "email_change:address"
 LOGIN_CLIENT_GROUP = "login:client"
 LOGIN_USERNAME_GROUP = "login:username"
+PASSWORD_CHANGE_CLIENT_GROUP = "password_change:client"  # noqa: S105 (a counter's name)
+PASSWORD_CHANGE_USER_GROUP = "password_change:user"  # noqa: S105
 MAX_IP_LENGTH = 45  # the longest textual IPv6 address (IPv4-mapped form)
 
 
@@ -85,11 +92,14 @@ def client_ip(request) -> str:
         forwarded = [part.strip() for part in header.rsplit(",", count)[-count:] if part.strip()]
         if len(forwarded) == count and (address := plain_ip(forwarded[0])):
             return address
-    return request.META["REMOTE_ADDR"]
+    return plain_ip(request.META["REMOTE_ADDR"]) or request.META["REMOTE_ADDR"]
 
 
 def plain_ip(text: str) -> str | None:
-    """``text`` as a canonical IPv4 or IPv6 address, or None (ports, brackets, zones, names, junk)."""
+    """``text`` as a canonical IPv4 or IPv6 address, or None (ports, brackets, zones, names, junk).
+
+    ``::ffff:10.1.0.1`` is ``10.1.0.1``: one client, whichever way the socket or a proxy wrote it.
+    """
     if not text.isascii() or len(text) > MAX_IP_LENGTH:
         return None
     try:
@@ -98,7 +108,7 @@ def plain_ip(text: str) -> str | None:
         return None
     if getattr(address, "scope_id", None):
         return None  # fe80::1%eth0: a zone means nothing to us, and ip_network() refuses it
-    return str(address)
+    return str(getattr(address, "ipv4_mapped", None) or address)
 
 
 # ---------------------------------------------------------------- checks
@@ -126,8 +136,9 @@ def check_client(request, group: str = CLIENT_GROUP, rates: list[str] | None = N
 
 
 def check_address(request, address: str, group: str = ADDRESS_GROUP, rates: list[str] | None = None) -> Verdict:
-    """Count one request for ``address`` (normalised) against a budget (the reset request's unless told)."""
-    key = normalise_address(address)
+    """Count one request for the mailbox ``address`` reaches, ``+tag`` dropped (``core.addresses.budget_key``),
+    against a budget (the reset request's unless told)."""
+    key = budget_key(address)
     return _count(request, group, settings.RESET_RATE_PER_ADDRESS if rates is None else rates, lambda g, r: key)
 
 
@@ -147,14 +158,33 @@ def check_resend_address(request, address: str) -> Verdict:
     return check_address(request, address, RESEND_ADDRESS_GROUP, settings.SIGNUP_RESEND_RATE_PER_ADDRESS)
 
 
-def check_email_change_client(request) -> Verdict:
-    """The client's and the logged-in account's budgets (the same rates); limited if either is used up."""
-    rates = settings.EMAIL_CHANGE_RATE_PER_CLIENT
-    by_client = check_client(request, EMAIL_CHANGE_CLIENT_GROUP, rates)
-    key = str(request.user.pk)
-    by_user = _count(request, EMAIL_CHANGE_USER_GROUP, rates, lambda group, request: key)
-    limited = [verdict for verdict in (by_client, by_user) if verdict.limited]
+def _worst(*verdicts: Verdict) -> Verdict:
+    """Limited if any budget is used up, for as long as the longest wait."""
+    limited = [verdict for verdict in verdicts if verdict.limited]
     return Verdict(True, max(verdict.retry_after for verdict in limited)) if limited else Verdict(False)
+
+
+def _check_client_and_account(request, groups: tuple[str, str], client_rates: list[str], user_rates: list[str]):
+    """The client's and the logged-in account's budgets; limited if either is used up."""
+    key = str(request.user.pk)
+    by_client = check_client(request, groups[0], client_rates)
+    return _worst(by_client, _count(request, groups[1], user_rates, lambda group, request: key))
+
+
+def check_email_change_client(request) -> Verdict:
+    """Per client and per account, both ``EMAIL_CHANGE_RATE_PER_CLIENT``."""
+    rates = settings.EMAIL_CHANGE_RATE_PER_CLIENT
+    return _check_client_and_account(request, (EMAIL_CHANGE_CLIENT_GROUP, EMAIL_CHANGE_USER_GROUP), rates, rates)
+
+
+def check_password_change(request) -> Verdict:
+    """Count one guess at the current password (``/users/password_change/``), per client and per account."""
+    return _check_client_and_account(
+        request,
+        (PASSWORD_CHANGE_CLIENT_GROUP, PASSWORD_CHANGE_USER_GROUP),
+        settings.PASSWORD_CHANGE_RATE_PER_CLIENT,
+        settings.PASSWORD_CHANGE_RATE_PER_ACCOUNT,
+    )
 
 
 def check_email_change_address(request, address: str) -> Verdict:
@@ -165,7 +195,7 @@ def check_email_change_address(request, address: str) -> Verdict:
 
 
 def _username_key(username: str):
-    key = normalise_address(username)
+    key = mailbox(username)
     return lambda group, request: key
 
 
@@ -179,8 +209,7 @@ def check_login(request, username: str) -> Verdict:
     """
     by_client = _count(request, LOGIN_CLIENT_GROUP, settings.LOGIN_RATE_PER_CLIENT, "ip")
     by_username = _count(request, LOGIN_USERNAME_GROUP, settings.LOGIN_RATE_PER_USERNAME, _username_key(username))
-    limited = [verdict for verdict in (by_client, by_username) if verdict.limited]
-    return Verdict(True, max(verdict.retry_after for verdict in limited)) if limited else Verdict(False)
+    return _worst(by_client, by_username)
 
 
 def in_words(seconds: int) -> str:

@@ -218,6 +218,10 @@ RESET_RATE_PER_ADDRESS = env.get("RESET_RATE_PER_ADDRESS", ratelimit.rates, ["5/
 # per client and per username; as strict as django-allauth's defaults.
 LOGIN_RATE_PER_CLIENT = env.get("LOGIN_RATE_PER_CLIENT", ratelimit.rates, ["10/m"])
 LOGIN_RATE_PER_USERNAME = env.get("LOGIN_RATE_PER_USERNAME", ratelimit.rates, ["5/5m"])
+# Guesses at the current password on /users/password_change/, per client and per
+# account, as strict as the login's.
+PASSWORD_CHANGE_RATE_PER_CLIENT = env.get("PASSWORD_CHANGE_RATE_PER_CLIENT", ratelimit.rates, ["10/m"])
+PASSWORD_CHANGE_RATE_PER_ACCOUNT = env.get("PASSWORD_CHANGE_RATE_PER_ACCOUNT", ratelimit.rates, ["5/5m"])
 # How many proxies in front of the site append to X-Forwarded-For. 0: the header
 # is ignored and the client is REMOTE_ADDR (anyone can write the header).
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", 0, minimum=0)

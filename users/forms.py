@@ -7,10 +7,21 @@ from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
 from core import ratelimit
-from core.addresses import same_address
+from core.addresses import same_mailbox
 from core.mail.reset import MessageOptions, generator_path
 from core.mail.tasks import enqueue_password_reset
-from users.models import User
+from users.models import User, validate_visible
+
+
+class AddressField(forms.EmailField):
+    """An email address with no invisible characters (``users.models.validate_visible``), in every form."""
+
+    default_validators = [*forms.EmailField.default_validators, validate_visible]
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("max_length", 254)
+        kwargs.setdefault("widget", forms.EmailInput(attrs={"autocomplete": "email"}))
+        super().__init__(**kwargs)
 
 
 class UserCreationForm(auth_forms.AdminUserCreationForm):
@@ -32,6 +43,7 @@ class SignupForm(auth_forms.UserCreationForm):
     class Meta(auth_forms.UserCreationForm.Meta):
         model = User
         fields = ("username", "email")
+        field_classes = {**auth_forms.UserCreationForm.Meta.field_classes, "email": AddressField}
 
     def _get_validation_exclusions(self):
         """The model's unique-address constraint would say the address is taken: left to the worker."""
@@ -39,7 +51,7 @@ class SignupForm(auth_forms.UserCreationForm):
 
 
 class ResendConfirmationForm(forms.Form):
-    email = forms.EmailField(label=_("Email"), max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "email"}))
+    email = AddressField(label=_("Email"))
 
 
 class EmailChangeForm(forms.Form):
@@ -53,9 +65,7 @@ class EmailChangeForm(forms.Form):
         "password_incorrect": _("Your password was entered incorrectly. Please enter it again."),
         "same_address": _("This is already your address."),
     }
-    email = forms.EmailField(
-        label=_("New email address"), max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "email"})
-    )
+    email = AddressField(label=_("New email address"))
     password = forms.CharField(
         label=_("Current password"),
         strip=False,
@@ -68,7 +78,7 @@ class EmailChangeForm(forms.Form):
 
     def clean_email(self):
         email = User.objects.normalize_email(self.cleaned_data["email"])
-        if same_address(email, self.user.email):
+        if same_mailbox(email, self.user.email):
             raise ValidationError(self.error_messages["same_address"], code="same_address")
         return email
 
@@ -88,6 +98,8 @@ class PasswordResetForm(auth_forms.PasswordResetForm):
     matched regardless of case) and builds the message with the functions
     ``resetuser`` uses (``core.mail.reset``).
     """
+
+    email = AddressField(label=_("Email"))
 
     def save(
         self,
@@ -135,6 +147,30 @@ class ThrottledLoginMixin:
                 wait = ratelimit.in_words(verdict.retry_after)
                 raise ValidationError(THROTTLED, code="throttled", params={"wait": wait})
         return super().clean()
+
+
+class PasswordChangeForm(auth_forms.PasswordChangeForm):
+    """/users/password_change/: guesses at the current password limited per client and per account, as logins are.
+
+    Each attempt is counted before the old password is checked; over a budget the
+    form refuses without checking it (the right one is refused too, until the window ends).
+    """
+
+    error_messages = {
+        **auth_forms.PasswordChangeForm.error_messages,
+        "throttled": _("Too many attempts at the current password. Please wait %(wait)s, then try again."),
+    }
+
+    def __init__(self, user, *args, request=None, **kwargs):
+        self.request = request
+        super().__init__(user, *args, **kwargs)
+
+    def clean_old_password(self):
+        verdict = ratelimit.check_password_change(self.request)
+        if verdict.limited:
+            wait = ratelimit.in_words(verdict.retry_after)
+            raise ValidationError(self.error_messages["throttled"], code="throttled", params={"wait": wait})
+        return super().clean_old_password()
 
 
 UNCONFIRMED = _(

@@ -25,7 +25,7 @@ from core.mail.tasks import (
     enqueue_signup_confirmation,
 )
 from core.ratelimit import client_ip, in_words
-from users.forms import EmailChangeForm, PasswordResetForm, ResendConfirmationForm, SignupForm
+from users.forms import EmailChangeForm, PasswordChangeForm, PasswordResetForm, ResendConfirmationForm, SignupForm
 from users.models import User
 
 logger = logging.getLogger(__name__)
@@ -81,7 +81,13 @@ class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
 
 
 class PasswordChangeView(auth_views.PasswordChangeView):
-    """Django's password change page; the account's address is told (when, from which client)."""
+    """Django's password change page, its guesses at the current password limited (``PasswordChangeForm``);
+    the account's address is told of a change (when, from which client)."""
+
+    form_class = PasswordChangeForm
+
+    def get_form_kwargs(self):
+        return {**super().get_form_kwargs(), "request": self.request}
 
     def form_valid(self, form):
         response = super().form_valid(form)

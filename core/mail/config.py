@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import ast
 import ssl
+import unicodedata
 from collections.abc import Mapping
 from email.headerregistry import Address
 from email.utils import getaddresses
@@ -105,8 +106,18 @@ def address(value: str) -> str:
 
 
 def site_url(value: str) -> str:
-    """``https://host[:port]`` with no path; returned without a trailing slash."""
+    """``https://host[:port]`` with no path; returned without a trailing slash.
+
+    Control characters are refused: ``urlsplit`` would silently drop a line break
+    or a tab (``http://a\nb`` is host ``ab``), so the links would go elsewhere.
+    """
     url = value.strip().rstrip("/")
+    for char in url:
+        if unicodedata.category(char) in ("Cc", "Cf", "Zl", "Zp"):
+            raise ValueError(
+                f"{value!r} contains the control character U+{ord(char):04X}",
+                "write the address on one line, like https://example.com",
+            )
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValueError(f"{value!r} is not an http(s) address", "write it as https://example.com")

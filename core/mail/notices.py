@@ -39,7 +39,7 @@ from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils.crypto import constant_time_compare, salted_hmac
 
-from core.addresses import normalise_address
+from core.addresses import mailbox
 from core.mail.reset import MessageOptions, reset_context
 from core.mail.signup import _absolute, exists_context
 
@@ -84,7 +84,7 @@ def masked(address: str) -> str:
 
 def change_state(user) -> str:
     """Changes when the address, its confirmation or the password changes: a key made before stops working."""
-    email = normalise_address(getattr(user, user.get_email_field_name()) or "")
+    email = mailbox(getattr(user, user.get_email_field_name()) or "")
     text = f"{user.pk}:{email}:{user.email_confirmed}:{user.password}"
     return salted_hmac(SALT, text, algorithm="sha256").hexdigest()[:32]
 
@@ -94,9 +94,7 @@ def change_key(user, new_email: str, state: str | None = None) -> str:
 
 
 def _taken_by_another(user, email: str) -> bool:
-    from core.mail.tasks import accounts_using  # tasks imports this module
-
-    return any(other.pk != user.pk for other in accounts_using(email))
+    return type(user)._default_manager.using_address(email).exclude(pk=user.pk).exists()
 
 
 def change_for_key(key: str):
@@ -125,8 +123,8 @@ def apply_change(user, new_email: str) -> bool:
     rows = type(user)._default_manager.filter(pk=user.pk, password=user.password, **{field: getattr(user, field)})
     try:
         with transaction.atomic():
-            changed = rows.update(**{field: new_email}, email_confirmed=True)
-    except IntegrityError:  # taken between the check and the UPDATE (the case-insensitive unique index)
+            changed = rows.update(**{field: new_email}, mailbox=mailbox(new_email), email_confirmed=True)
+    except IntegrityError:  # taken between the check and the UPDATE (the unique mailbox)
         return False
     if changed:
         setattr(user, field, new_email)

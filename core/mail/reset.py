@@ -24,8 +24,8 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
-from core.addresses import same_address
 from core.mail.config import ConfigError, parse_site_url
 from core.mail.errors import ExitCode, MailProblem
 from core.mail.explain import explain
@@ -147,6 +147,9 @@ class ResetResult:
         return self.problem.code if self.problem else ExitCode.DONE
 
 
+ADDRESS_LENGTH = 254  # the longest address Django's EmailField and validator take (RFC 3696 errata)
+
+
 def site_url_for_links(override: str | None = None) -> str:
     """``--site-url`` or ``SITE_URL``; never a guess like example.com or localhost."""
     if override:
@@ -167,28 +170,39 @@ def site_url_for_links(override: str | None = None) -> str:
 
 
 def find_user(argument: str, *, needs_address: bool = True):
-    """The one user an address (any letter case) or, failing that, a username names.
+    """The one user whose address reaches the mailbox ``argument`` names or, failing that, whose username it is.
 
-    Raises MailProblem(BAD_INPUT) when nobody matches, or when the user cannot
-    reset a password (inactive, no usable password, or no address when the link
-    is to be mailed: ``needs_address``).
+    Raises MailProblem(BAD_INPUT) when the argument is longer than any address
+    or username, when nobody matches, or when the user cannot reset a password
+    (inactive, no usable password, or no address when the link is to be mailed:
+    ``needs_address``).
     """
     user_model = get_user_model()
-    email_field = user_model.get_email_field_name()
-    users = [
-        user
-        for user in user_model._default_manager.filter(**{f"{email_field}__iexact": argument})
-        if same_address(argument, getattr(user, email_field))
-    ]
+    manager = user_model._default_manager
+    username_length = user_model._meta.get_field(user_model.USERNAME_FIELD).max_length or 0
+    if len(argument) > max(ADDRESS_LENGTH, username_length):
+        raise MailProblem(
+            ExitCode.BAD_INPUT,
+            ngettext(
+                "The argument is %(length)d character long: an address has at most %(address)d, "
+                "a username at most %(username)d.",
+                "The argument is %(length)d characters long: an address has at most %(address)d, "
+                "a username at most %(username)d.",
+                len(argument),
+            )
+            % {"length": len(argument), "address": ADDRESS_LENGTH, "username": username_length},
+            _("give the account's email address or username"),
+        )
+    users = list(manager.using_address(argument))
     if not users:
-        users = list(user_model._default_manager.filter(**{user_model.USERNAME_FIELD: argument}))
+        users = list(manager.filter(**{user_model.USERNAME_FIELD: argument}))
     if not users:
         raise MailProblem(
             ExitCode.BAD_INPUT,
             _("No active user with address or username %(argument)r.") % {"argument": argument},
             _("check the spelling; users are listed at /admin/users/user/"),
         )
-    if len(users) > 1:  # only where the database lacks the project's unique constraint
+    if len(users) > 1:  # only where the database lacks the project's unique mailbox
         names = ", ".join(user.get_username() for user in users)
         raise MailProblem(
             ExitCode.BAD_INPUT,
@@ -210,7 +224,7 @@ def find_user(argument: str, *, needs_address: bool = True):
             % who,
             _("set a password with: python manage.py changepassword %(user)s") % who,
         )
-    if needs_address and not getattr(user, email_field):
+    if needs_address and not getattr(user, user_model.get_email_field_name()):
         raise MailProblem(
             ExitCode.BAD_INPUT,
             _("User %(user)r has no email address to send the link to.") % who,

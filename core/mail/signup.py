@@ -23,7 +23,7 @@ from django.urls import reverse
 from django.utils.crypto import constant_time_compare, salted_hmac
 from django.utils.translation import gettext as _
 
-from core.addresses import normalise_address
+from core.addresses import mailbox
 from core.mail.errors import ExitCode, MailProblem
 from core.mail.reset import (
     MessageOptions,
@@ -58,7 +58,7 @@ SALT = "core.mail.signup.confirm"
 
 def _state(user) -> str:
     """Changes when the address is confirmed or replaced: an old key stops working."""
-    email = normalise_address(getattr(user, user.get_email_field_name()) or "")
+    email = mailbox(getattr(user, user.get_email_field_name()) or "")
     return salted_hmac(SALT, f"{user.pk}:{email}:{user.email_confirmed}", algorithm="sha256").hexdigest()[:32]
 
 

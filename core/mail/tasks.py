@@ -33,14 +33,12 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import mail_admins
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q, Value
-from django.db.models.functions import Lower
+from django.db.models import F, Q
 from django.tasks import TaskContext, task
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop, ngettext
 
-from core.addresses import same_address
 from core.mail import notices
 from core.mail.errors import MailProblem
 from core.mail.explain import explain
@@ -150,29 +148,15 @@ def deliver(context: TaskContext, users: list, site_url: str, options: dict, *, 
 
 
 def accounts_for(email: str) -> list:
-    """The accounts Django's reset form would pick for ``email`` (active, usable password, same address).
-
-    Django's ``get_users`` filters with ``iexact``, which on SQLite is a LIKE that
-    scans the whole user table for every reset; comparing ``Lower(email)`` uses the
-    project's case-insensitive unique index instead. Django's own final check
-    (Unicode-normalised, case-folded comparison) still decides.
-    """
-    model = get_user_model()
-    field = model.get_email_field_name()
-    candidates = (
-        model._default_manager.annotate(_address=Lower(field))
-        .filter(_address=Lower(Value(email)), is_active=True)
-        .exclude(**{field: ""})
-    )
-    return [user for user in candidates if user.has_usable_password() and same_address(email, getattr(user, field))]
+    """The accounts Django's reset form would pick for ``email``: active, with a usable password, and an address
+    that reaches the same mailbox (``User.objects.using_address``, one indexed lookup)."""
+    users = get_user_model()._default_manager.using_address(email).filter(is_active=True)
+    return [user for user in users if user.has_usable_password()]
 
 
 def accounts_using(email: str) -> list:
-    """Every account whose address is ``email`` (any letter case, NFKC), whatever its state."""
-    model = get_user_model()
-    field = model.get_email_field_name()
-    candidates = model._default_manager.annotate(_address=Lower(field)).filter(_address=Lower(Value(email)))
-    return [user for user in candidates.exclude(**{field: ""}) if same_address(email, getattr(user, field))]
+    """Every account whose address reaches the mailbox ``email`` does, whatever its state."""
+    return list(get_user_model()._default_manager.using_address(email))
 
 
 # ---------------------------------------------------------------- sign-up

@@ -230,3 +230,40 @@ def test_a_server_refusing_the_login_gives_exit_5_and_the_app_password_hint(site
     assert first.startswith(f"Error: {smtp_refusing_login.host}:{smtp_refusing_login.port} refused the login")
     assert hint.startswith("Hint: ") and "app password" in hint
     assert PASSWORD not in result.stderr
+
+
+@pytest.mark.parametrize("command", ["resetuser", "confirmuser"])
+def test_an_argument_longer_than_any_address_or_username_is_bad_input(site_env, command):
+    env, outbox = site_env
+    before = outbox_files(outbox)
+    result = manage(command, "a" * 100_000, env={**env, "SITE_URL": SITE})
+    assert result.returncode == 2
+    first, second = result.stderr.splitlines()
+    assert first == (
+        "Error: The argument is 100000 characters long: an address has at most 254, a username at most 150."
+    )
+    assert second == "Hint: give the account's email address or username"
+    assert outbox_files(outbox) == before
+
+
+@pytest.mark.parametrize("bad", ["http://a\nb", "http://a\tb", "http://127.0.0.1\r:8000", "https://a\u2028b"])
+def test_a_site_url_option_with_a_control_character_is_refused(site_env, bad):
+    env, outbox = site_env
+    before = outbox_files(outbox)
+    result = manage("resetuser", "anna", "--site-url", bad, env=env)
+    assert result.returncode == 2
+    first, second = result.stderr.splitlines()
+    assert first.startswith("Error: --site-url: ") and "contains the control character U+" in first
+    assert second == "Hint: write the address on one line, like https://example.com"
+    assert outbox_files(outbox) == before
+
+
+def test_a_site_url_setting_with_a_control_character_is_a_configuration_error(site_env):
+    env, outbox = site_env
+    before = outbox_files(outbox)
+    result = manage("resetuser", "anna", env={**env, "SITE_URL": "http://a\nb"})
+    assert result.returncode == 3
+    first, second = result.stderr.splitlines()
+    assert "SITE_URL: 'http://a\\nb' contains the control character U+000A" in first
+    assert second.startswith("Hint: write the address on one line")
+    assert outbox_files(outbox) == before

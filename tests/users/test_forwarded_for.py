@@ -55,10 +55,24 @@ def test_a_well_formed_entry_is_still_the_client(settings, reset):  # noqa: F811
         (1, " 203.0.113.7 ", "203.0.113.7"),
         (2, "unknown, 10.0.0.2", "127.0.0.1"),
         (2, "203.0.113.7,, 10.0.0.2", "127.0.0.1"),  # an empty entry where a proxy's should be
-        (1, "::FFFF:203.0.113.7", "::ffff:203.0.113.7"),
+        (1, "::FFFF:203.0.113.7", "203.0.113.7"),  # an IPv4 address in IPv6 form is the IPv4 address
     ],
 )
 def test_client_ip_reads_only_plain_addresses(settings, proxies, header, client):
     settings.TRUSTED_PROXY_COUNT = proxies
     request = RequestFactory().post("/", REMOTE_ADDR="127.0.0.1", HTTP_X_FORWARDED_FOR=header)
     assert client_ip(request) == client
+
+
+def test_ipv4_mapped_clients_each_have_their_own_budget(settings, reset):  # noqa: F811
+    """``::ffff:10.1.0.N`` are N clients, not one IPv6 /64 (django-ratelimit's bucket for IPv6)."""
+    settings.TRUSTED_PROXY_COUNT = 1
+    settings.RESET_RATE_PER_CLIENT = ["1/d"]
+    first = [reset("a@example.com", {"X-Forwarded-For": f"::ffff:10.1.0.{i}"}).status_code for i in range(1, 4)]
+    assert first == [302, 302, 302]
+    assert reset("a@example.com", {"X-Forwarded-For": "10.1.0.2"}).status_code == 429  # the same client as ::ffff:
+
+
+def test_an_ipv4_mapped_socket_address_is_the_ipv4_address():
+    request = RequestFactory().post("/", REMOTE_ADDR="::ffff:10.1.0.1")
+    assert client_ip(request) == "10.1.0.1"

@@ -70,7 +70,11 @@ def test_sign_up_confirm_then_log_in(live_server, outbox_dir):
     page, confirmed = press_confirm(session, link)
     assert "<h1>Confirm your email address</h1>" in page.text
     assert confirmed.url == f"{live_server.url}/users/login/"
-    assert "Your email address is confirmed. You can log in now." in confirmed.text
+    assert (
+        '<ul class="messages"><li class="success" role="status">Your email address is confirmed. You can log in now.'
+        "</li></ul>" in confirmed.text
+    )  # styled like the rest of the site (templates/base.html), and read out by screen readers
+    assert ".messages li.success {" in confirmed.text
 
     home = log_in(live_server)
     assert "You are logged in as <strong>boris</strong>" in home.text
