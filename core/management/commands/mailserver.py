@@ -1,4 +1,3 @@
-import argparse
 import asyncio
 import json
 from datetime import datetime
@@ -10,7 +9,7 @@ from core.mail.errors import MailProblem
 from core.mail.smtpserver import launch
 from core.mail.smtpserver.profiles import PROFILES
 from core.mail.smtpserver.server import DEFAULT_PORT
-from core.management.base import ProjectCommand, command_error
+from core.management.base import ProjectCommand, command_error, number, seconds
 
 SECURITY_WORDS = {
     "none": gettext_lazy("no encryption"),
@@ -19,23 +18,7 @@ SECURITY_WORDS = {
 }
 
 
-def number(kind, low, high, what: str, limits: str):
-    """An argparse type: ``kind(text)`` between ``low`` and ``high``, else one line saying what is wanted."""
-
-    def parse(text):
-        try:
-            value = kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not {what}") from None
-        if not low <= value <= high:  # NaN and inf too
-            raise argparse.ArgumentTypeError(f"{text!r} {limits}")
-        return value
-
-    return parse
-
-
 port_number = number(int, 0, 65535, "a port number", "is not between 1 and 65535 (0: any free port)")
-seconds = number(float, 0.001, 3600, "a number of seconds", "must be between 0.001 and 3600")
 size = number(int, 1, 2**63, "a number of bytes", "must be 1 or more")
 
 
