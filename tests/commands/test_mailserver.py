@@ -10,6 +10,7 @@ Loopback only, ``--port 0``, a folder of the test's own.
 import json
 import os
 import signal
+import smtplib
 import socket
 import subprocess
 import sys
@@ -198,6 +199,59 @@ def test_a_folder_it_cannot_write_is_exit_2(tmp_path):
     assert result.returncode == 2
     first, hint = error_lines(result)
     assert f"Cannot save messages in {folder}: " in first and "--path" in hint
+
+
+@pytest.mark.skipif(not os.path.isdir("/sys/kernel"), reason="no sysfs here")
+def test_a_folder_that_refuses_files_whatever_its_permissions_say_is_exit_2():
+    """/sys/kernel: root passes every permission check there, and still cannot make a file."""
+    result = manage("mailserver", "--port", "0", "--path", "/sys/kernel", timeout=30)
+    assert (result.returncode, result.stdout) == (2, "")
+    first, hint = error_lines(result)
+    assert first.startswith("Error: Cannot save messages in /sys/kernel: ")
+    assert "pass --path with a folder this user can write" in hint.lower()
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A 64 KiB tmpfs: a real full disk. Mounting it needs root (CAP_SYS_ADMIN); skipped without."""
+    folder = tmp_path / "small-disk"
+    folder.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(folder)], capture_output=True)
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.decode().strip()}")
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", str(folder)], check=True)
+
+
+def test_a_full_disk_is_452_insufficient_storage_and_the_log_says_the_disk_is_full(small_disk):
+    with mailserver("--path", str(small_disk), text=True) as server:
+        with smtplib.SMTP("127.0.0.1", server.port, timeout=10) as client:
+            with pytest.raises(smtplib.SMTPDataError) as caught:
+                client.sendmail(LOGIN, [TO], b"Subject: too big for the disk\r\n\r\n" + (b"x" * 78 + b"\r\n") * 1400)
+            assert (caught.value.smtp_code, caught.value.smtp_error) == (452, b"4.3.1 Insufficient system storage")
+            client.sendmail(LOGIN, [TO], b"Subject: small\r\n\r\nfits")  # the next one that fits is saved
+        code, out, err = server.stop()
+    assert (code, err) == (0, "")
+    [refused] = [line for line in out.splitlines() if " refused: " in line]
+    assert refused.endswith("refused: DATA: the disk is full: 452 4.3.1 Insufficient system storage")
+    assert out.splitlines()[-1] == "Stopped: 1 message saved."
+
+
+def test_a_full_disk_tells_sendtestmail_so(small_disk):
+    with mailserver("--path", str(small_disk), text=True) as server:
+        url, _ = printed_env(server.lines)
+        body = small_disk.parent / "body.txt"
+        body.write_text(("x" * 78 + "\n") * 1400)
+        result = manage("sendtestmail", TO, "--from", LOGIN, "--body-file", str(body), env=as_env([url]))
+    assert result.returncode == 6
+    first, hint = error_lines(result)
+    assert "refused the message after receiving it: 452 4.3.1 Insufficient system storage" in first
+    assert (
+        hint
+        == "Hint: The server has no room to store the message (its disk is full): try again later, or tell its admin."
+    )
 
 
 def test_a_port_in_use_is_exit_2_naming_it(tmp_path):
