@@ -221,7 +221,7 @@ def test_clear_on_a_disk_that_refuses_the_rewrite_is_one_line_and_loses_nothing(
     assert "Traceback" not in result.stderr
     error = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
     assert error == [f"Error: 1 file could not be deleted or rewritten and is as it was: {log.name} (File too large)."]
-    assert "Hint: make room on the disk" in result.stderr
+    assert "Hint: Make room on the disk" in result.stderr
     assert log.read_bytes() == before
     assert [path.name for path in folder.iterdir()] == [log.name], "no temporary file left behind"
 

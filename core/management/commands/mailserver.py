@@ -2,6 +2,7 @@ import asyncio
 import json
 from datetime import datetime
 
+from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
@@ -175,33 +176,34 @@ class Command(ProjectCommand):
         profile = config.profile
         real_port = "465" if config.security == "ssl" else "587"
         values = {
-            "title": profile.title,
+            "who": profile.who,
+            "whose": profile.whose,
             "host": f"{profile.host}:{real_port}",
             "login": plan.login.user,
             "mib": config.size_limit // (1024 * 1024),
         }
         lines = [
             _(
-                "Rehearsing %(title)s (%(host)s): a login is required (%(login)s), any password but its app "
+                "Rehearsing %(whose)s (%(host)s): a login is required (%(login)s), any password but its app "
                 "password is refused, messages up to %(mib)s MiB."
             )
             % values
         ]
         if profile.not_owner:
-            lines.append(_("A sender other than %(login)s is refused, as %(title)s refuses it.") % values)
+            lines.append(_("A sender other than %(login)s is refused, as %(who)s refuses it.") % values)
         else:
-            lines.append(_("A sender other than %(login)s is replaced by it, as %(title)s does.") % values)
+            lines.append(_("A sender other than %(login)s is replaced by it, as %(who)s does.") % values)
         return "\n".join(lines)
 
     def show_event(self, event) -> None:
         stamp = datetime.now().strftime("%H:%M:%S")
         if event.kind == "saved":
             received = event.received
-            text = _("saved %(name)s from %(sender)s to %(recipients)s (%(size)s bytes)") % {
+            text = _("saved %(name)s from %(sender)s to %(recipients)s (%(size)s)") % {
                 "name": event.text,
                 "sender": received.mail_from,
                 "recipients": ", ".join(received.rcpt_tos),
-                "size": received.size,
+                "size": filesizeformat(received.size),
             }
             self.stdout.write(f"{stamp} {event.peer} {text}")
         else:
