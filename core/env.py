@@ -24,6 +24,7 @@ from pathlib import Path
 from urllib.parse import unquote
 
 import environ
+from django.utils.text import capfirst
 
 __all__ = [
     "ENCODE_HINT",
@@ -66,7 +67,7 @@ class ConfigError(Exception):
     def __init__(self, variable: str, problem: str, hint: str = ""):
         self.variable = variable
         self.problem = problem
-        self.hint = hint
+        self.hint = capfirst(hint)  # a sentence, in every language, however its msgid begins
         super().__init__(f"{variable}: {problem}")
 
 

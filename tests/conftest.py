@@ -2,6 +2,7 @@ import email
 import email.policy
 import functools
 import os
+import resource
 import subprocess
 import sys
 import time
@@ -66,11 +67,19 @@ def environment(extra: dict | None = None) -> dict:
     return {name: value for name, value in {**base, **(extra or {})}.items() if value is not None}
 
 
-def manage(*args: str, env: dict | None = None, input: str | None = None, timeout: float = 60):
+def manage(
+    *args: str, env: dict | None = None, input: str | None = None, timeout: float = 60, memory_mb: int | None = None
+):
     """Run ``python manage.py ARGS`` as a real process in a clean environment.
 
-    ``env`` adds variables to it; a value of None removes one.
+    ``env`` adds variables to it; a value of None removes one. ``memory_mb`` caps the process's
+    address space (RLIMIT_AS): input read without a bound then fails the test (MemoryError,
+    exit 1) instead of eating the machine.
     """
+
+    def limit_memory():
+        resource.setrlimit(resource.RLIMIT_AS, (memory_mb << 20, memory_mb << 20))
+
     return subprocess.run(
         [sys.executable, "manage.py", *args],
         cwd=ROOT,
@@ -79,6 +88,7 @@ def manage(*args: str, env: dict | None = None, input: str | None = None, timeou
         capture_output=True,
         text=True,
         timeout=timeout,
+        preexec_fn=limit_memory if memory_mb else None,
     )
 
 

@@ -1,7 +1,7 @@
 """``manage.py mailserver`` as a real process: started with ``--json --port 0``, its document read, then stopped.
 
-``text=True`` starts it without ``--json``: what it printed up to "Ctrl+C stops this server." is then in
-``Running.lines``, and ``document`` is empty.
+``text=True`` starts it without ``--json``: what it printed up to "Ctrl+C stops this server." (in English or
+Russian) is then in ``Running.lines``, and ``document`` is empty.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ class Running:
     @property
     def port(self) -> int:
         if not self.document:
-            match = re.search(r"listening on \S+:(\d+) ", self.lines[0])
+            match = re.search(r"\S+:(\d+) \(", self.lines[0])  # "listening on HOST:PORT (security)", any language
             return int(match.group(1))
         return self.document["port"]
 
@@ -76,7 +76,7 @@ def mailserver(*args: str, env: dict | None = None, text: bool = False) -> Itera
                 running = Running(process, json.loads(line))
                 break
             lines.append(line.rstrip("\n"))
-            if line.rstrip().endswith("Ctrl+C stops this server."):
+            if line.rstrip().endswith(("Ctrl+C stops this server.", "Ctrl+C останавливает этот сервер.")):
                 running = Running(process, {}, lines)
                 break
         yield running

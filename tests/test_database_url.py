@@ -27,7 +27,7 @@ def test_a_malformed_url_is_one_line_with_the_encoding_hint(url):
         database_from_url("DATABASE_URL", url)
     error = caught.value
     assert str(error).startswith("DATABASE_URL: ") and "\n" not in str(error)
-    assert "percent-encode" in error.hint and "%2F" in error.hint
+    assert "Percent-encode" in error.hint and "%2F" in error.hint
     assert SECRET not in str(error) + error.hint
 
 
@@ -54,7 +54,7 @@ def test_a_process_stops_with_exit_3_and_no_secret(args):
     result = manage(*args, env={"DATABASE_URL": f"postgres://app:{SECRET}/x@127.0.0.1:5432/site"})
     assert result.returncode == 3
     assert result.stderr.startswith("Configuration error: DATABASE_URL: the login or password holds an unencoded")
-    assert "Hint: percent-encode" in result.stderr and "Traceback" not in result.stderr
+    assert "Hint: Percent-encode" in result.stderr and "Traceback" not in result.stderr
     assert SECRET not in result.stdout + result.stderr
     if "--json" in args:
         assert '"code": 3' in result.stdout

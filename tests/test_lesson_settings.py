@@ -59,7 +59,7 @@ def test_unknown_backend_stops_with_the_accepted_values():
     assert result.returncode == 3
     first, hint = result.stderr.splitlines()
     assert first == "Configuration error: EMAIL_BACKEND: unknown backend 'django.core.mail.backends.smpt.EmailBackend'"
-    assert hint.startswith("Hint: use one of ") and SMTP in hint and FILE in hint
+    assert hint.startswith("Hint: Use one of ") and SMTP in hint and FILE in hint
 
 
 def test_smtp_backend_without_a_host_is_a_configuration_error():
@@ -67,7 +67,7 @@ def test_smtp_backend_without_a_host_is_a_configuration_error():
     assert result.returncode == 3
     first_line = "Configuration error: EMAIL_BACKEND: is the SMTP backend, but EMAIL_HOST is not set"
     assert result.stderr.startswith(first_line)
-    assert "Hint: set EMAIL_HOST" in result.stderr
+    assert "Hint: Set EMAIL_HOST" in result.stderr
 
 
 SMTP_NAMES = (
@@ -111,7 +111,7 @@ def test_lesson_lines_in_the_settings_file_stop_with_the_env_lines(module, first
     assert result.returncode == 3
     first, hint = result.stderr.splitlines()
     assert first.startswith(first_line)
-    assert hint.startswith("Hint: delete those lines from the settings file and write in .env")
+    assert hint.startswith("Hint: Delete those lines from the settings file and write in .env")
     assert hint.endswith(env_lines)
     assert "Traceback" not in result.stderr and "s3cr3t" not in result.stderr + result.stdout
 
@@ -122,7 +122,7 @@ def test_lesson_lines_in_the_settings_file_stop_with_the_env_lines(module, first
         (
             'EMAIL_HOST = "smtp.yandex.ru"',
             "Configuration error: EMAIL_HOST: line 2 of .env has spaces around =, and .env lines are NAME=value",
-            "Hint: write it as EMAIL_HOST=smtp.yandex.ru",
+            "Hint: Write it as EMAIL_HOST=smtp.yandex.ru",
         ),
         (
             "DEFAULT_FROM_EMAIL = EMAIL_HOST_USER",

@@ -97,7 +97,7 @@ def test_unencoded_password_stops_with_exit_3_a_hint_and_no_secret(url, variable
     assert result.stdout == ""
     first, hint = result.stderr.splitlines()
     assert first.startswith(f"Configuration error: {variable}: the login or password holds an unencoded ")
-    assert hint.startswith("Hint: percent-encode the login and password") and "%2F" in hint
+    assert hint.startswith("Hint: Percent-encode the login and password") and "%2F" in hint
     for fragment in (SECRET, "Sup3r", "12345", "4651"):
         assert fragment not in result.stderr
 
@@ -119,6 +119,6 @@ def test_json_gets_one_document_for_a_configuration_error(command):
     document = json.loads(result.stdout)
     assert document["ok"] is False and document["code"] == 3
     assert document["error"].startswith("EMAIL_URL: the login or password holds an unencoded")
-    assert document["hint"].startswith("percent-encode")
+    assert document["hint"].startswith("Percent-encode")
     assert SECRET not in result.stdout + result.stderr
     assert result.stderr.startswith("Configuration error: EMAIL_URL: ")  # a person still reads it on stderr

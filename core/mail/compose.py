@@ -10,6 +10,7 @@ from __future__ import annotations
 import mimetypes
 import socket
 import unicodedata
+from collections.abc import Iterator
 from email.header import Header
 from email.utils import formataddr, getaddresses, make_msgid
 from pathlib import Path
@@ -18,6 +19,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.mail import DNS_NAME, EmailMultiAlternatives
 from django.core.validators import validate_email
+from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
@@ -49,6 +51,11 @@ def default_body() -> str:
         "If you can read it, the site's mail works.\n"
     ) % {"host": socket.gethostname()}
 
+
+# The most messages one sendtestmail sends (--count), and the largest file it reads (--body-file,
+# --html-file, --attach): as large as mailserver's default size limit, more than Gmail takes.
+MAX_COUNT = 10_000
+FILE_LIMIT = 32 * 1024 * 1024
 
 # The email package folds a header between words only: a word longer than this in a
 # display name would stay one line past RFC 5322's 998 characters.
@@ -135,28 +142,45 @@ def _setting_address(entry) -> str:
     return entry
 
 
+def read_file(path: str, what: str, stdin=None) -> bytes:
+    """The bytes of ``path`` (``-`` reads ``stdin``), at most ``FILE_LIMIT``, or MailProblem(BAD_INPUT).
+
+    Only one byte more than the limit is ever read, so ``/dev/zero`` or an endless pipe is
+    refused as soon as it has said too much.
+    """
+    try:
+        if path == "-":
+            data = stdin.buffer.read(FILE_LIMIT + 1)
+        else:
+            with open(path, "rb") as stream:
+                data = stream.read(FILE_LIMIT + 1)
+    except OSError as error:
+        raise _unreadable(path, what, error) from None
+    if len(data) > FILE_LIMIT:
+        raise MailProblem(
+            ExitCode.BAD_INPUT,
+            _("The %(what)s %(path)s is larger than %(limit)s, the most a test message takes.")
+            % {"what": _(what), "path": path, "limit": filesizeformat(FILE_LIMIT)},
+            _("Use a smaller file: providers refuse whole messages of 25 to 50 MB."),
+        )
+    return data
+
+
 def read_text(path: str, what: str, stdin=None) -> str:
     """The UTF-8 text of ``path`` (``-`` reads ``stdin``), or MailProblem(BAD_INPUT) naming the file."""
-    if path == "-":
-        return stdin.read()
     try:
-        return Path(path).read_text(encoding="utf-8")
+        return read_file(path, what, stdin).decode("utf-8")
     except UnicodeDecodeError:
         raise MailProblem(
             ExitCode.BAD_INPUT,
             _("The %(what)s %(path)s is not UTF-8 text.") % {"what": _(what), "path": path},
             _("Save it as UTF-8."),
         ) from None
-    except OSError as error:
-        raise _unreadable(path, what, error) from None
 
 
 def read_attachment(path: str) -> tuple[str, bytes, str]:
     """(file name, content, content type guessed from the name) or MailProblem(BAD_INPUT)."""
-    try:
-        content = Path(path).read_bytes()
-    except OSError as error:
-        raise _unreadable(path, "attachment", error) from None
+    content = read_file(path, "attachment")
     mimetype = mimetypes.guess_type(path)[0] or "application/octet-stream"
     return Path(path).name, content, mimetype
 
@@ -186,14 +210,18 @@ def compose_messages(
     from_email: str | None = None,
     attachments: list[tuple[str, bytes, str]] = (),
     count: int = 1,
-) -> list[EmailMultiAlternatives]:
-    """``count`` messages to ``recipients`` (numbered when more than one), each with its own Message-ID."""
+) -> Iterator[EmailMultiAlternatives]:
+    """``count`` messages to ``recipients`` (numbered when more than one), each with its own Message-ID.
+
+    The subject and sender are checked now; each message is made only when it is asked for,
+    so a series is sent one message at a time and never held whole in memory.
+    """
     subject = check_header(subject, "subject (--subject)") if subject is not None else default_subject()
     sender = check_address(from_email, "sender (--from)") if from_email else settings.DEFAULT_FROM_EMAIL
     body = body if body is not None else default_body()
-    messages = []
-    for number in range(1, count + 1):
-        message = EmailMultiAlternatives(
+
+    def message(number: int) -> EmailMultiAlternatives:
+        made = EmailMultiAlternatives(
             f"{subject} ({number}/{count})" if count > 1 else subject,
             body,
             sender,
@@ -201,8 +229,9 @@ def compose_messages(
             headers={"Message-ID": make_msgid(domain=DNS_NAME.get_fqdn())},
         )
         if html is not None:
-            message.attach_alternative(html, "text/html")
+            made.attach_alternative(html, "text/html")
         for name, content, mimetype in attachments:
-            message.attach(name, content, mimetype)
-        messages.append(message)
-    return messages
+            made.attach(name, content, mimetype)
+        return made
+
+    return (message(number) for number in range(1, count + 1))

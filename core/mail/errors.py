@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from enum import IntEnum
 
+from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 
 
@@ -33,7 +34,7 @@ class MailProblem(Exception):
     def __init__(self, code: ExitCode, message: str, hint: str = ""):
         self.code = ExitCode(code)
         self.message = message
-        self.hint = hint
+        self.hint = capfirst(hint)  # a sentence, in every language, however its msgid begins
         super().__init__(message)
 
     def as_dict(self) -> dict:

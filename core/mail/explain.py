@@ -271,6 +271,10 @@ def _explain(error: BaseException, backend, stage: str) -> MailProblem:
         reply = _said(error, backend)
         if error.smtp_code == 552 or "size" in reply.lower():
             hint = _("The message is too large for this server (--check shows its size limit): attach smaller files.")
+        elif error.smtp_code == 452 or "storage" in reply.lower():  # RFC 5321: insufficient system storage
+            hint = _(
+                "The server has no room to store the message (its disk is full): try again later, or tell its admin."
+            )
         else:
             hint = _(
                 "The server's policy refused the content or the sender: send from the login's own address, "

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import smtplib
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -111,52 +112,58 @@ DELIVERY = {"smtp": "sent", "file": "saved", "console": "printed", "memory": "ke
 
 # ---------------------------------------------------------------- send and check
 def send_test_messages(
-    messages: list[EmailMessage],
+    messages: Iterable[EmailMessage],
     alias: str = "default",
     *,
     timeout: float | None = None,
     console_stream=None,
 ) -> SendReport:
-    """Send ``messages`` through ``MAILERS[alias]`` over one connection.
+    """Send ``messages`` through ``MAILERS[alias]`` over one connection, one message at a time.
 
-    ``timeout`` overrides the mailer's; ``console_stream`` is where a console
-    backend prints (a command with ``--json`` keeps stdout for the document).
-    Raises MailProblem for every failure; a partial refusal is in the report.
+    ``messages`` may be a generator (``compose.compose_messages``): each is made, sent and let
+    go before the next, so memory stays flat whatever their number. ``timeout`` overrides the
+    mailer's; ``console_stream`` is where a console backend prints (a command with ``--json``
+    keeps stdout for the document). Raises MailProblem for every failure; a partial refusal
+    is in the report.
     """
     backend = _prepared_backend(alias, timeout)
     if console_stream is not None and kind(backend) == "console":
         backend.stream = console_stream
+    smtp = isinstance(backend, SmtpBackend)
     mailer = describe(backend)
     refused: dict[str, str] = {}
+    sender, addresses, message_ids, files = "", {}, [], {}
     stage = "connect"
     start = time.perf_counter()
     try:
-        if isinstance(backend, SmtpBackend):
-            backend.open()
-            stage = "send"
-            render = Renderer(backend)
-            for message in messages:
+        backend.open()  # a file backend's stream, or the SMTP connection: one for every message
+        stage = "send"
+        render = Renderer(backend) if smtp else None
+        for message in messages:
+            if smtp:
                 refused.update(_smtp_send(backend, *render(message)))
-            stage = "quit"
-            backend.close()
-        else:
-            stage = "send"
-            backend.send_messages(messages)
+            else:
+                backend.send_messages([message])
+                files.update(dict.fromkeys(files_written(backend)))
+            sender = sender or message.from_email
+            addresses.update(dict.fromkeys(message.recipients()))
+            message_ids.append(message.extra_headers.get("Message-ID", ""))
+        stage = "quit"
+        backend.close()
     except Exception as error:
         _abandon(backend)
         raise explain(error, backend, stage) from error
     seconds = time.perf_counter() - start
-    addresses = _unique(address for message in messages for address in message.recipients())
     recipients = _unique(_envelope(backend, address) for address in addresses)
     return SendReport(
         mailer=mailer,
         delivery=DELIVERY.get(kind(backend), "sent"),
-        sender=messages[0].from_email if messages else "",
+        sender=sender,
         accepted=[address for address in recipients if address not in refused],
         refused=refused,
-        message_ids=[message.extra_headers.get("Message-ID", "") for message in messages],
+        message_ids=message_ids,
         seconds=seconds,
-        files=files_written(backend),
+        files=list(files),
     )
 
 

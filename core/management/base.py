@@ -11,6 +11,7 @@ for an argument error), and no traceback unless ``--traceback``.
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import re
@@ -75,6 +76,29 @@ def unexpected_problem(error: BaseException) -> MailProblem:
     text = " ".join(mask_text(str(error)).split())
     message = _("Unexpected error: %(error)s") % {"error": type(error).__name__ + (f": {text}" if text else "")}
     return MailProblem(ExitCode.BUG, message, bug_hint())
+
+
+def number(kind, low, high, what: str, limits: str):
+    """An argparse type: ``kind(text)`` between ``low`` and ``high``, else one line saying what is wanted.
+
+    NaN, infinities and absurd values (``1e999``) are outside every range, so they are refused here
+    instead of failing later (an ``OverflowError`` in a timeout).
+    """
+
+    def parse(text):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not {what}") from None
+        if not low <= value <= high:  # NaN and inf too
+            raise argparse.ArgumentTypeError(f"{text!r} {limits}")
+        return value
+
+    return parse
+
+
+# The commands' --timeout: a client that waits longer than an hour for a reply is waiting for nothing.
+seconds = number(float, 0.001, 3600, "a number of seconds", "must be between 0.001 and 3600")
 
 
 class TrackedOutput(OutputWrapper):

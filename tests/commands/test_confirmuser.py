@@ -52,7 +52,7 @@ def test_a_confirmed_address_is_exit_2_pointing_to_resetuser(outbox_dir):
     assert raised.value.returncode == 2
     assert str(raised.value) == (
         "The address of 'boris' is already confirmed: there is nothing to confirm.\n"
-        "Hint: to send a password reset instead: python manage.py resetuser boris"
+        "Hint: To send a password reset instead: python manage.py resetuser boris"
     )
 
 

@@ -29,7 +29,7 @@ def one_document(result) -> dict:
     [
         # argparse: an unknown option, a bad value, a missing argument
         (["sendtestmail", "a@example.com", "--bogus"], 2, "unrecognized arguments: --bogus"),
-        (["sendtestmail", "a@example.com", "--count", "x"], 2, "argument --count: 'x' is not a number"),
+        (["sendtestmail", "a@example.com", "--count", "x"], 2, "argument --count: 'x' is not a whole number"),
         (["resetuser"], 2, "the following arguments are required: ADDRESS_OR_USERNAME"),
         (["outbox", "list", "--limit", "0"], 2, "argument --limit: must be 1 or more"),
         (["outbox"], 2, "the following arguments are required: {list,show,clear}"),

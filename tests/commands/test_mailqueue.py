@@ -80,7 +80,7 @@ def test_a_message_waiting_too_long_and_a_silent_worker_are_stalled_exit_7(site)
     first, hint = result.stderr.strip().splitlines()
     assert first.startswith("Error: Mail is not flowing: a message has waited 6")  # ~600 s
     assert "(more than 300 s); no worker seen for 12" in first
-    assert hint == "Hint: start the worker: python manage.py db_worker (run it as a service beside the web server)"
+    assert hint == "Hint: Start the worker: python manage.py db_worker (run it as a service beside the web server)"
     assert "Traceback" not in result.stderr
 
     result = manage("mailqueue", "--json", "--max-wait", "3600", "--max-silence", "3600", env=env)
@@ -136,7 +136,7 @@ def test_retry_of_nothing_or_of_an_unknown_id_is_bad_input(site):
     assert result.returncode == 2
     assert result.stderr.startswith("Error: Say which deliveries to queue again.\nHint: ")
     result = manage("mailqueue", "retry", "999", env=env)
-    assert (result.returncode, result.stderr.strip()) == (2, "Error: No delivery with id 999.\nHint: check the id")
+    assert (result.returncode, result.stderr.strip()) == (2, "Error: No delivery with id 999.\nHint: Check the id")
     result = manage("mailqueue", "retry", "999", "--traceback", env=env)  # accepted after the sub-command too
     assert "unrecognized" not in result.stderr and "No delivery with id 999." in result.stderr
     result = manage("mailqueue", "retry", "abc", "--json", env=env)
@@ -150,7 +150,7 @@ def test_a_database_not_migrated_is_named_with_the_step_to_take(tmp_path, args):
     result = manage(*args, env=env)
     assert result.returncode == 3
     assert result.stderr.startswith("Error: The database is not set up (no such table: ")
-    assert result.stderr.splitlines()[-1] == "Hint: run python manage.py migrate"
+    assert result.stderr.splitlines()[-1] == "Hint: Run python manage.py migrate"
     if "--json" in args:
         assert json.loads(result.stdout)["code"] == 3
 

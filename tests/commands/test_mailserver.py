@@ -10,6 +10,7 @@ Loopback only, ``--port 0``, a folder of the test's own.
 import json
 import os
 import signal
+import smtplib
 import socket
 import subprocess
 import sys
@@ -170,14 +171,14 @@ def a_file(tmp_path):
 @pytest.mark.parametrize(
     ("args", "error", "hint"),
     [
-        (["--fail", "bogus"], "--fail: the rule 'bogus' is not STAGE:ACTION", "for example data:451"),
-        (["--fail", "nowhere:451"], "--fail: unknown stage 'nowhere'", "stages: connect, login, mail, rcpt, data"),
+        (["--fail", "bogus"], "--fail: the rule 'bogus' is not STAGE:ACTION", "For example data:451"),
+        (["--fail", "nowhere:451"], "--fail: unknown stage 'nowhere'", "Stages: connect, login, mail, rcpt, data"),
         (["--fail", "data:999"], "--fail: the reply code 999 is not a failure (400 to 599).", "451 says try later"),
-        (["--fail", "data:451:every=2:first=1"], "has both every= and first=.", "give one of them"),
-        (["--fail", "login:535"], "A login rule needs logins to refuse.", "add --login USER:PASSWORD or --any-login"),
-        (["--login", "site@example.com"], "A --login is USER:PASSWORD, with both parts.", "for example --login"),
-        (["--path", "{file}"], "Cannot save messages in {file}: ", "pass --path with a folder this user can write"),
-        (["--path", "{file}/sub"], "Cannot save messages in {file}/sub: ", "pass --path with a folder"),
+        (["--fail", "data:451:every=2:first=1"], "has both every= and first=.", "Give one of them"),
+        (["--fail", "login:535"], "A login rule needs logins to refuse.", "Add --login USER:PASSWORD or --any-login"),
+        (["--login", "site@example.com"], "A --login is USER:PASSWORD, with both parts.", "For example --login"),
+        (["--path", "{file}"], "Cannot save messages in {file}: ", "Pass --path with a folder this user can write"),
+        (["--path", "{file}/sub"], "Cannot save messages in {file}/sub: ", "Pass --path with a folder"),
     ],
 )
 def test_bad_input_is_exit_2_with_one_line_and_a_hint(a_file, args, error, hint):
@@ -200,6 +201,59 @@ def test_a_folder_it_cannot_write_is_exit_2(tmp_path):
     assert f"Cannot save messages in {folder}: " in first and "--path" in hint
 
 
+@pytest.mark.skipif(not os.path.isdir("/sys/kernel"), reason="no sysfs here")
+def test_a_folder_that_refuses_files_whatever_its_permissions_say_is_exit_2():
+    """/sys/kernel: root passes every permission check there, and still cannot make a file."""
+    result = manage("mailserver", "--port", "0", "--path", "/sys/kernel", timeout=30)
+    assert (result.returncode, result.stdout) == (2, "")
+    first, hint = error_lines(result)
+    assert first.startswith("Error: Cannot save messages in /sys/kernel: ")
+    assert "Pass --path with a folder this user can write" in hint
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A 64 KiB tmpfs: a real full disk. Mounting it needs root (CAP_SYS_ADMIN); skipped without."""
+    folder = tmp_path / "small-disk"
+    folder.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(folder)], capture_output=True)
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.decode().strip()}")
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", str(folder)], check=True)
+
+
+def test_a_full_disk_is_452_insufficient_storage_and_the_log_says_the_disk_is_full(small_disk):
+    with mailserver("--path", str(small_disk), text=True) as server:
+        with smtplib.SMTP("127.0.0.1", server.port, timeout=10) as client:
+            with pytest.raises(smtplib.SMTPDataError) as caught:
+                client.sendmail(LOGIN, [TO], b"Subject: too big for the disk\r\n\r\n" + (b"x" * 78 + b"\r\n") * 1400)
+            assert (caught.value.smtp_code, caught.value.smtp_error) == (452, b"4.3.1 Insufficient system storage")
+            client.sendmail(LOGIN, [TO], b"Subject: small\r\n\r\nfits")  # the next one that fits is saved
+        code, out, err = server.stop()
+    assert (code, err) == (0, "")
+    [refused] = [line for line in out.splitlines() if " refused: " in line]
+    assert refused.endswith("refused: DATA: the disk is full: 452 4.3.1 Insufficient system storage")
+    assert out.splitlines()[-1] == "Stopped: 1 message saved."
+
+
+def test_a_full_disk_tells_sendtestmail_so(small_disk):
+    with mailserver("--path", str(small_disk), text=True) as server:
+        url, _ = printed_env(server.lines)
+        body = small_disk.parent / "body.txt"
+        body.write_text(("x" * 78 + "\n") * 1400)
+        result = manage("sendtestmail", TO, "--from", LOGIN, "--body-file", str(body), env=as_env([url]))
+    assert result.returncode == 6
+    first, hint = error_lines(result)
+    assert "refused the message after receiving it: 452 4.3.1 Insufficient system storage" in first
+    assert (
+        hint
+        == "Hint: The server has no room to store the message (its disk is full): try again later, or tell its admin."
+    )
+
+
 def test_a_port_in_use_is_exit_2_naming_it(tmp_path):
     with socket.socket() as holder:
         holder.bind(("127.0.0.1", 0))
@@ -209,7 +263,7 @@ def test_a_port_in_use_is_exit_2_naming_it(tmp_path):
     assert (result.returncode, result.stdout) == (2, "")
     first, hint = error_lines(result)
     assert first == f"Error: Port {port} on 127.0.0.1 is in use (another mailserver, or another program)."
-    assert "pass another --port" in hint
+    assert "Pass another --port" in hint
 
 
 @pytest.mark.parametrize("output", [[], ["--json"]])
@@ -555,3 +609,53 @@ def test_a_data_rule_with_first_refuses_the_first_message_and_the_next_is_saved(
     )
     assert (accepted.returncode, accepted.stderr) == (0, "")
     assert [message["subject"] for message in found] == ["second"]
+
+
+# ---------------------------------------------------------------- in Russian, as the learner reads it
+RU = {"LANGUAGE_CODE": "ru"}
+
+
+@pytest.mark.parametrize(
+    ("name", "rehearsing", "as_it_does"),
+    [
+        ("yandex", "Репетиция Яндекса (smtp.yandex.ru:465)", "отклоняется, как это делает Яндекс."),
+        ("gmail", "Репетиция Gmail (smtp.gmail.com:465)", "заменяется на него, как это делает Gmail."),
+        ("mailru", "Репетиция Mail.ru (smtp.mail.ru:465)", "отклоняется, как это делает Mail.ru."),
+    ],
+)
+def test_the_rehearsal_names_the_provider_in_russian_grammar(tmp_path, name, rehearsing, as_it_does):
+    with mailserver("--like", name, "--path", str(tmp_path), text=True, env=RU) as server:
+        assert any(line.startswith(rehearsing) for line in server.lines), server.lines
+        assert any(line.endswith(as_it_does) for line in server.lines), server.lines
+
+
+def russian_bytes(size: int) -> str:
+    """«байт» after a number, as Django's Russian catalog has it: 1, 5 and 11 байт; 2 to 4, 784 байта."""
+    return "байта" if 2 <= size % 10 <= 4 and not 12 <= size % 100 <= 14 else "байт"
+
+
+def test_the_log_gives_a_saved_size_in_the_russian_plural(tmp_path):
+    with mailserver("--path", str(tmp_path), text=True, env=RU) as server:
+        with smtplib.SMTP("127.0.0.1", server.port, timeout=10) as client:
+            for padding in range(3):  # three sizes
+                client.sendmail(LOGIN, [TO], b"Subject: small\r\n\r\n" + b"x" * padding)
+        code, out, err = server.stop()
+    assert (code, err) == (0, "")
+    saved = {line.split()[3]: line for line in out.splitlines() if ".eml от " in line}  # "HH:MM:SS peer сохранено NAME"
+    assert len(saved) == 3
+    for name, line in saved.items():
+        size = (tmp_path / name).stat().st_size
+        assert line.endswith(f"({size}\xa0{russian_bytes(size)})"), line
+
+
+@pytest.mark.parametrize(
+    ("env", "hint"),
+    [
+        ({}, "Hint: For example --login you@yandex.ru:abcdefghijklmnop"),
+        (RU, "Hint: Например, --login you@yandex.ru:abcdefghijklmnop"),
+    ],
+)
+def test_a_hint_is_a_sentence_with_a_capital_letter_in_both_languages(env, hint):
+    result = manage("mailserver", "--port", "0", "--login", "site@example.com", env=env)
+    assert result.returncode == 2
+    assert error_lines(result)[1] == hint

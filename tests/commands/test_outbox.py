@@ -60,7 +60,7 @@ def test_list_search_takes_the_search_boxs_prefixes_and_a_bad_time_is_exit_2(fol
     assert [message["to"] for message in json.loads(out)["messages"]] == [["anna@example.com"]]
     with pytest.raises(CommandError) as raised:
         run("list", "--search", "since:soon")
-    assert str(raised.value).startswith("since: 'soon' is not a date, a date-time or an age.\nHint: for example 2h")
+    assert str(raised.value).startswith("since: 'soon' is not a date, a date-time or an age.\nHint: For example 2h")
     assert raised.value.returncode == 2
 
 
@@ -170,7 +170,7 @@ def test_process_clear_without_a_terminal_refuses_and_deletes_nothing(tmp_path):
     result = manage("outbox", "clear", env=env_for(folder), input="yes\n")
     assert result.returncode == 2
     assert result.stdout == ""
-    assert "without confirmation" in result.stderr and "Hint: add --noinput" in result.stderr
+    assert "without confirmation" in result.stderr and "Hint: Add --noinput" in result.stderr
     assert (folder / "20260101-000000-000000-00000000.eml").exists()
 
 
@@ -263,7 +263,7 @@ def test_process_ambiguous_id_names_the_candidates(tmp_path):
     result = manage("outbox", "show", shared, env=env_for(folder))
     assert result.returncode == 2
     assert all(ident in result.stderr for ident in ids if ident.startswith(shared))
-    assert "Hint: type more characters" in result.stderr
+    assert "Hint: Type more characters" in result.stderr
 
 
 def test_process_output_cut_short_by_head_is_no_error(tmp_path):
@@ -324,7 +324,7 @@ def test_check_of_a_used_link_is_exit_7_with_the_verdict_and_a_hint(folder, anna
         call_command("outbox", "show", "latest", "--links", "--check", stdout=out, stderr=err)
     assert caught.value.returncode == 7
     assert str(caught.value).startswith("1 of 1 links of message ")
-    assert "\nHint: fix what each ✗ says, then send the message again" in str(caught.value)
+    assert "\nHint: Fix what each ✗ says, then send the message again" in str(caught.value)
     [line] = out.getvalue().splitlines()
     assert "  ✗ A password-reset link for anna. Its token was used or is no longer valid" in line
     assert "Hint: ask for a new link: python manage.py resetuser anna" in line

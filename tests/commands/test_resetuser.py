@@ -140,8 +140,8 @@ def test_show_link_sends_and_prints_the_link(site_env):
 @pytest.mark.parametrize(
     ("argument", "message", "hint"),
     [
-        ("ghost@example.com", "No active user with address or username 'ghost@example.com'.", "check the spelling"),
-        ("ivan@example.com", "User 'ivan' is inactive", "activate the account"),
+        ("ghost@example.com", "No active user with address or username 'ghost@example.com'.", "Check the spelling"),
+        ("ivan@example.com", "User 'ivan' is inactive", "Activate the account"),
         ("oleg", "User 'oleg' has no usable password", "python manage.py changepassword oleg"),
         ("nomail", "User 'nomail' has no email address", "--dry-run"),
     ],

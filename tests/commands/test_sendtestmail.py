@@ -3,6 +3,7 @@
 import contextlib
 import io
 import json
+import shutil
 import time
 
 import pytest
@@ -303,14 +304,75 @@ def test_body_from_stdin_as_a_real_process(tmp_path):
     ("args", "code", "stderr"),
     [
         (("--using", "bulk", TO), 3, "Error: There is no mailer 'bulk' in MAILERS"),
-        (("--count", "0", TO), 2, "sendtestmail: error: argument --count: '0' must be more than 0"),
-        (("--timeout", "soon", TO), 2, "sendtestmail: error: argument --timeout: 'soon' is not a number"),
+        (("--count", "0", TO), 2, "sendtestmail: error: argument --count: '0' must be between 1 and 10,000"),
+        (("--timeout", "soon", TO), 2, "sendtestmail: error: argument --timeout: 'soon' is not a number of seconds"),
     ],
 )
 def test_usage_and_configuration_errors_as_a_real_process(tmp_path, args, code, stderr):
     result = manage("sendtestmail", *args, env={"EMAIL_URL": f"outbox://{tmp_path}"})
     assert result.returncode == code
     assert stderr in result.stderr and result.stdout == ""
+
+
+# ---------------------------------------------------------------- unbounded input: refused, or streamed
+# Under a cap on the process's memory: what today reads or builds without a bound fails with MemoryError.
+MEMORY_MB = 256
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "error"),
+    [
+        ("--timeout", "1e999", "'1e999' must be between 0.001 and 3600"),
+        ("--timeout", "nan", "'nan' must be between 0.001 and 3600"),
+        ("--timeout", "inf", "'inf' must be between 0.001 and 3600"),
+        ("--count", "100000000", "'100000000' must be between 1 and 10,000"),
+    ],
+)
+def test_an_absurd_count_or_timeout_is_one_usage_error_before_anything_is_built(option, value, error):
+    with silent_server() as (host, port):  # a timeout is used only by an SMTP mailer
+        result = manage("sendtestmail", TO, option, value, env=env_for(host, port), memory_mb=MEMORY_MB)
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr.splitlines()[-1] == f"manage.py sendtestmail: error: argument {option}: {error}"
+
+
+@pytest.mark.parametrize("option", ["--body-file", "--html-file", "--attach"])
+def test_an_endless_file_is_refused_after_reading_one_byte_over_the_limit(tmp_path, option):
+    result = manage(
+        "sendtestmail", TO, option, "/dev/zero", env={"EMAIL_URL": f"outbox://{tmp_path}"}, memory_mb=MEMORY_MB
+    )
+    assert (result.returncode, result.stdout) == (2, "")
+    what = {"--body-file": "body file", "--html-file": "HTML file", "--attach": "attachment"}[option]
+    assert result.stderr.splitlines() == [
+        f"Error: The {what} /dev/zero is larger than 32.0\xa0MB, the most a test message takes.",
+        "Hint: Use a smaller file: providers refuse whole messages of 25 to 50 MB.",
+    ]
+    assert not list(tmp_path.glob("*.eml"))
+
+
+def test_an_endless_stdin_is_refused_too(tmp_path):
+    result = manage(
+        "sendtestmail",
+        TO,
+        "--body-file",
+        "-",
+        env={"EMAIL_URL": f"outbox://{tmp_path}"},
+        input="x" * (32 * 1024 * 1024 + 1),
+    )
+    assert result.returncode == 2
+    assert result.stderr.startswith("Error: The body file - is larger than 32.0\xa0MB, the most a test message")
+
+
+def test_a_series_is_saved_one_message_at_a_time_in_flat_memory(tmp_path):
+    """150 messages of 2 MB: held at once they would need 300 MB, more than the process may have."""
+    body = tmp_path / "body.txt"
+    body.write_text(("A line of a large test message.\n" * 65536)[: 2 * 1024 * 1024])
+    outbox = tmp_path / "outbox"
+    env = {"EMAIL_URL": f"outbox://{outbox}", "DEFAULT_FROM_EMAIL": "site@example.com"}
+    result = manage("sendtestmail", TO, "--body-file", str(body), "--count", "150", env=env, memory_mb=MEMORY_MB)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("Saved 150 messages in ")
+    assert len(list(outbox.glob("*.eml"))) == 150
+    shutil.rmtree(outbox)  # 300 MB: not kept with the test's other files
 
 
 def test_partial_refusal_in_text_lists_both_and_keeps_stderr_to_the_error(settings):

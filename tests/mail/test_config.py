@@ -261,7 +261,7 @@ def test_unknown_backend_lists_the_accepted_values():
 def test_smtp_backend_without_a_host_says_what_to_set():
     with pytest.raises(ConfigError) as caught:
         mailers_from_env(Env({"EMAIL_BACKEND": SMTP_BACKEND, "EMAIL_HOST_PASSWORD": "secret"}), BASE)
-    assert "set EMAIL_HOST" in caught.value.hint and "secret" not in caught.value.hint
+    assert "Set EMAIL_HOST" in caught.value.hint and "secret" not in caught.value.hint
 
 
 @pytest.mark.parametrize(
@@ -379,7 +379,7 @@ def test_unencoded_password_is_refused_with_a_hint_and_never_echoed(url, problem
     with pytest.raises(ConfigError) as caught:
         mailer_from_url(url, BASE, 10.0)
     error = caught.value
-    assert problem in error.problem and "percent-encode" in error.hint and "%2F" in error.hint
+    assert problem in error.problem and "Percent-encode" in error.hint and "%2F" in error.hint
     for fragment in ("Sup3r", "Secret", "12345", "4651", "anna", "me:"):
         assert fragment not in str(error) + error.hint
 

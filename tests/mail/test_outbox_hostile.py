@@ -17,6 +17,7 @@ import pytest
 from core.mail import outbox as ob
 from core.mail.errors import MailProblem
 from core.mail.outbox.logfile import SEPARATOR
+from core.mail.outbox.messages import SHOW_LIMIT
 from tests.conftest import ROOT
 from tests.outbox_samples import plain, send, use_folders
 from tests.outbox_samples import run_outbox as run
@@ -171,6 +172,12 @@ def test_a_file_of_half_a_gigabyte_is_listed_in_bounded_memory(folder):
     assert peak < 150, f"{peak:.0f} MB"
 
 
+def test_a_message_one_byte_over_the_show_limit_is_told_in_sizes_that_differ(folder):
+    sparse(folder / NAME.format(1), b"Subject: big\n\n" + b"text\n" * 4000, SHOW_LIMIT + 1)  # then a hole
+    out, _ = run("show", "latest", "--json")
+    assert json.loads(out)["reason"] == "too large to show (67,108,865 bytes; the limit is 67,108,864 bytes)"
+
+
 def test_a_log_file_is_read_as_a_stream(folder):
     first = b"Subject: first\n\nbody\n"
     big = b"Subject: big\n\n" + b"x" * 1000  # then a hole of zeros
@@ -214,7 +221,7 @@ def test_clear_on_a_disk_that_refuses_the_rewrite_is_one_line_and_loses_nothing(
     assert "Traceback" not in result.stderr
     error = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
     assert error == [f"Error: 1 file could not be deleted or rewritten and is as it was: {log.name} (File too large)."]
-    assert "Hint: make room on the disk" in result.stderr
+    assert "Hint: Make room on the disk" in result.stderr
     assert log.read_bytes() == before
     assert [path.name for path in folder.iterdir()] == [log.name], "no temporary file left behind"
 

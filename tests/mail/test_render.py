@@ -19,14 +19,16 @@ def test_a_series_arrives_as_django_would_build_each_message(settings, smtp_sink
     """--count N reuses the first message's bytes; every message must still be the one Django builds."""
     settings.MAILERS = mailers_for(*smtp_sink)
     long_subject = "Проверка почты с длинной темой, которую надо переносить по строкам " * 2
-    messages = compose_messages(
-        ["Анна <anna@example.com>"],
-        subject=long_subject.strip(),
-        body="Привет!",
-        html="<p>Привет</p>",
-        from_email="Сайт <site@example.com>",
-        attachments=[("отчёт.txt", "строка".encode(), "text/plain")],
-        count=3,
+    messages = list(
+        compose_messages(
+            ["Анна <anna@example.com>"],
+            subject=long_subject.strip(),
+            body="Привет!",
+            html="<p>Привет</p>",
+            from_email="Сайт <site@example.com>",
+            attachments=[("отчёт.txt", "строка".encode(), "text/plain")],
+            count=3,
+        )
     )
     send_test_messages(messages)
     for sent, received in zip(messages, smtp_sink.messages, strict=True):

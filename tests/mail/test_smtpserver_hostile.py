@@ -1,14 +1,17 @@
 """Hostile clients against a real ``manage.py mailserver`` process: bounded memory and time, the right replies,
 never a partial message, and a stop in the middle of a DATA that leaves nothing behind."""
 
+import base64
 import resource
 import signal
+import smtplib
 import socket
 import time
 
 import pytest
 
 from tests.mailserver_process import mailserver
+from tests.smtp_servers import LOGIN, LOGINS, PASSWORD, smtp_server
 
 HOST = "127.0.0.1"
 MIB = 1024 * 1024
@@ -149,3 +152,25 @@ def test_a_stop_during_data_leaves_no_partial_message_and_exits_0(tmp_path, numb
         assert sock.recv(100) == b""
     assert code == 0, err
     assert nothing_saved(folder)
+
+
+def test_a_client_guessing_passwords_is_told_421_and_hung_up_on_after_three_failures():
+    with smtp_server(logins=LOGINS) as server, smtplib.SMTP(server.host, server.port, timeout=10) as client:
+        client.ehlo()
+        guesses = [b"\0" + LOGIN.encode() + b"\0" + f"guess-{number}".encode() for number in range(3)]
+        replies = [client.docmd("AUTH", "PLAIN " + base64.b64encode(guess).decode()) for guess in guesses]
+        assert [code for code, _ in replies] == [535, 535, 421]
+        assert replies[-1][1] == b"4.7.0 Too many failed logins, closing the connection"
+        with pytest.raises(smtplib.SMTPServerDisconnected):
+            client.docmd(
+                "AUTH", "PLAIN " + base64.b64encode(b"\0" + LOGIN.encode() + b"\0" + PASSWORD.encode()).decode()
+            )
+
+
+def test_a_wrong_password_from_django_is_still_a_plain_535():
+    """smtplib tries PLAIN and then LOGIN: two failures in one connection are no guessing."""
+    with smtp_server(logins=LOGINS) as server, smtplib.SMTP(server.host, server.port, timeout=10) as client:
+        with pytest.raises(smtplib.SMTPAuthenticationError) as caught:
+            client.login(LOGIN, "wrong")
+        assert caught.value.smtp_code == 535
+        client.login(LOGIN, PASSWORD)  # the connection is still open: the right password gets in

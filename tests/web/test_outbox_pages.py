@@ -117,7 +117,7 @@ def test_a_search_with_a_bad_time_says_why_and_the_api_answers_400(live_server, 
     assert "since: &#x27;yesterday&#x27; is not a date, a date-time or an age." in page.text
     api = staff.get(f"{live_server.url}/outbox/api/messages/", params={"q": "since:yesterday"})
     assert api.status_code == 400
-    assert api.json()["hint"].startswith("for example 2h")
+    assert api.json()["hint"].startswith("For example 2h")
 
 
 def test_another_file_mailer_is_chosen_with_using_and_an_unknown_one_is_404(live_server, folder, staff):

@@ -200,7 +200,7 @@ def parse_message(name: str, index: int, ident: str, span: Span) -> Message | Un
     if isinstance(summary, Unreadable):
         return summary
     if span.size > SHOW_LIMIT:
-        reason = f"too large to show ({span.size >> 20} MB; the limit is {SHOW_LIMIT >> 20} MB)"
+        reason = f"too large to show ({span.size:,} bytes; the limit is {SHOW_LIMIT:,} bytes)"  # exact: they differ
         return Unreadable(ident, name, index, reason, span.size)
     try:
         return _parsed(summary, shown_headers(fields), span.read())

@@ -18,11 +18,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.utils.functional import Promise
+from django.utils.translation import pgettext_lazy
+
 
 @dataclass(frozen=True)
 class Profile:
     name: str
-    title: str
+    title: str  # its name in the server's greeting, as is
+    # Its name in mailserver's sentences, where a language may decline it: "as Yandex does"
+    # («как это делает Яндекс») and "Rehearsing Yandex" («Репетиция Яндекса»).
+    who: Promise
+    whose: Promise
     host: str  # the real provider's SMTP host, named in the server's output
     greeting: str  # the host name it greets with (220) and answers EHLO with
     domain: str  # the rehearsal login's domain: you@<domain>
@@ -37,6 +44,8 @@ class Profile:
 YANDEX = Profile(
     name="yandex",
     title="Yandex",
+    who=pgettext_lazy("a provider, who does something", "Yandex"),
+    whose=pgettext_lazy("a provider, after 'Rehearsing'", "Yandex"),
     host="smtp.yandex.ru",
     greeting="mail-nwsmtp-smtp-production-main-1.rehearsal.yandex.net",
     domain="yandex.ru",
@@ -51,6 +60,8 @@ YANDEX = Profile(
 GMAIL = Profile(
     name="gmail",
     title="Gmail",
+    who=pgettext_lazy("a provider, who does something", "Gmail"),
+    whose=pgettext_lazy("a provider, after 'Rehearsing'", "Gmail"),
     host="smtp.gmail.com",
     greeting="smtp.gmail.com",
     domain="gmail.com",
@@ -68,6 +79,8 @@ GMAIL = Profile(
 MAILRU = Profile(
     name="mailru",
     title="Mail.ru",
+    who=pgettext_lazy("a provider, who does something", "Mail.ru"),
+    whose=pgettext_lazy("a provider, after 'Rehearsing'", "Mail.ru"),
     host="smtp.mail.ru",
     greeting="smtp.mail.ru",
     domain="mail.ru",

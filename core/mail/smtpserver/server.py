@@ -12,13 +12,15 @@ leaves nothing, and was never told 250. Two ways to run it:
 Bounded: a message over the size limit is read to its end and dropped as it comes
 (aiosmtpd keeps nothing of it), a line over 1001 bytes is refused the same way, a
 client silent for ``timeout`` seconds (or slower than that for one whole DATA) is
-hung up on, and beyond ``max_connections`` clients a new one is told 421 and closed.
+hung up on, beyond ``max_connections`` clients a new one is told 421 and closed, and a
+client whose login fails ``MAX_FAILED_LOGINS`` times is told 421 and closed.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import hmac
 import logging
 import signal
@@ -43,6 +45,13 @@ DROPPED = "421 4.4.2 Connection dropped by a mailserver --fail rule"
 # aiosmtpd's own words for a message over the limit, replaced by the profile's.
 SIZE_REPLIES = ("552 Error: Too much mail data", "552 Error: message size exceeds fixed maximum message size")
 SECURITIES = ("none", "starttls", "ssl")
+# A disk (or a quota) with no room left for the message: RFC 5321's "insufficient system storage".
+DISK_FULL = "452 4.3.1 Insufficient system storage"
+FULL = (errno.ENOSPC, errno.EDQUOT)
+# Failed logins one connection may make; the last is answered 421 and the connection closed,
+# as the providers do, so that a client cannot try passwords without end.
+MAX_FAILED_LOGINS = 3
+TOO_MANY_LOGINS = "421 4.7.0 Too many failed logins, closing the connection"
 
 
 @dataclass(frozen=True)
@@ -141,6 +150,9 @@ class Handler:
         ):
             return AuthResult(success=True, handled=False, auth_data=auth_data)
         reply = self.config.profile.bad_login if self.config.profile else "535 5.7.8 Authentication credentials invalid"
+        server.failed_logins += 1
+        if server.failed_logins >= MAX_FAILED_LOGINS:
+            reply = TOO_MANY_LOGINS  # Session.smtp_AUTH hangs up after saying it
         self.event("refused", session, f"login {login}: {' '.join(reply.split())}")
         return AuthResult(success=False, handled=False, message=reply)
 
@@ -186,6 +198,8 @@ class Handler:
                 security=self.config.security,
             )
         except OSError as error:
+            if error.errno in FULL:
+                return self.refuse(session, "DATA: the disk is full", DISK_FULL)
             return self.refuse(session, "DATA", f"451 4.3.0 Cannot save the message: {error.strerror or error}")
         received = Received(
             path, envelope.mail_from, tuple(envelope.rcpt_tos), _peer(session), _login(session), size, data
@@ -221,6 +235,7 @@ class Session(SMTP):
         self.server = server
         self.greeting_delay = greeting_delay
         self.data_rule: Rule | None = None
+        self.failed_logins = 0
 
     def connection_lost(self, error):
         self.server.sessions.discard(self)
@@ -235,6 +250,11 @@ class Session(SMTP):
         if self.server.config.profile and status in SIZE_REPLIES:
             status = self.server.config.profile.too_big
         await super().push(status.replace("\n", "\r\n") if isinstance(status, str) else status)
+
+    async def smtp_AUTH(self, arg):
+        await super().smtp_AUTH(arg)
+        if self.failed_logins >= MAX_FAILED_LOGINS:
+            self.transport.close()
 
     async def smtp_DATA(self, arg):
         # The data rules are decided when a DATA that will be taken arrives: "drop" hangs up

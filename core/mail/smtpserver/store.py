@@ -10,13 +10,18 @@ The file is written as the backend writes every message: atomically, and indexed
 
 from __future__ import annotations
 
+import os
 import re
+import tempfile
 from dataclasses import dataclass, field
 from email.utils import format_datetime, localtime
 from pathlib import Path
 
+from django.core.exceptions import ImproperlyConfigured
+
 from core.mail.backends import EmailBackend
 from core.mail.outbox import headers
+from core.mail.outbox.files import TEMP_PREFIX
 
 RECEIVED_BY = "mailserver"
 
@@ -85,6 +90,23 @@ class Store:
         self.folder = Path(folder)
         # An alias of its own: the backend checks the folder (made if missing, writable) as for a mailer.
         self.backend = EmailBackend(alias="mailserver", file_path=str(self.folder))
+        self.try_writing()
+
+    def try_writing(self) -> None:
+        """Write a file and remove it, or ImproperlyConfigured: permissions are not the whole answer.
+
+        Root may write anywhere by the permission bits, and still not into ``/sys/kernel``, a
+        read-only mount or a full disk; the server would then answer 451 to every message.
+        """
+        try:
+            fd, path = tempfile.mkstemp(dir=self.folder, prefix=TEMP_PREFIX, suffix=".part")
+            try:
+                with os.fdopen(fd, "wb") as stream:
+                    stream.write(b"mailserver can write here\r\n")
+            finally:
+                os.unlink(path)
+        except OSError as error:
+            raise ImproperlyConfigured(error.strerror or str(error)) from None
 
     def save(self, data: bytes, **envelope) -> tuple[str, int]:
         """Save the message with its envelope fields; its path and size. OSError when the disk refuses."""

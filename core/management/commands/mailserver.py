@@ -1,8 +1,8 @@
-import argparse
 import asyncio
 import json
 from datetime import datetime
 
+from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
@@ -10,7 +10,7 @@ from core.mail.errors import MailProblem
 from core.mail.smtpserver import launch
 from core.mail.smtpserver.profiles import PROFILES
 from core.mail.smtpserver.server import DEFAULT_PORT
-from core.management.base import ProjectCommand, command_error
+from core.management.base import ProjectCommand, command_error, number, seconds
 
 SECURITY_WORDS = {
     "none": gettext_lazy("no encryption"),
@@ -19,23 +19,7 @@ SECURITY_WORDS = {
 }
 
 
-def number(kind, low, high, what: str, limits: str):
-    """An argparse type: ``kind(text)`` between ``low`` and ``high``, else one line saying what is wanted."""
-
-    def parse(text):
-        try:
-            value = kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not {what}") from None
-        if not low <= value <= high:  # NaN and inf too
-            raise argparse.ArgumentTypeError(f"{text!r} {limits}")
-        return value
-
-    return parse
-
-
 port_number = number(int, 0, 65535, "a port number", "is not between 1 and 65535 (0: any free port)")
-seconds = number(float, 0.001, 3600, "a number of seconds", "must be between 0.001 and 3600")
 size = number(int, 1, 2**63, "a number of bytes", "must be 1 or more")
 
 
@@ -192,33 +176,34 @@ class Command(ProjectCommand):
         profile = config.profile
         real_port = "465" if config.security == "ssl" else "587"
         values = {
-            "title": profile.title,
+            "who": profile.who,
+            "whose": profile.whose,
             "host": f"{profile.host}:{real_port}",
             "login": plan.login.user,
             "mib": config.size_limit // (1024 * 1024),
         }
         lines = [
             _(
-                "Rehearsing %(title)s (%(host)s): a login is required (%(login)s), any password but its app "
+                "Rehearsing %(whose)s (%(host)s): a login is required (%(login)s), any password but its app "
                 "password is refused, messages up to %(mib)s MiB."
             )
             % values
         ]
         if profile.not_owner:
-            lines.append(_("A sender other than %(login)s is refused, as %(title)s refuses it.") % values)
+            lines.append(_("A sender other than %(login)s is refused, as %(who)s refuses it.") % values)
         else:
-            lines.append(_("A sender other than %(login)s is replaced by it, as %(title)s does.") % values)
+            lines.append(_("A sender other than %(login)s is replaced by it, as %(who)s does.") % values)
         return "\n".join(lines)
 
     def show_event(self, event) -> None:
         stamp = datetime.now().strftime("%H:%M:%S")
         if event.kind == "saved":
             received = event.received
-            text = _("saved %(name)s from %(sender)s to %(recipients)s (%(size)s bytes)") % {
+            text = _("saved %(name)s from %(sender)s to %(recipients)s (%(size)s)") % {
                 "name": event.text,
                 "sender": received.mail_from,
                 "recipients": ", ".join(received.rcpt_tos),
-                "size": received.size,
+                "size": filesizeformat(received.size),
             }
             self.stdout.write(f"{stamp} {event.peer} {text}")
         else:

@@ -1,4 +1,3 @@
-import argparse
 import json
 import sys
 
@@ -7,20 +6,10 @@ from django.utils.translation import ngettext
 
 from core.mail import checks, compose, probe
 from core.mail.errors import MailProblem
-from core.management.base import ProjectCommand, command_error, mailer_text, where
+from core.management.base import ProjectCommand, command_error, mailer_text, number, seconds, where
 
-
-def positive(kind):
-    def parse(text):
-        try:
-            value = kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-        if not value > 0:
-            raise argparse.ArgumentTypeError(f"{text!r} must be more than 0")
-        return value
-
-    return parse
+# --count: a test of a mailer, or of its speed, needs no more; each message is built as it is sent.
+message_count = number(int, 1, compose.MAX_COUNT, "a whole number", f"must be between 1 and {compose.MAX_COUNT:,}")
 
 
 class Command(ProjectCommand):
@@ -53,10 +42,11 @@ class Command(ProjectCommand):
         parser.add_argument("--using", default="default", metavar="ALIAS", help="The MAILERS alias (default: default).")
         parser.add_argument(
             "--count",
-            type=positive(int),
+            type=message_count,
             default=1,
             metavar="N",
-            help="Send N numbered messages over one connection and report messages per second.",
+            help=f"Send N numbered messages (at most {compose.MAX_COUNT:,}) over one connection and report messages "
+            "per second.",
         )
         parser.add_argument(
             "--check",
@@ -66,9 +56,9 @@ class Command(ProjectCommand):
         )
         parser.add_argument(
             "--timeout",
-            type=positive(float),
+            type=seconds,
             metavar="SECONDS",
-            help="Seconds to wait for the server (default: the mailer's timeout, EMAIL_TIMEOUT).",
+            help="Seconds to wait for the server, at most 3600 (default: the mailer's timeout, EMAIL_TIMEOUT).",
         )
         parser.add_argument("--json", action="store_true", help="Print one JSON document on stdout.")
 
