@@ -40,11 +40,12 @@ SITE_URL = "https://cinemahub.example"
 SETUP = """
 import sys
 from django.contrib.auth.hashers import make_password
+from core.addresses import mailbox
 from users.models import User
 from core.mail.tasks import enqueue_password_reset
 emails = sys.stdin.read().split()
 password = make_password("bench-Passw0rd")
-User.objects.bulk_create(User(username=e, email=e, password=password) for e in emails)
+User.objects.bulk_create(User(username=e, email=e, mailbox=mailbox(e), password=password) for e in emails)
 for e in emails:
     enqueue_password_reset(e, "%(site)s")
 """

@@ -30,10 +30,11 @@ SIGNUP_PASSWORD = "bench-Sign-up-passphrase"  # noqa: S105 (a throwaway site's)
 CREATE_USERS = """
 import sys
 from django.contrib.auth.hashers import make_password
+from core.addresses import mailbox
 from users.models import User
 password = make_password("bench-Passw0rd")
 emails = sys.stdin.read().split()
-User.objects.bulk_create(User(username=e, email=e, password=password) for e in emails)
+User.objects.bulk_create(User(username=e, email=e, mailbox=mailbox(e), password=password) for e in emails)
 """
 
 

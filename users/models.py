@@ -48,7 +48,8 @@ class User(AbstractUser):
     ``mailbox``: the key of the mailbox the address reaches (``core.addresses.mailbox``),
     kept by ``save`` and unique, so ``ANNA@Example.COM`` and ``anna@ｅｘａｍｐｌｅ.com`` are
     one account's; NULL without an address. Every lookup by address goes through
-    ``User.objects.using_address``.
+    ``User.objects.using_address``. ``bulk_create`` and ``QuerySet.update`` skip ``save``:
+    code that writes addresses so must set ``mailbox=mailbox(email)`` itself (as bench/ does).
 
     ``email_confirmed``: the owner of the address has shown they read its mail
     (the sign-up link, or a completed password reset). Accounts made any other
