@@ -16,6 +16,17 @@ from bench import services
 from core.mail.config import OUTBOX_BACKEND
 from tests.smtp_servers import LOGINS, SmtpServer, smtp_server, trusted_ca_file
 
+
+@pytest.fixture(autouse=True)
+def no_language_left_active():
+    """Each test starts with no language active, as a process does: a Russian page fetched through
+    django.test.Client leaves Russian active in the thread (Django's LocaleMiddleware never deactivates)."""
+    yield
+    from django.utils import translation
+
+    translation.deactivate()
+
+
 ROOT = Path(__file__).resolve().parent.parent
 
 

@@ -350,7 +350,7 @@ def test_white_space_in_a_url_password_is_a_configuration_error(variable, passwo
     assert first == (
         f"Configuration error: {variable}: the login or password holds white space (the URL cannot be read as written)"
     )
-    assert hint.startswith("Hint: percent-encode the login and password in the URL: a space as %20, ")
+    assert hint.startswith("Hint: Percent-encode the login and password in the URL: a space as %20, ")
     assert "Gmail shows its app password in groups of four: the spaces may simply be removed" in hint
     for form in forms(password) | set(password.split()):
         assert form not in result.stdout + result.stderr

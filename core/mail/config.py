@@ -79,7 +79,7 @@ SEPARATE_VARIABLES = (
     "EMAIL_HOST_PASSWORD",
     "EMAIL_SSL_CAFILE",
 )
-CAFILE_HINT = "manage.py mailserver --ssl prints its CA file (.mailserver/ca.pem); give a path relative to the project"
+CAFILE_HINT = "Give the CA file that manage.py mailserver --ssl prints (.mailserver/ca.pem), relative to the project"
 
 # ---------------------------------------------------------------- values (casts for core.env.Env.get)
 

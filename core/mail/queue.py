@@ -106,8 +106,8 @@ class QueueStatus:
             hint = _("start the worker: python manage.py db_worker (run it as a service beside the web server)")
         elif self.failing:
             hint = _(
-                "python manage.py sendtestmail you@example.com says why the mail server refuses or cannot be "
-                "reached, and how to fix it; then python manage.py mailqueue retry --failed sends the failed again"
+                "Run python manage.py sendtestmail you@example.com: it says why the mail server refuses or cannot "
+                "be reached, and how to fix it; then python manage.py mailqueue retry --failed sends the failed again"
             )
         else:
             hint = _(

@@ -17,7 +17,9 @@ import os
 import re
 import sys
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, OutputWrapper
+from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -132,6 +134,12 @@ class ProjectCommand(BaseCommand):
             self.stdout.write(error_document(ExitCode.BAD_INPUT, message, f"see {parser.prog} --help"))
 
     def execute(self, *args, **options):
+        # The command speaks LANGUAGE_CODE, whatever language the calling thread has active (Django keeps
+        # a request's or a test's language active after it ends; a process starts with none).
+        with translation.override(settings.LANGUAGE_CODE):
+            return self.execute_keeping_contracts(*args, **options)
+
+    def execute_keeping_contracts(self, *args, **options):
         # Django replaces self.stdout when call_command passes stdout=: this wrapper takes its place.
         self.stdout = TrackedOutput(options.pop("stdout", None) or self.stdout._out)
         as_json = bool(options.get("json"))

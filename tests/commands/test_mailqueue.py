@@ -176,7 +176,7 @@ def test_every_attempt_failing_with_the_server_down_is_unhealthy_with_the_last_e
         "Error: Mail is not flowing: 1 delivery waits for a retry, and no message has been sent since it was made "
         "(last error: ConnectionRefusedError: "
     )
-    assert hint.startswith("Hint: python manage.py sendtestmail you@example.com says why the mail server refuses")
+    assert hint.startswith("Hint: Run python manage.py sendtestmail you@example.com: it says why the mail server")
     document = json.loads(manage("mailqueue", "--json", env=env).stdout)
     assert (document["code"], document["failing_retrying"], document["failing_failed"]) == (7, 1, 0)
     assert document["last_error"].startswith("ConnectionRefusedError: ")
@@ -197,7 +197,7 @@ def test_a_login_refused_after_a_password_change_is_unhealthy_until_a_message_is
         assert result.returncode == 7
         assert "1 delivery failed, and no message has been sent since it was made (last error: " in result.stderr
         assert "535" in result.stderr and "the-old-password" not in result.stderr + result.stdout
-        assert "Hint: python manage.py sendtestmail you@example.com says why" in result.stderr
+        assert "Hint: Run python manage.py sendtestmail you@example.com: it says why" in result.stderr
 
         # .env fixed, the failed delivery queued again and sent: flowing again.
         assert manage("mailqueue", "retry", "--failed", env=env).returncode == 0
@@ -289,7 +289,7 @@ def test_mailqueue_speaks_russian_and_json_keeps_english_keys(site):
     assert result.returncode == 7
     error, hint = result.stderr.strip().splitlines()
     assert error.startswith("Error: Почта не идёт: 1 доставка ждёт повторной попытки, ")
-    assert hint.startswith("Hint: python manage.py sendtestmail you@example.com скажет, ")
+    assert hint.startswith("Hint: Запустите python manage.py sendtestmail you@example.com: он скажет, ")
     document = json.loads(manage("mailqueue", "--json", env={**env, **RU}).stdout)
     assert {"ok", "code", "error", "hint", "problems", "failing_retrying"} <= set(document)
     assert document["error"].startswith("Почта не идёт")

@@ -327,7 +327,7 @@ def test_check_of_a_used_link_is_exit_7_with_the_verdict_and_a_hint(folder, anna
     assert "\nHint: Fix what each ✗ says, then send the message again" in str(caught.value)
     [line] = out.getvalue().splitlines()
     assert "  ✗ A password-reset link for anna. Its token was used or is no longer valid" in line
-    assert "Hint: ask for a new link: python manage.py resetuser anna" in line
+    assert "Hint: Ask for a new link: python manage.py resetuser anna" in line
 
 
 def test_check_marks_other_sites_as_unchecked_and_counts_only_bad_links(folder, public_site, db):
@@ -425,7 +425,7 @@ def test_process_check_of_a_local_link_to_a_port_nothing_serves_exits_7(reset_en
     assert result.returncode == 7
     assert f"✗ A link to this machine, port {env['SITE_URL'].rpartition(':')[2]}." in result.stdout
     assert "No server answers at 127.0.0.1:" in result.stdout and "the link opens nothing" in result.stdout
-    assert "Hint: start the site on that port (make run PORT=" in result.stdout
+    assert "Hint: Start the site on that port (make run PORT=" in result.stdout
     assert "or set SITE_URL to the address the site runs on" in result.stdout
 
 
@@ -553,7 +553,7 @@ def test_process_an_empty_prefix_in_a_search_is_exit_2_naming_it(tmp_path, prefi
     assert result.returncode == 2 and result.stdout == ""
     sentence, hint = result.stderr.splitlines()
     assert sentence == f"Error: The search's {prefix.lower()} is empty."
-    assert hint.startswith("Hint: write its value right after the colon, without a space: ")
+    assert hint.startswith("Hint: Write its value right after the colon, without a space: ")
 
 
 def test_process_show_raw_and_html_with_json_print_one_document(tmp_path):

@@ -242,7 +242,7 @@ def test_an_argument_longer_than_any_address_or_username_is_bad_input(site_env, 
     assert first == (
         "Error: The argument is 100000 characters long: an address has at most 254, a username at most 150."
     )
-    assert second == "Hint: give the account's email address or username"
+    assert second == "Hint: Give the account's email address or username"
     assert outbox_files(outbox) == before
 
 
@@ -254,7 +254,7 @@ def test_a_site_url_option_with_a_control_character_is_refused(site_env, bad):
     assert result.returncode == 2
     first, second = result.stderr.splitlines()
     assert first.startswith("Error: --site-url: ") and "contains the control character U+" in first
-    assert second == "Hint: write the address on one line, like https://example.com"
+    assert second == "Hint: Write the address on one line, like https://example.com"
     assert outbox_files(outbox) == before
 
 
@@ -265,5 +265,5 @@ def test_a_site_url_setting_with_a_control_character_is_a_configuration_error(si
     assert result.returncode == 3
     first, second = result.stderr.splitlines()
     assert "SITE_URL: 'http://a\\nb' contains the control character U+000A" in first
-    assert second.startswith("Hint: write the address on one line")
+    assert second.startswith("Hint: Write the address on one line")
     assert outbox_files(outbox) == before

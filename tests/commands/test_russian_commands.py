@@ -133,3 +133,21 @@ def test_outbox_in_russian(tmp_path):
     assert missing.stderr.startswith(f"Error: В {tmp_path} нет письма с идентификатором '0000'.\n")
     cleared = manage("outbox", "clear", "--noinput", env=env)
     assert cleared.stdout.startswith(f"Из {tmp_path} удалено 1 письмо: освобождено ")
+
+
+@pytest.mark.django_db
+def test_a_command_speaks_language_code_whatever_language_the_calling_thread_has_active(settings, capsys):
+    """A request or a test leaves its language active in its thread; a command run there speaks LANGUAGE_CODE."""
+    from django.core.management import call_command
+    from django.utils import translation
+
+    from users.models import User
+
+    User.objects.create_user("anna", TO, "old-password-1")
+    settings.LANGUAGE_CODE = "en"
+    translation.activate("ru")  # as a Russian page's request leaves it
+    try:
+        call_command("resetuser", "anna", "--dry-run", "--site-url", "https://cinemahub.example")
+    finally:
+        translation.deactivate()
+    assert capsys.readouterr().out.startswith("Reset link made for anna <anna@example.com>")

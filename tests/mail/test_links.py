@@ -170,7 +170,7 @@ def test_a_placeholder_host_names_site_url(site, link):
     check = check_link(link)
     assert (check.status, check.ok) == ("placeholder", False)
     assert "is a placeholder" in check.problem
-    assert check.hint.startswith("set SITE_URL to the site's public address (it is https://cinema.example now)")
+    assert check.hint.startswith("Set SITE_URL to the site's public address (it is https://cinema.example now)")
 
 
 def test_example_com_is_a_placeholder_even_when_site_url_says_it(settings):
@@ -217,7 +217,7 @@ def test_a_link_to_a_port_of_this_machine_where_no_server_answers_is_not_good(se
         assert check.verdict == f"A link to this machine, port {port}."
         assert check.problem == f"No server answers at {host}:{port}: the link opens nothing."
         assert check.hint == (
-            f"start the site on that port (make run PORT={port}), or set SITE_URL to the address the site "
+            f"Start the site on that port (make run PORT={port}), or set SITE_URL to the address the site "
             f"runs on (it is {settings.SITE_URL} now) and send the message again"
         )
 

@@ -47,6 +47,7 @@ from django.urls import Resolver404, resolve
 from django.utils import timezone
 from django.utils.encoding import repercent_broken_unicode
 from django.utils.http import base36_to_int, urlsafe_base64_decode
+from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 
 # kind
@@ -247,7 +248,8 @@ class _Site:
 
 
 def _result(url, kind, status, verdict, problem="", hint="", url_name="", user="") -> LinkCheck:
-    return LinkCheck(url, kind, status, not problem, verdict, problem, hint, url_name, user)
+    # A hint is a sentence, as MailProblem's are, however its msgid begins.
+    return LinkCheck(url, kind, status, not problem, verdict, problem, capfirst(hint), url_name, user)
 
 
 def _site_text(site: _Site) -> str:
