@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from email.message import MIMEPart
 from pathlib import Path
 
 from django.core import mail
@@ -37,6 +38,15 @@ def cyrillic_reset() -> EmailMultiAlternatives:
         ["Анна Петрова <anna@example.com>"],
     )
     message.attach_alternative(f'<p>Здравствуйте, Анна!</p><p><a href="{RESET_LINK}">Новый пароль</a></p>', "text/html")
+    return message
+
+
+def with_inline_image() -> EmailMultiAlternatives:
+    """The Cyrillic reset with an image its HTML shows inline (``logo.gif``, no attachment disposition)."""
+    message = cyrillic_reset()
+    image = MIMEPart()
+    image.set_content(b"GIF89a", "image", "gif", disposition="inline", filename="logo.gif", cid="<logo>")
+    message.attach(image)
     return message
 
 

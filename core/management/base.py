@@ -99,6 +99,13 @@ def number(kind, low, high, what: str, limits: str):
     return parse
 
 
+def given(text: str) -> str:
+    """An argparse type for a filter's value: an empty one (``--to "$UNSET"``) is an error, not "no filter"."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("is empty")
+    return text
+
+
 # The commands' --timeout: a client that waits longer than an hour for a reply is waiting for nothing.
 seconds = number(float, 0.001, 3600, "a number of seconds", "must be between 0.001 and 3600")
 

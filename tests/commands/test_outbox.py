@@ -8,14 +8,22 @@ import re
 import socket
 import subprocess
 import sys
-from email.message import MIMEPart
 from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
 
 from tests.conftest import ROOT, manage
-from tests.outbox_samples import CYRILLIC_SUBJECT, RESET_LINK, cyrillic_reset, log_file, plain, send, use_folders
+from tests.outbox_samples import (
+    CYRILLIC_SUBJECT,
+    RESET_LINK,
+    cyrillic_reset,
+    log_file,
+    plain,
+    send,
+    use_folders,
+    with_inline_image,
+)
 from tests.outbox_samples import run_outbox as run
 from tests.smtp_servers import HOST, free_port
 
@@ -525,16 +533,8 @@ def test_bidi_controls_are_escaped_in_list_and_show(folder):
     assert "Subject:    invoice\\u202egnp.exe" in out and "  invoice\\u202egnp.exe  application/octet-stream" in out
 
 
-def inline_image_message():
-    message = cyrillic_reset()
-    image = MIMEPart()
-    image.set_content(b"GIF89a", "image", "gif", disposition="inline", filename="logo.gif", cid="<logo>")
-    message.attach(image)
-    return message
-
-
 def test_show_lists_inline_files_with_a_name_and_saves_them(folder, tmp_path):
-    send(inline_image_message())
+    send(with_inline_image())
     out, _ = run("show", "latest")
     assert "Inline files (1)\n  logo.gif  image/gif  6\xa0bytes" in out
     document = json.loads(run("show", "latest", "--json")[0])
@@ -554,6 +554,20 @@ def test_process_an_empty_prefix_in_a_search_is_exit_2_naming_it(tmp_path, prefi
     sentence, hint = result.stderr.splitlines()
     assert sentence == f"Error: The search's {prefix.lower()} is empty."
     assert hint.startswith("Hint: Write its value right after the colon, without a space: ")
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["list", "--to", ""], ["list", "--since", " "], ["clear", "--to", "", "--noinput"], ["clear", "--older-than", ""]],
+)
+def test_process_an_empty_filter_option_is_exit_2_and_clears_nothing(tmp_path, args):
+    """``--to "$ADDRESS"`` with the variable unset: list listed everything, clear said "nothing to delete"."""
+    folder = far_folder(tmp_path)
+    before = sorted(folder.iterdir())
+    result = manage("outbox", *args, env=env_for(folder))
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr.splitlines()[-1].endswith(f"error: argument {args[1]}: is empty")
+    assert sorted(folder.iterdir()) == before
 
 
 def test_process_show_raw_and_html_with_json_print_one_document(tmp_path):

@@ -1,12 +1,11 @@
 """The web outbox's pages through Django's test client: what they show, in Russian too, whatever a message holds."""
 
 import re
-from email.message import MIMEPart
 from html import escape
 
 import pytest
 
-from tests.outbox_samples import cyrillic_reset, plain, send, use_folders
+from tests.outbox_samples import cyrillic_reset, plain, send, use_folders, with_inline_image
 from users.models import User
 
 RU = {"HTTP_ACCEPT_LANGUAGE": "ru"}
@@ -58,14 +57,6 @@ def test_an_empty_prefix_in_the_search_box_says_so_on_the_page(folder, staff, qu
     assert page.status_code == 200
     assert f'<p class="problem">{escape(words)}</p>' in page.content.decode()
     assert staff.get("/outbox/api/messages/", {"q": query}).status_code == 400
-
-
-def with_inline_image():
-    message = cyrillic_reset()
-    image = MIMEPart()
-    image.set_content(b"GIF89a", "image", "gif", disposition="inline", filename="logo.gif", cid="<logo>")
-    message.attach(image)
-    return message
 
 
 def test_the_message_page_in_russian_labels_headers_sizes_and_lists_inline_files(folder, staff):

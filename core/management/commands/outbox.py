@@ -19,7 +19,7 @@ from core.mail import outbox as ob
 from core.mail.errors import ExitCode, MailProblem
 from core.mail.outbox.documents import message_document, summary_document
 from core.mail.outbox.headers import escaped
-from core.management.base import ProjectCommand, command_error
+from core.management.base import ProjectCommand, command_error, given
 
 
 def dumps(data) -> str:
@@ -89,7 +89,9 @@ class Command(ProjectCommand):
         many = listing.add_mutually_exclusive_group()
         many.add_argument("--limit", type=positive, default=ob.DEFAULT_LIMIT, metavar="N", help="Show N (default 20).")
         many.add_argument("--all", action="store_true", help="Show every message.")
-        listing.add_argument("--to", metavar="ADDRESS", help="Only messages to this address (To, Cc or Bcc).")
+        listing.add_argument(
+            "--to", type=given, metavar="ADDRESS", help="Only messages to this address (To, Cc or Bcc)."
+        )
         listing.add_argument(
             "--search",
             metavar="TEXT",
@@ -97,7 +99,10 @@ class Command(ProjectCommand):
             "TEXT may also hold to:ADDRESS, from:TEXT, subject:TEXT, since:WHEN, before:WHEN.",
         )
         listing.add_argument(
-            "--since", metavar="WHEN", help="Only messages since WHEN: 2h, 7d, 2026-05-01, 2026-05-01T14:30."
+            "--since",
+            type=given,
+            metavar="WHEN",
+            help="Only messages since WHEN: 2h, 7d, 2026-05-01, 2026-05-01T14:30.",
         )
         listing.add_argument("--json", action="store_true", help="Print one JSON document.")
         folder_options(listing)
@@ -123,8 +128,10 @@ class Command(ProjectCommand):
         folder_options(show)
 
         clear = actions.add_parser("clear", help="Delete messages (all, or those matching the filters).")
-        clear.add_argument("--older-than", metavar="AGE", help="Only messages older than AGE (7d, 12h) or a date.")
-        clear.add_argument("--to", metavar="ADDRESS", help="Only messages to this address (To, Cc or Bcc).")
+        clear.add_argument(
+            "--older-than", type=given, metavar="AGE", help="Only messages older than AGE (7d, 12h) or a date."
+        )
+        clear.add_argument("--to", type=given, metavar="ADDRESS", help="Only messages to this address (To, Cc or Bcc).")
         clear.add_argument("--dry-run", action="store_true", help="List what would be deleted; delete nothing.")
         clear.add_argument(
             "--noinput", "--no-input", action="store_false", dest="interactive", help="Do not ask for confirmation."
