@@ -227,7 +227,7 @@ def failing_problem(status: QueueStatus) -> str:
         "%(failures)s, and no message has been sent since it was made (last error: %(error)s)",
         "%(failures)s, and no message has been sent since they were made (last error: %(error)s)",
         total,
-    ) % {"failures": ", ".join(counts), "error": status.last_error}
+    ) % {"failures": ", ".join(counts), "error": status.last_error.rstrip(".")}  # a sentence, in brackets
 
 
 @dataclass

@@ -6,13 +6,16 @@ the same work either way. A worker (``manage.py db_worker``) runs it: it finds
 the accounts as Django's form does, records one ``Delivery`` per account and
 makes the first attempt at once, in the same task (one task per reset).
 
-A temporary failure (server unreachable, disconnected, a 4xx reply) puts the
-delivery back in the queue and enqueues ``send_delivery(delivery_id)`` for the
-next attempt after a doubling delay; the task itself ends normally, so an outage
-leaves one delivery with its attempts, not a failed task row per attempt. After
-``RESET_SEND_ATTEMPTS`` attempts, or at once on a permanent (5xx) refusal, the
+A failure is judged by the failure table (``core.mail.explain.RULES``), as
+``sendtestmail`` judges it. A temporary one (server unreachable, disconnected, a
+4xx reply) puts the delivery back in the queue and enqueues
+``send_delivery(delivery_id)`` for the next attempt after a doubling delay; the
+task itself ends normally, so an outage leaves one delivery with its attempts,
+not a failed task row per attempt. After ``RESET_SEND_ATTEMPTS`` attempts, or at
+once on a permanent failure (a 5xx reply, settings that cannot work), the
 delivery is failed and ``ADMINS`` are told through the ``admins`` mailer (never
-the failing one), or in the log when there is none.
+the failing one), or in the log when there is none. The delivery's last error is
+the table's sentence, the server's reply in it.
 
 An attempt first claims its delivery with one conditional UPDATE, so a delivery
 that was sent is never sent again, whoever runs it again. A worker killed during
@@ -25,7 +28,6 @@ Every task argument is plain JSON (address, URL, primary key).
 from __future__ import annotations
 
 import logging
-import smtplib
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
@@ -69,36 +71,28 @@ class DeliveryFailed(Exception):
     """The reset message could not be delivered and will not be tried again."""
 
 
-def is_temporary(error: BaseException) -> bool:
-    """Whether trying again later may work: no connection, a dropped one, or a 4xx reply."""
-    if isinstance(error, smtplib.SMTPRecipientsRefused):
-        return all(400 <= code < 500 for code, _ in error.recipients.values())
-    if isinstance(error, smtplib.SMTPResponseException):
-        return 400 <= error.smtp_code < 500
-    if isinstance(error, smtplib.SMTPServerDisconnected):
-        return True
-    if isinstance(error, smtplib.SMTPException):  # e.g. STARTTLS not supported: the settings are wrong
-        return False
-    return isinstance(error, OSError)  # refused, timed out, DNS, TLS
-
-
 def retry_delay(attempt: int) -> float:
     """Seconds before attempt ``attempt + 1``: RESET_RETRY_DELAY, doubled after each attempt."""
     return settings.RESET_RETRY_DELAY * 2 ** (attempt - 1)
 
 
-def describe_error(error: BaseException) -> str:
-    """``Class: text`` for the record, every secret masked: a server's reply may quote the password, and
-    ``mailqueue``, the admin and the mail to ADMINS all show what is stored."""
-    return mask_text(f"{type(error).__name__}: {error}")[:LAST_ERROR_LENGTH]
-
-
-def in_words(error: BaseException) -> str:
-    """What ``sendtestmail`` would say of ``error``: its sentence and hint, on one line (never the password)."""
+def judge(error: BaseException) -> MailProblem:
+    """The failure table's row for what sending through the default mailer raised: what ``sendtestmail`` would
+    say of it and whether another attempt may work (``retry``)."""
     try:
-        problem = explain(error, get_backend())
-    except MailProblem as unusable:  # the mailer cannot even be made: that is the sentence then
-        problem = unusable
+        return explain(error, get_backend())
+    except MailProblem as unusable:  # the mailer cannot even be made: that is the problem then, not retried
+        return unusable
+
+
+def last_error(problem: MailProblem) -> str:
+    """The table's sentence for the record, server's reply included, every secret masked: ``mailqueue``,
+    the admin and the mail to ADMINS all show what is stored."""
+    return mask_text(problem.message)[:LAST_ERROR_LENGTH]
+
+
+def in_words(problem: MailProblem) -> str:
+    """The sentence and the hint on one line, for the log (never the password)."""
     return problem.message + (f" Hint: {problem.hint}" if problem.hint else "")
 
 
@@ -380,17 +374,17 @@ def attempt_delivery(delivery_id: int, worker_id: str = "", *, claimed: Delivery
     user = delivery.user
     attempts = settings.RESET_SEND_ATTEMPTS
     if delivery.attempts > attempts:  # the last attempt's worker died during it
-        last_error = "the worker of the last attempt stopped during it"
-        last_error += f"; before that: {delivery.last_error}" if delivery.last_error else ""
-        return give_up(delivery, gave_up(attempts), last_error)
+        stopped = "the worker of the last attempt stopped during it"
+        stopped += f"; before that: {delivery.last_error}" if delivery.last_error else ""
+        return give_up(delivery, gave_up(attempts), stopped)
     try:
         send_account_message(user, site_url=delivery.site_url, options=MessageOptions.from_dict(delivery.options))
     except Exception as error:
-        temporary = is_temporary(error)
-        if temporary and delivery.attempts < attempts:
-            return schedule_retry(delivery, error)
-        what = gave_up(delivery.attempts) if temporary else _("refused, not retried")
-        return give_up(delivery, what, describe_error(error), said=in_words(error))
+        problem = judge(error)
+        if problem.retry and delivery.attempts < attempts:
+            return schedule_retry(delivery, problem)
+        what = gave_up(delivery.attempts) if problem.retry else _("refused, not retried")
+        return give_up(delivery, what, last_error(problem), said=in_words(problem))
     now = timezone.now()
     Delivery.objects.filter(pk=delivery.pk).update(
         status=Delivery.Status.SENT, sent_at=now, updated_at=now, last_error=""
@@ -404,12 +398,12 @@ def gave_up(attempts: int) -> str:
     }
 
 
-def schedule_retry(delivery: Delivery, error: BaseException) -> Outcome:
+def schedule_retry(delivery: Delivery, problem: MailProblem) -> Outcome:
     """Back to the queue, and a task for the next attempt when its time comes."""
     delay = retry_delay(delivery.attempts)
     when = timezone.now() + timedelta(seconds=delay)
     Delivery.objects.filter(pk=delivery.pk).update(
-        status=Delivery.Status.QUEUED, next_attempt_at=when, updated_at=timezone.now(), last_error=describe_error(error)
+        status=Delivery.Status.QUEUED, next_attempt_at=when, updated_at=timezone.now(), last_error=last_error(problem)
     )
     send_delivery.using(run_after=when).enqueue(delivery_id=delivery.pk)
     logger.warning(
@@ -421,18 +415,18 @@ def schedule_retry(delivery: Delivery, error: BaseException) -> Outcome:
             "attempts": settings.RESET_SEND_ATTEMPTS,
             "delay": f"{delay:g}",
         }
-        + in_words(error)
+        + in_words(problem)
     )
     return Outcome(Delivery.Status.QUEUED, f"attempt {delivery.attempts} failed; next in {delay:g} s")
 
 
-def give_up(delivery: Delivery, what: str, last_error: str, *, said: str = "") -> Outcome:
+def give_up(delivery: Delivery, what: str, error: str, *, said: str = "") -> Outcome:
     """Record the delivery as failed and tell ADMINS (``said``: the error in sendtestmail's words, for the log)."""
     Delivery.objects.filter(pk=delivery.pk).update(
-        status=Delivery.Status.FAILED, updated_at=timezone.now(), last_error=last_error
+        status=Delivery.Status.FAILED, updated_at=timezone.now(), last_error=error
     )
     name = message_name(delivery.options)
-    tell_admins(delivery.user, what, last_error, said=said, email=delivery.options.get("to", ""), message=name)
+    tell_admins(delivery.user, what, error, said=said, email=delivery.options.get("to", ""), message=name)
     return Outcome(Delivery.Status.FAILED, f"{name} for user {delivery.user_id} not delivered ({what})")
 
 
@@ -442,15 +436,13 @@ def message_name(options: dict) -> str:
 
 
 def tell_admins(
-    user, what: str, error: BaseException | str, *, said: str = "", email: str = "", message: str = MESSAGE_NAMES[RESET]
+    user, what: str, error: str, *, said: str = "", email: str = "", message: str = MESSAGE_NAMES[RESET]
 ) -> None:
     """Report a lost account message: in the log (one line), and to ADMINS through the ``admins`` mailer.
 
     ``email``: where it was going, "" for the account's address (a change-of-address confirmation goes elsewhere);
     ``message``: what it was (``MESSAGE_NAMES``).
     """
-    if isinstance(error, BaseException):
-        error = describe_error(error)
     email = email or getattr(user, user.get_email_field_name())
     subject = f"{message} not delivered to {email}"
     body = (

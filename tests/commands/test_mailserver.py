@@ -381,11 +381,11 @@ def test_sendtestmail_and_resetuser_send_through_it_as_printed(tmp_path, site, f
     assert PASSWORD not in "".join(lines) + out + sent.stdout + reset.stdout
 
 
-def test_ssl_to_the_starttls_server_is_exit_4_saying_it_answered_in_plain_text(tmp_path):
+def test_ssl_to_the_starttls_server_is_exit_3_saying_it_answered_in_plain_text(tmp_path):
     with mailserver("--path", str(tmp_path / "out"), "--starttls", "--any-login") as server:
         url = f"smtp+ssl://127.0.0.1:{server.port}"
         result = manage("sendtestmail", TO, "--from", LOGIN, env={"EMAIL_URL": url, "EMAIL_TIMEOUT": "5"})
-    assert result.returncode == 4
+    assert result.returncode == 3
     first, hint = error_lines(result)
     assert first == f"Error: 127.0.0.1:{server.port} does not speak SSL: it answered in plain text."
     assert "STARTTLS: smtp+tls://" in hint

@@ -191,8 +191,8 @@ FAILURES = {
     "connection refused": (lambda: server_and_env(), (), 4, "Nothing is listening at {where}"),
     "silent server, --timeout": (silent, ("--timeout", "1"), 4, "{where} did not answer within 1 s."),
     "port expects SSL": (ssl_server_with_plain_client, (), 4, "{where} did not answer within 1 s."),
-    "SSL on a plain port": (lambda: server_and_env({}, ssl=True), (), 4, "{where} does not speak SSL"),
-    "no STARTTLS": (lambda: server_and_env({}, tls=True), (), 4, "{where} does not offer STARTTLS."),
+    "SSL on a plain port": (lambda: server_and_env({}, ssl=True), (), 3, "{where} does not speak SSL"),
+    "no STARTTLS": (lambda: server_and_env({}, tls=True), (), 3, "{where} does not offer STARTTLS."),
     "untrusted certificate": (
         lambda: server_and_env({"security": "ssl"}, ssl=True, trust=False),
         ("--timeout", "5"),

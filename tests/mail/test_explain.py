@@ -72,16 +72,16 @@ def test_port_465_without_ssl_gets_the_direct_hint(settings):
     assert problem.hint == "Port 465 expects SSL from the first byte: use smtp+ssl:// (EMAIL_USE_SSL=true)."
 
 
-def test_ssl_client_on_a_plain_server(settings, smtp_sink):
+def test_ssl_client_on_a_plain_server_is_a_setting_to_fix(settings, smtp_sink):
     problem = failure(settings, mailers_for(*smtp_sink, ssl=True))
-    assert problem.code == ExitCode.UNREACHABLE
+    assert problem.code == ExitCode.CONFIG
     assert problem.message == f"{smtp_sink.host}:{smtp_sink.port} does not speak SSL: it answered in plain text."
     assert "smtp+tls://" in problem.hint
 
 
-def test_starttls_not_offered(settings, smtp_sink):
+def test_starttls_not_offered_is_a_setting_to_fix(settings, smtp_sink):
     problem = failure(settings, mailers_for(*smtp_sink, tls=True))
-    assert problem.code == ExitCode.UNREACHABLE
+    assert problem.code == ExitCode.CONFIG
     assert problem.message == f"{smtp_sink.host}:{smtp_sink.port} does not offer STARTTLS."
 
 
