@@ -81,7 +81,8 @@ def unexpected_problem(error: BaseException) -> MailProblem:
 
 
 def number(kind, low, high, what: str, limits: str):
-    """An argparse type: ``kind(text)`` between ``low`` and ``high``, else one line saying what is wanted.
+    """An argparse type: ``kind(text)`` between ``low`` and ``high``, else one line saying what is wanted
+    (``what`` and ``limits``: lazily translated, so the line is in the command's language).
 
     NaN, infinities and absurd values (``1e999``) are outside every range, so they are refused here
     instead of failing later (an ``OverflowError`` in a timeout).
@@ -91,7 +92,8 @@ def number(kind, low, high, what: str, limits: str):
         try:
             value = kind(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not {what}") from None
+            problem = _("%(value)s is not %(what)s") % {"value": repr(text), "what": what}
+            raise argparse.ArgumentTypeError(problem) from None
         if not low <= value <= high:  # NaN and inf too
             raise argparse.ArgumentTypeError(f"{text!r} {limits}")
         return value
@@ -102,12 +104,23 @@ def number(kind, low, high, what: str, limits: str):
 def given(text: str) -> str:
     """An argparse type for a filter's value: an empty one (``--to "$UNSET"``) is an error, not "no filter"."""
     if not text.strip():
-        raise argparse.ArgumentTypeError("is empty")
+        raise argparse.ArgumentTypeError(_("is empty"))
     return text
 
 
 # The commands' --timeout: a client that waits longer than an hour for a reply is waiting for nothing.
-seconds = number(float, 0.001, 3600, "a number of seconds", "must be between 0.001 and 3600")
+seconds = number(
+    float, 0.001, 3600, gettext_lazy("a number of seconds"), gettext_lazy("must be between 0.001 and 3600")
+)
+whole = number(int, 1, sys.maxsize, gettext_lazy("a whole number"), gettext_lazy("must be 1 or more"))
+
+
+def labelled(rows: list[tuple[str, object]], colon: str = "", indent: str = "  ") -> list[str]:
+    """``  label  value`` lines (``  label: value`` with ``colon``), the translated labels padded to the
+    longest, so the values align in any language."""
+    width = max((len(f"{label}{colon}") for label, _value in rows), default=0)
+    gap = " " if colon else "  "
+    return [f"{indent}{f'{label}{colon}'.ljust(width)}{gap}{value}" for label, value in rows]
 
 
 class TrackedOutput(OutputWrapper):

@@ -26,10 +26,11 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.csp import CSP, build_policy
+from django.utils.formats import date_format
 from django.utils.http import content_disposition_header, urlencode
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.csp import csp_override
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -41,16 +42,6 @@ from core.mail.outbox.links import check_links
 from core.mail.outbox.messages import html_to_text
 
 PER_PAGE = 50
-# The message page's names of the headers people read; the others (Message-ID) as they are.
-HEADER_LABELS = {
-    "From": gettext_lazy("From"),
-    "To": gettext_lazy("To"),
-    "Cc": gettext_lazy("Cc"),
-    "Bcc": gettext_lazy("Bcc"),
-    "Reply-To": gettext_lazy("Reply to"),
-    "Subject": gettext_lazy("Subject"),
-    "Date": gettext_lazy("Date"),
-}
 # The HTML frame's height, in lines of 1.5em: a sandboxed frame without scripts cannot say how tall
 # its content is, so the page estimates it from the HTML's text (FRAME_LINE characters a line, an
 # image as IMAGE_LINES), within FRAME_LINES; the viewer can drag the frame taller.
@@ -178,6 +169,13 @@ def frame_lines(html: str) -> int:
     return min(max(lines + 2, FRAME_LINES[0]), FRAME_LINES[1])
 
 
+def shown_header(name: str, value: str, summary: ob.Summary) -> str:
+    """A header's value on the page: the Date in the page's language and the site's time zone, when it was read."""
+    if name == "Date" and summary.date and not summary.date_from_file:
+        return date_format(timezone.localtime(summary.date), "DATETIME_FORMAT")
+    return value
+
+
 def message_or_404(outbox: ob.Outbox, ref: str):
     try:
         message = outbox.get(ref)
@@ -228,7 +226,9 @@ def message_detail(request, ref):
             for number, item in enumerate(message.files, start=1)
         ]
         context.update(
-            headers=[(HEADER_LABELS.get(name, name), value) for name, value in message.headers],
+            headers=[
+                (ob.header_label(name), shown_header(name, value, message.summary)) for name, value in message.headers
+            ],
             frame_height=f"{frame_lines(message.html) * 1.5:g}em" if message.html is not None else "",
             html_url=with_using(reverse("outbox:html", args=[ident]), using, remote="1" if remote else ""),
             remote_url=with_using(reverse("outbox:detail", args=[ident]), using, remote="1"),

@@ -31,7 +31,7 @@ def one_document(result) -> dict:
         (["sendtestmail", "a@example.com", "--bogus"], 2, "unrecognized arguments: --bogus"),
         (["sendtestmail", "a@example.com", "--count", "x"], 2, "argument --count: 'x' is not a whole number"),
         (["resetuser"], 2, "the following arguments are required: ADDRESS_OR_USERNAME"),
-        (["outbox", "list", "--limit", "0"], 2, "argument --limit: must be 1 or more"),
+        (["outbox", "list", "--limit", "0"], 2, "argument --limit: '0' must be 1 or more"),
         (["outbox"], 2, "the following arguments are required: {list,show,clear}"),
         (["outbox", "clear", "--older-than", "soon"], 2, "--older-than 'soon' is not a date"),
         # errors the command reports, some before its own output

@@ -502,7 +502,7 @@ def test_process_a_date_out_of_range_lists_as_the_files_time_and_the_rest_list(t
     assert messages["far"]["date"] == "2026-01-01T00:00:00+00:00" and messages["far"]["date_from_file"] is True
     assert messages["near"]["date_from_file"] is False
     shown = manage("outbox", "show", messages["far"]["id"], env=env_for(folder))
-    assert f"Date:       {date}  (~2026-01-01 00:00:00 UTC, the time of the file: no readable Date header)" in (
+    assert f"Date:    {date}  (~2026-01-01 00:00:00 UTC, the time of the file: no readable Date header)" in (
         shown.stdout
     )
 

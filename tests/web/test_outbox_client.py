@@ -75,6 +75,15 @@ def test_the_message_page_in_russian_labels_headers_sizes_and_lists_inline_files
     assert download["Content-Type"] == "application/octet-stream"
 
 
+def test_the_message_page_in_russian_gives_the_date_in_russian_not_the_headers_english(folder, staff):
+    message = plain("когда")
+    message.extra_headers["Date"] = "Mon, 07 Dec 2026 10:40:05 +0000"
+    send(message)
+    text = staff.get("/outbox/latest/", **RU).content.decode()
+    [date] = re.findall(r"<dt>Дата</dt><dd>([^<]+)</dd>", text)
+    assert date == "7 декабря 2026 г. 10:40" and "Mon, 07 Dec" not in text
+
+
 def test_the_html_frame_is_as_tall_as_its_text_within_limits(folder, staff):
     short = cyrillic_reset()
     send(short)

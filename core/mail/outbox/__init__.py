@@ -24,7 +24,7 @@ from core.mail.outbox.attachments import safe_filename, save_attachments
 from core.mail.outbox.clearing import ClearPlan, ClearResult, clear, plan_clear
 from core.mail.outbox.files import EML_SUFFIX, LOG_SUFFIX, os_reason
 from core.mail.outbox.folder import DEFAULT_LIMIT, LATEST, Listing, Outbox, folder_for, mailer_folder
-from core.mail.outbox.messages import Attachment, Message, Summary, Unreadable
+from core.mail.outbox.messages import Attachment, Message, Summary, Unreadable, header_label
 from core.mail.outbox.search import parse_search
 from core.mail.outbox.when import parse_when
 
@@ -43,6 +43,7 @@ __all__ = [
     "Unreadable",
     "clear",
     "folder_for",
+    "header_label",
     "mailer_folder",
     "os_reason",
     "parse_search",

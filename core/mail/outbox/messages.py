@@ -18,6 +18,7 @@ from datetime import datetime
 from html.parser import HTMLParser
 
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from core.mail.outbox import headers as hd
 from core.mail.outbox import mime
@@ -31,6 +32,23 @@ MULTIPART = re.compile(rb"boundary[ \t]*=", re.I)
 URL = re.compile(r"""https?://[^\s<>"'`]+""", re.I)
 SHOWN_HEADERS = ("From", "To", "Cc", "Bcc", "Reply-To", "Subject", "Date", "Message-ID")
 ADDRESS_HEADERS = {"from", "to", "cc", "bcc", "reply-to"}
+
+
+# The names of the headers people read, in their language (the message page, ``outbox show``);
+# the others (Message-ID) as they are.
+HEADER_LABELS = {
+    "From": gettext_lazy("From"),
+    "To": gettext_lazy("To"),
+    "Cc": gettext_lazy("Cc"),
+    "Bcc": gettext_lazy("Bcc"),
+    "Reply-To": gettext_lazy("Reply to"),
+    "Subject": gettext_lazy("Subject"),
+    "Date": gettext_lazy("Date"),
+}
+
+
+def header_label(name: str) -> str:
+    return str(HEADER_LABELS.get(name, name))
 
 
 @dataclass(slots=True)

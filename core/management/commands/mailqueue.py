@@ -13,7 +13,7 @@ from django.utils.translation import ngettext
 
 from core.mail import queue
 from core.mail.errors import ExitCode, MailProblem
-from core.management.base import ProjectCommand, command_error
+from core.management.base import ProjectCommand, command_error, labelled
 
 
 def seconds(text: str) -> float:
@@ -116,16 +116,15 @@ class Command(ProjectCommand):
             waiting += " " + _("(oldest waiting %(seconds).0f s)") % {"seconds": status.oldest_wait}
         seen = ago(status.worker_silence) + (f" ({status.worker_id})" if status.worker_id else "")
         rows = [
-            (_("requests not yet looked at:"), status.requests_waiting),
-            (_("deliveries waiting:"), waiting),
-            (_("retries scheduled:"), status.scheduled),
-            (_("being sent:"), status.sending),
-            (_("sent in the last 24 h:"), status.sent_24h),
-            (_("failed in the last 24 h:"), status.failed_24h),
-            (_("worker last seen:"), seen),
+            (_("requests not yet looked at"), status.requests_waiting),
+            (_("deliveries waiting"), waiting),
+            (_("retries scheduled"), status.scheduled),
+            (_("being sent"), status.sending),
+            (_("sent in the last 24 h"), status.sent_24h),
+            (_("failed in the last 24 h"), status.failed_24h),
+            (_("worker last seen"), seen),
         ]
-        width = max(len(label) for label, _value in rows)
-        self.stdout.write("\n".join(f"  {label.ljust(width)} {value}" for label, value in rows))
+        self.stdout.write("\n".join(labelled(rows, colon=":")))
         failures = queue.recent_failures() if status.failed_24h else []
         if failures:
             self.stdout.write(_("Latest failures (python manage.py mailqueue retry ID... to queue them again):"))

@@ -19,8 +19,10 @@ SECURITY_WORDS = {
 }
 
 
-port_number = number(int, 0, 65535, "a port number", "is not between 1 and 65535 (0: any free port)")
-size = number(int, 1, 2**63, "a number of bytes", "must be 1 or more")
+port_number = number(
+    int, 0, 65535, gettext_lazy("a port number"), gettext_lazy("is not between 1 and 65535 (0: any free port)")
+)
+size = number(int, 1, 2**63, gettext_lazy("a number of bytes"), gettext_lazy("must be 1 or more"))
 
 
 class Command(ProjectCommand):

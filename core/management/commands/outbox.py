@@ -19,21 +19,11 @@ from core.mail import outbox as ob
 from core.mail.errors import ExitCode, MailProblem
 from core.mail.outbox.documents import message_document, summary_document
 from core.mail.outbox.headers import escaped
-from core.management.base import ProjectCommand, command_error, given
+from core.management.base import ProjectCommand, command_error, given, labelled, whole
 
 
 def dumps(data) -> str:
     return json.dumps(data, ensure_ascii=False, indent=2)
-
-
-def positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be 1 or more")
-    return value
 
 
 encode = json.JSONEncoder(ensure_ascii=False).encode  # one encoder for every batch, not one per json.dumps call
@@ -87,7 +77,7 @@ class Command(ProjectCommand):
 
         listing = actions.add_parser("list", help="List messages, newest first.")
         many = listing.add_mutually_exclusive_group()
-        many.add_argument("--limit", type=positive, default=ob.DEFAULT_LIMIT, metavar="N", help="Show N (default 20).")
+        many.add_argument("--limit", type=whole, default=ob.DEFAULT_LIMIT, metavar="N", help="Show N (default 20).")
         many.add_argument("--all", action="store_true", help="Show every message.")
         listing.add_argument(
             "--to", type=given, metavar="ADDRESS", help="Only messages to this address (To, Cc or Bcc)."
@@ -371,12 +361,14 @@ class Command(ProjectCommand):
         self.stdout.write(
             self.style.MIGRATE_HEADING(_("Message %(id)s") % {"id": summary.id}) + f"  ({escaped(summary.file)})"
         )
+        rows = []
         for name, value in message.headers:
             if name == "Date" and summary.date:
                 value = f"{value}  ({self.shown_date(summary)})"
-            self.stdout.write(f"{name + ':':<12}{escaped(value)}")
+            rows.append((ob.header_label(name), escaped(value)))
         if summary.date_from_file and not any(name == "Date" for name, _value in message.headers):
-            self.stdout.write(f"{'Date:':<12}({self.shown_date(summary)})")
+            rows.append((ob.header_label("Date"), f"({self.shown_date(summary)})"))
+        self.stdout.write("\n".join(labelled(rows, colon=":", indent="")))
         self.stdout.write("")
         if message.text_from_html:
             self.stdout.write(self.style.NOTICE(_("(no text part: the HTML part as text)")))

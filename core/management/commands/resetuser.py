@@ -3,11 +3,12 @@ import json
 from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from core.mail.errors import MailProblem
 from core.mail.mailers import describe_mailer
 from core.mail.reset import reset_user, site_url_for_links
-from core.management.base import Error, ProjectCommand, command_error, mailer_text
+from core.management.base import Error, ProjectCommand, command_error, labelled, mailer_text
 
 
 class Command(ProjectCommand):
@@ -81,13 +82,14 @@ class Command(ProjectCommand):
     def describe(self, result, show_link, dry_run):
         who = {"who": f"{result.username} <{result.email}>" if result.email else result.username}
         lines = [self.style.SUCCESS(self.made_text() % who) if dry_run else self.style.SUCCESS(self.sent_text() % who)]
+        rows = []
         if result.sent:
-            lines.append(f"  mailer:  {mailer_text(result.mailer)}")
-            lines.extend(f"  saved:   {path}" for path in result.files)
-        lines.append(f"  expires: {result.expires:%Y-%m-%d %H:%M %Z} ({self.timeout_setting})")
+            rows.append((pgettext("label", "mailer"), mailer_text(result.mailer)))
+            rows += [(pgettext("label", "saved"), path) for path in result.files]
+        rows.append((pgettext("label", "expires"), f"{result.expires:%Y-%m-%d %H:%M %Z} ({self.timeout_setting})"))
         if show_link:
-            lines.append(f"  link:    {result.link}")
-        return "\n".join(lines)
+            rows.append((pgettext("label", "link"), result.link))
+        return "\n".join(lines + labelled(rows, colon=":"))
 
     def report_failures(self, results):
         failed = [result for result in results if result.problem]

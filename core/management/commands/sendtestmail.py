@@ -1,15 +1,23 @@
 import json
 import sys
 
+from django.utils.formats import number_format
+from django.utils.text import format_lazy
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
+from django.utils.translation import gettext_lazy, ngettext, pgettext
 
 from core.mail import checks, compose, probe
 from core.mail.errors import MailProblem
-from core.management.base import ProjectCommand, command_error, mailer_text, number, seconds, where
+from core.management.base import ProjectCommand, command_error, labelled, mailer_text, number, seconds, where
 
 # --count: a test of a mailer, or of its speed, needs no more; each message is built as it is sent.
-message_count = number(int, 1, compose.MAX_COUNT, "a whole number", f"must be between 1 and {compose.MAX_COUNT:,}")
+message_count = number(
+    int,
+    1,
+    compose.MAX_COUNT,
+    gettext_lazy("a whole number"),
+    format_lazy(gettext_lazy("must be between 1 and {}"), f"{compose.MAX_COUNT:,}"),
+)
 
 
 class Command(ProjectCommand):
@@ -118,36 +126,32 @@ class Command(ProjectCommand):
     # ---------------------------------------------------------------- text output
 
     def render(self, report, verbosity: int) -> None:
-        mailer = report.mailer
-        write = self.stdout.write
-        if isinstance(report, probe.CheckReport):
-            write(self.style.SUCCESS(self.check_headline(report)))
-            write(f"  mailer      {mailer_text(mailer)}")
-            if report.capabilities:
-                write(f"  server      {capabilities_text(report.capabilities)}")
-            if report.sender:
-                write(f"  from        {report.sender} " + _("(the server would take it)"))
-        else:
-            write(self.style.SUCCESS(self.send_headline(report)))
-            write(f"  mailer      {mailer_text(mailer)}")
-            write(f"  from        {report.sender}")
+        checking = isinstance(report, probe.CheckReport)
+        self.stdout.write(self.style.SUCCESS(self.check_headline(report) if checking else self.send_headline(report)))
+        rows = [(pgettext("label", "mailer"), mailer_text(report.mailer))]
+        if checking and report.capabilities:
+            rows.append((pgettext("label", "server"), capabilities_text(report.capabilities)))
+        if report.sender:
+            taken = " " + _("(the server would take it)") if checking else ""
+            rows.append((pgettext("label", "from"), report.sender + taken))
         if report.accepted:
-            write(f"  to          {', '.join(report.accepted)}")
-        for address, reply in report.refused.items():
-            write(self.style.WARNING(f"  refused     {address}: {reply}"))
-        ids = getattr(report, "message_ids", [])
-        shown = ids if verbosity > 1 or len(ids) < 3 else [ids[0], "...", ids[-1]]
-        for message_id in shown:
-            write(f"  Message-ID  {message_id}")
-        files = getattr(report, "files", [])
-        for path in files if verbosity > 1 or len(files) < 3 else [files[0], "...", files[-1]]:
-            write(f"  file        {path}")
+            rows.append((pgettext("label", "to"), ", ".join(report.accepted)))
+        refused = [(pgettext("label", "refused"), f"{address}: {reply}") for address, reply in report.refused.items()]
+        rows += refused
+
+        def few(items: list) -> list:  # a long series: its first and last, unless -v 2
+            return items if verbosity > 1 or len(items) < 3 else [items[0], "...", items[-1]]
+
+        rows += [("Message-ID", ident) for ident in few(getattr(report, "message_ids", []))]
+        rows += [(pgettext("label", "file"), path) for path in few(getattr(report, "files", []))]
+        for row, line in zip(rows, labelled(rows), strict=True):
+            self.stdout.write(self.style.WARNING(line) if row in refused else line)
 
     def send_headline(self, report) -> str:
         count = len(report.message_ids)
-        took = _("in %(seconds)s s") % {"seconds": f"{report.seconds:.2f}"}
+        took = _("in %(seconds)s s") % {"seconds": number_format(report.seconds, 2)}
         if count > 1:
-            took += " " + _("(%(rate)s per second)") % {"rate": f"{report.per_second:.1f}"}
+            took += " " + _("(%(rate)s per second)") % {"rate": number_format(report.per_second, 1)}
         values = {"count": count, "took": took, "where": where(report.mailer) if "host" in report.mailer else ""}
         if report.delivery == "sent":
             return (
