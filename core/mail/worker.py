@@ -3,11 +3,11 @@
 django-tasks-db marks a task RUNNING when a worker takes it and never looks at
 it again: a worker killed outright (SIGKILL, out of memory, power loss) leaves
 it so for ever. Here every ``db_worker`` writes a heartbeat (``WorkerBeat``)
-every ``RESET_WORKER_TIMEOUT / 4`` seconds from a thread of its own, so it
+every ``MAIL_WORKER_TIMEOUT / 4`` seconds from a thread of its own, so it
 beats during a long SMTP conversation too, and the same thread runs
 ``recover_stranded``: a task RUNNING under a worker silent for longer than
-``RESET_WORKER_TIMEOUT`` is made READY again and another worker runs it. The
-reset tasks are safe to run again (core.mail.tasks: a delivery is claimed
+``MAIL_WORKER_TIMEOUT`` is made READY again and another worker runs it. The
+mail tasks are safe to run again (core.mail.tasks: a delivery is claimed
 before each attempt and a sent one is never sent again).
 
 The workers watch each other because they are what is always running where the
@@ -40,7 +40,7 @@ logger = logging.getLogger(__name__)
 
 def beat_interval() -> float:
     """Seconds between heartbeats: four beats fit in the timeout."""
-    return max(settings.RESET_WORKER_TIMEOUT / 4, 0.1)
+    return max(settings.MAIL_WORKER_TIMEOUT / 4, 0.1)
 
 
 def beat(worker_id: str, *, stopped: bool = False) -> None:
@@ -64,7 +64,7 @@ class Recovered:
 
 def recover_stranded(timeout: float | None = None) -> list[Recovered]:
     """Make READY again every task RUNNING under a worker not seen for ``timeout`` seconds."""
-    timeout = settings.RESET_WORKER_TIMEOUT if timeout is None else timeout
+    timeout = settings.MAIL_WORKER_TIMEOUT if timeout is None else timeout
     cutoff = timezone.now() - timedelta(seconds=timeout)
     running = list(
         DBTaskResult.objects.filter(status=TaskResultStatus.RUNNING, started_at__lt=cutoff).only(
