@@ -2,15 +2,15 @@
 
 A value that cannot work stops start-up with ``ConfigError`` (exit status 3 from
 manage.py), naming the variable. Mail settings are built by ``core.mail.config``;
-the deprecated ``EMAIL_*`` settings are never defined here.
+the deprecated ``EMAIL_*`` settings are never defined here, and the lessons' ``EMAIL_* = ...``
+lines pasted into this file (or a settings module importing it) stop start-up with the ``.env``
+lines to write instead (``core.mail.config.load_settings``, run by manage.py and the servers' entry points).
 """
 
 import os
-import sys
 from pathlib import Path
 
 import environ
-from django.conf import ENVIRONMENT_VARIABLE
 
 from core import counters, ratelimit
 from core.env import Env, check_env_file, database_from_url, resolve_proxies, time_zone
@@ -28,25 +28,6 @@ if _env_file and Path(_env_file).is_file():
     check_env_file(Path(_env_file))  # settings.py lines (NAME = value) stop here, not skipped
     environ.Env.read_env(_env_file)
 resolve_proxies(os.environ)
-
-
-def _checked_dir(namespace: dict):
-    """A settings module's ``__dir__``. Django reads the module through dir(), after the whole file has
-    run: the lessons' EMAIL_BACKEND = ... lines, wherever pasted, stop start-up with the .env lines to use."""
-
-    def __dir__() -> list[str]:
-        mailconfig.refuse_email_settings(namespace, BASE_DIR)
-        return sorted(namespace)
-
-    return __dir__
-
-
-__dir__ = _checked_dir(globals())
-# A settings module that imports this one (settings/local.py: from core.settings import *) is checked
-# the same way: it is Django's DJANGO_SETTINGS_MODULE, being run now.
-_importer = sys.modules.get(os.environ.get(ENVIRONMENT_VARIABLE, ""))  # DJANGO_SETTINGS_MODULE
-if _importer is not None and vars(_importer) is not globals():
-    _importer.__dir__ = _checked_dir(vars(_importer))
 
 
 # GENERAL
