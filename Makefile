@@ -35,7 +35,7 @@ run: $(VENV)/.runtime .env
 	$(PY) manage.py migrate --noinput
 	@# The address, the mailer, and warnings (SITE_URL on another port...), in LANGUAGE_CODE: core/banner.py.
 	@$(PY) manage.py shell -v0 -c "from core.banner import show; show('$(HOST)', '$(PORT)')"
-	@# The task worker sends the reset messages; it runs beside the server and stops with it.
+	@# The task worker sends every message of the site; it runs beside the server and stops with it.
 	$(PY) manage.py db_worker --no-reload & worker=$$!; \
 	trap 'kill $$worker 2>/dev/null; wait $$worker' EXIT INT TERM; \
 	$(PY) manage.py runserver $(HOST):$(PORT)

@@ -3,16 +3,18 @@
 
 import os
 import sys
+from pathlib import Path
 
 
 def main():
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "core.settings")
     from django.core.management import execute_from_command_line
 
-    from core.mail.config import ConfigError
+    from core.mail.config import ConfigError, load_settings
     from core.management.base import error_document, wants_json
 
     try:
+        load_settings(Path(__file__).resolve().parent, sys.argv)
         execute_from_command_line(sys.argv)
     except ConfigError as error:
         # A bad environment variable: one line naming it, no traceback.

@@ -27,8 +27,8 @@ def run(n: int = 50, retry_delay: float = 1.0) -> dict:
         env = {
             **env_for(HOST, port),
             "RESET_RATE_PER_CLIENT": f"{n + 10}/m",  # all requests come from this one client
-            "RESET_RETRY_DELAY": str(retry_delay),
-            "RESET_SEND_ATTEMPTS": "8",
+            "MAIL_RETRY_DELAY": str(retry_delay),
+            "MAIL_SEND_ATTEMPTS": "8",
         }
         with Site(Path(folder), env) as site:
             site.prepare(emails)
@@ -66,7 +66,7 @@ def run(n: int = 50, retry_delay: float = 1.0) -> dict:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("-n", type=int, default=50, help="resets requested during the outage (default 50)")
-    parser.add_argument("--retry-delay", type=float, default=1.0, help="RESET_RETRY_DELAY for the run (seconds)")
+    parser.add_argument("--retry-delay", type=float, default=1.0, help="MAIL_RETRY_DELAY for the run (seconds)")
     args = parser.parse_args()
     result = run(args.n, args.retry_delay)
     print(f"requested during the outage: {result['requested']} (HTTP {', '.join(map(str, result['statuses']))})")

@@ -8,4 +8,5 @@ class CoreConfig(AppConfig):
     verbose_name = "Core"
 
     def ready(self):
-        from core.mail import checks  # noqa: F401 - registers the mail system checks
+        from core import checks  # noqa: F401 - registers the project's system checks
+        from core.mail import checks as mail_checks  # noqa: F401 - and the mail ones

@@ -28,6 +28,7 @@ from django.utils.text import capfirst
 
 __all__ = [
     "ENCODE_HINT",
+    "RENAMED",
     "SPACE_HINT",
     "ConfigError",
     "Env",
@@ -53,6 +54,15 @@ SPACE_HINT = (
     "percent-encode the login and password in the URL: a space as %20, a tab as %09; "
     "Gmail shows its app password in groups of four: the spaces may simply be removed"
 )
+
+
+# Variables renamed, new name: old name. The old name still works (``Env.get`` reads it, and the
+# system check core.W001 says to use the new one); both set to different values is a ConfigError.
+RENAMED = {
+    "MAIL_SEND_ATTEMPTS": "RESET_SEND_ATTEMPTS",
+    "MAIL_RETRY_DELAY": "RESET_RETRY_DELAY",
+    "MAIL_WORKER_TIMEOUT": "RESET_WORKER_TIMEOUT",
+}
 
 
 class ConfigError(Exception):
@@ -92,9 +102,27 @@ class Env:
         return self.source.get(name, "")
 
     def get[T](self, name: str, cast: Callable[[str], T], default: T) -> T:
-        """``cast(value)``, or ``default`` when unset or empty; a ``ValueError`` becomes a ``ConfigError``."""
+        """``cast(value)``, or ``default`` when unset or empty; a ``ValueError`` becomes a ``ConfigError``.
+
+        A renamed variable (``RENAMED``) is read under its old name too.
+        """
         text = self.text(name)
-        return read(name, cast, text) if text else default
+        value = read(name, cast, text) if text else default
+        old = RENAMED.get(name, "")
+        if old_text := self.text(old):
+            old_value = read(old, cast, old_text)
+            if text and old_value != value:
+                raise ConfigError(
+                    name,
+                    f"set to {text!r}, and its old name {old} to {old_text!r}",
+                    f"delete the {old} line and keep {name}",
+                )
+            value = old_value
+        return value
+
+    def renamed(self) -> dict[str, str]:
+        """The renamed variables set under their old name: old name → new name."""
+        return {old: new for new, old in RENAMED.items() if self.text(old)}
 
     def bool(self, name: str, default: bool = False) -> bool:
         return self.get(name, boolean, default)

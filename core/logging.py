@@ -30,7 +30,7 @@ class AdminEmailHandler(log.AdminEmailHandler):
 
 
 class ExplainedTaskFailures(logging.Filter):
-    """No traceback for a reset delivery that failed: core.mail.tasks has already said why, in one line.
+    """No traceback for a delivery that failed: core.mail.tasks has already said why, in one line.
 
     Django logs every failed task with its traceback; for ``DeliveryFailed`` that
     is forty lines around a sentence the log already holds (with sendtestmail's

@@ -1,4 +1,4 @@
-"""The reset mail queue's own records: one row per delivery, one per worker.
+"""The mail queue's own records: one row per delivery (of any kind of message), one per worker.
 
 django-tasks-db keeps one row per task run; a delivery can take several runs
 (retries, a worker that died). ``Delivery`` is what a person asks about ("was
@@ -16,7 +16,11 @@ from django.utils import timezone
 
 
 class Delivery(models.Model):
-    """One password-reset message to one account, however many attempts it takes."""
+    """One message to one account, however many attempts it takes.
+
+    Any kind the site sends: a password reset, a sign-up confirmation, a security notice,
+    a change of address (``options["kind"]``; the names in ``core.mail.tasks.MESSAGE_NAMES``).
+    """
 
     class Status(models.TextChoices):
         QUEUED = "queued"  # waiting for an attempt (next_attempt_at says when)

@@ -2,15 +2,15 @@
 
 A value that cannot work stops start-up with ``ConfigError`` (exit status 3 from
 manage.py), naming the variable. Mail settings are built by ``core.mail.config``;
-the deprecated ``EMAIL_*`` settings are never defined here.
+the deprecated ``EMAIL_*`` settings are never defined here, and the lessons' ``EMAIL_* = ...``
+lines pasted into this file (or a settings module importing it) stop start-up with the ``.env``
+lines to write instead (``core.mail.config.load_settings``, run by manage.py and the servers' entry points).
 """
 
 import os
-import sys
 from pathlib import Path
 
 import environ
-from django.conf import ENVIRONMENT_VARIABLE
 
 from core import counters, ratelimit
 from core.env import Env, check_env_file, database_from_url, resolve_proxies, time_zone
@@ -28,25 +28,6 @@ if _env_file and Path(_env_file).is_file():
     check_env_file(Path(_env_file))  # settings.py lines (NAME = value) stop here, not skipped
     environ.Env.read_env(_env_file)
 resolve_proxies(os.environ)
-
-
-def _checked_dir(namespace: dict):
-    """A settings module's ``__dir__``. Django reads the module through dir(), after the whole file has
-    run: the lessons' EMAIL_BACKEND = ... lines, wherever pasted, stop start-up with the .env lines to use."""
-
-    def __dir__() -> list[str]:
-        mailconfig.refuse_email_settings(namespace, BASE_DIR)
-        return sorted(namespace)
-
-    return __dir__
-
-
-__dir__ = _checked_dir(globals())
-# A settings module that imports this one (settings/local.py: from core.settings import *) is checked
-# the same way: it is Django's DJANGO_SETTINGS_MODULE, being run now.
-_importer = sys.modules.get(os.environ.get(ENVIRONMENT_VARIABLE, ""))  # DJANGO_SETTINGS_MODULE
-if _importer is not None and vars(_importer) is not globals():
-    _importer.__dir__ = _checked_dir(vars(_importer))
 
 
 # GENERAL
@@ -197,7 +178,7 @@ MAIL_IGNORED_VARIABLES = mailconfig.ignored_variables(env, MAILERS)
 DEFAULT_FROM_EMAIL = mailconfig.default_from_email(env, MAILERS)
 SERVER_EMAIL = env.get("SERVER_EMAIL", mailconfig.address, DEFAULT_FROM_EMAIL)
 ADMINS = env.get("ADMINS", mailconfig.addresses, [])
-# A second mailer, used only to tell ADMINS that a reset message was not
+# A second mailer, used only to tell ADMINS that a message of the site was not
 # delivered (the default mailer is the one failing then). Unset: the log.
 if env.text("ADMINS_EMAIL_URL"):
     try:
@@ -208,7 +189,7 @@ if env.text("ADMINS_EMAIL_URL"):
         raise ConfigError("ADMINS_EMAIL_URL", error.problem, error.hint) from None
 MANAGERS = env.get("MANAGERS", mailconfig.addresses, ADMINS)
 
-# PASSWORD RESET (rate limits and delivery; see core/ratelimit.py, core/mail/tasks.py)
+# PASSWORD RESET AND LOGIN (rate limits; see core/ratelimit.py)
 # ------------------------------------------------------------------------------
 # Budgets as comma-separated rates, N per s/m/h/d. Defaults as strict as
 # django-allauth's (20/m per client, 5/m per address) plus an hourly cap.
@@ -226,13 +207,17 @@ PASSWORD_CHANGE_RATE_PER_ACCOUNT = env.get("PASSWORD_CHANGE_RATE_PER_ACCOUNT", r
 # is ignored and the client is REMOTE_ADDR (anyone can write the header).
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", 0, minimum=0)
 RATELIMIT_IP_META_KEY = "core.ratelimit.client_ip"
-# Attempts at one reset message, and the first wait between them (doubling):
-# 8 attempts from 30 s cover an outage of about an hour.
-RESET_SEND_ATTEMPTS = env.int("RESET_SEND_ATTEMPTS", 8, minimum=1)
-RESET_RETRY_DELAY = env.seconds("RESET_RETRY_DELAY", 30.0)
+
+# MAIL QUEUE (every message the site sends: core/mail/tasks.py, core/mail/worker.py)
+# ------------------------------------------------------------------------------
+# Attempts at one message, and the first wait between them (doubling): 8 attempts
+# from 30 s cover an outage of about an hour. Before, RESET_SEND_ATTEMPTS and
+# RESET_RETRY_DELAY: still read (core.env.RENAMED), and `check` warns core.W001.
+MAIL_SEND_ATTEMPTS = env.int("MAIL_SEND_ATTEMPTS", 8, minimum=1)
+MAIL_RETRY_DELAY = env.seconds("MAIL_RETRY_DELAY", 30.0)
 # A worker that has not written its heartbeat for this long is dead: the attempt
-# it held is queued again by the other workers (core/mail/worker.py).
-RESET_WORKER_TIMEOUT = env.seconds("RESET_WORKER_TIMEOUT", 60.0)
+# it held is queued again by the other workers (core/mail/worker.py). Before, RESET_WORKER_TIMEOUT.
+MAIL_WORKER_TIMEOUT = env.seconds("MAIL_WORKER_TIMEOUT", 60.0)
 
 # SIGN-UP (users/views.py, core/mail/signup.py; README: "Sign-up and confirmed addresses")
 # ------------------------------------------------------------------------------
@@ -276,7 +261,7 @@ LOGGING = {
     "disable_existing_loggers": False,
     "filters": {
         "require_debug_false": {"()": "django.utils.log.RequireDebugFalse"},
-        # A failed reset delivery is one line from core.mail.tasks; its traceback only with db_worker -v2.
+        # A failed delivery is one line from core.mail.tasks; its traceback only with db_worker -v2.
         "explained_task_failures": {"()": "core.logging.ExplainedTaskFailures"},
     },
     "formatters": {"masked": {"()": "core.security.SecretsFormatter"}},  # every secret, in a traceback too
@@ -293,7 +278,7 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": "WARNING"},
     "loggers": {
         "django": {"handlers": ["mail_admins"], "level": "INFO"},
-        # Task outcomes go to the console only. A failed attempt at a reset message
+        # Task outcomes go to the console only. A failed attempt at a message
         # is retried, and a lost one is reported by core.mail.tasks through the
         # "admins" mailer; mail_admins would try the default mailer, the failing one.
         "django.tasks": {

@@ -1,7 +1,7 @@
 """core/settings.py with the first lesson's lines pasted at its end, as a learner would (tests/test_lesson_settings.py).
 
 The file's own text is run here rather than imported, so that the pasted lines land in
-the same module as its ``__dir__``, exactly as in the learner's core/settings.py.
+the same module as the project's settings, exactly as in the learner's core/settings.py.
 """
 
 from pathlib import Path

@@ -10,7 +10,7 @@ import shutil
 import tempfile
 
 for _name in list(os.environ):
-    if _name.startswith(("EMAIL_", "RESET_", "LOGIN_RATE_", "SIGNUP_")) or _name in {
+    if _name.startswith(("EMAIL_", "MAIL_", "RESET_", "LOGIN_RATE_", "SIGNUP_")) or _name in {
         "DJANGO_ENV_FILE",
         "SECRET_KEY",
         "DEBUG",

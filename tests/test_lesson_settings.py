@@ -117,6 +117,18 @@ def test_lesson_lines_in_the_settings_file_stop_with_the_env_lines(module, first
 
 
 @pytest.mark.parametrize(
+    "option", [["--settings", "tests.lesson_local_settings"], ["--settings=tests.lesson_local_settings"]]
+)
+def test_a_settings_module_named_by_the_settings_option_is_checked_as_well(option):
+    """python manage.py runserver --settings settings.local: the module the option names, not core.settings."""
+    result = manage("check", *option)
+    assert result.returncode == 3
+    assert result.stderr.startswith(
+        f"Configuration error: {SMTP_NAMES}: set in the settings file tests/lesson_local_settings.py"
+    )
+
+
+@pytest.mark.parametrize(
     ("line", "first_line", "hint"),
     [
         (

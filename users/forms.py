@@ -45,9 +45,8 @@ class SignupForm(auth_forms.UserCreationForm):
         fields = ("username", "email")
         field_classes = {**auth_forms.UserCreationForm.Meta.field_classes, "email": AddressField}
 
-    def _get_validation_exclusions(self):
-        """The model's unique-address constraint would say the address is taken: left to the worker."""
-        return {*super()._get_validation_exclusions(), "email"}
+    def validate_constraints(self):
+        """Not the model's: its one constraint, the address not taken by another account, is left to the worker."""
 
 
 class ResendConfirmationForm(forms.Form):

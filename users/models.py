@@ -35,11 +35,18 @@ class UserManager(DjangoUserManager):
         key = mailbox(address)
         return self.filter(mailbox=key) if key else self.none()
 
-    def _create_user_object(self, username, email, password, **extra_fields):
-        user = super()._create_user_object(username, email, password, **extra_fields)
-        if user.email and self.using_address(user.email).exists():
+    def refuse_taken(self, email) -> None:
+        """A ValidationError on ``email`` when an account already uses the mailbox it reaches."""
+        if email and self.using_address(email).exists():
             raise ValidationError({"email": ADDRESS_TAKEN})
-        return user
+
+    def create_user(self, username, email=None, password=None, **extra_fields):
+        self.refuse_taken(email)
+        return super().create_user(username, email, password, **extra_fields)
+
+    def create_superuser(self, username, email=None, password=None, **extra_fields):
+        self.refuse_taken(email)
+        return super().create_superuser(username, email, password, **extra_fields)
 
 
 class User(AbstractUser):

@@ -29,7 +29,10 @@ settings (core/env.py) and imported from here as before.
 from __future__ import annotations
 
 import ast
+import contextlib
+import os
 import ssl
+import sys
 import unicodedata
 from collections.abc import Mapping
 from email.headerregistry import Address
@@ -378,12 +381,40 @@ def lesson_lines(namespace: Mapping[str, object]) -> dict[str, str | None]:
     return found | {name: None for name in namespace if name in DEPRECATED_EMAIL_SETTINGS and name not in found}
 
 
-def refuse_email_settings(namespace: Mapping[str, object], base_dir: Path) -> None:
-    """Stop on the lessons' ``EMAIL_BACKEND = ...`` lines in a settings module, showing the ``.env`` lines.
+def load_settings(base_dir: Path, argv: list[str] | None = None) -> None:
+    """Load Django's settings, and stop on the lessons' mail lines in the settings module (``refuse_email_settings``).
 
-    Called through the settings module's ``__dir__`` (core/settings.py), which Django calls after the
-    whole module has run, so lines pasted anywhere in the file are seen.
+    ``argv``: manage.py's arguments, whose ``--settings`` and ``--pythonpath`` choose the module as
+    Django's own ``ManagementUtility`` reads them (it would, only after the settings were loaded here).
+
+    manage.py, core/wsgi.py and core/asgi.py call it before Django loads the settings itself: the
+    module has run whole by then, so lines pasted anywhere in it are seen, in a settings/local.py
+    that imports core.settings too (it is the module DJANGO_SETTINGS_MODULE names). Beside
+    ``MAILERS`` Django refuses those lines with ``ImproperlyConfigured``, which manage.py would
+    swallow and report as an unknown command; any other such error is left to Django to report.
     """
+    from django.conf import ENVIRONMENT_VARIABLE, settings
+    from django.core.exceptions import ImproperlyConfigured
+    from django.core.management.base import CommandError, CommandParser, handle_default_options
+
+    if argv:
+        parser = CommandParser(add_help=False, allow_abbrev=False)
+        parser.add_argument("--settings")
+        parser.add_argument("--pythonpath")
+        with contextlib.suppress(CommandError):  # a bad argument is Django's to report, with its usage
+            handle_default_options(parser.parse_known_args(argv[2:])[0])
+
+    # Reading a setting loads the settings module. Django meets an error of its own again and reports it,
+    # unless the lessons' lines are its cause (below).
+    with contextlib.suppress(ImproperlyConfigured, ImportError):
+        settings.INSTALLED_APPS  # noqa: B018
+    module = sys.modules.get(os.environ.get(ENVIRONMENT_VARIABLE, ""))
+    if module is not None:
+        refuse_email_settings(vars(module), base_dir)
+
+
+def refuse_email_settings(namespace: Mapping[str, object], base_dir: Path) -> None:
+    """Stop on the lessons' ``EMAIL_BACKEND = ...`` lines in a settings module, showing the ``.env`` lines."""
     lines = lesson_lines(namespace)  # beside MAILERS Django would stop with a traceback
     if lines:
         file = Path(str(namespace.get("__file__", "")))

@@ -1,13 +1,17 @@
-"""The Django internals the mail toolkit reads where Django has no public API: one function per need, nothing else.
+"""The internals of Django and of the libraries the project reads or writes where they have no public API:
+one function per need, nothing else, and the only place in the project that touches them.
 
-Each function names the private attribute it reads and why no public way exists.
-tests/mail/test_django_internals.py runs each against Django's real backend and
-fails, naming the function, when a Django release renames or removes what it reads.
+Each function names the private attribute or internal state it uses and why no public way exists.
+tests/mail/test_django_internals.py runs each against the real library and fails, naming the
+function, when a release renames or removes what it uses.
 """
 
 from __future__ import annotations
 
 import smtplib
+
+from django.tasks import TaskResultStatus
+from django.utils import timezone
 
 
 def file_backend_log(backend) -> str | None:
@@ -32,3 +36,19 @@ def take_half_open_connection(backend) -> smtplib.SMTP | None:
     if connection is not None:
         backend._partial_connection = None
     return connection
+
+
+def requeue_running_task(task) -> bool:
+    """Make django-tasks-db's RUNNING ``task`` (a ``DBTaskResult``) READY to run now, if it is still
+    RUNNING under the same workers; whether it was.
+
+    django-tasks-db has no public API for this: its ``DBTaskResult`` moves a task on by
+    ``claim``, ``set_successful`` and ``set_failed`` only, and a worker killed outright
+    leaves its task RUNNING for ever. What makes a task READY is the package's own
+    ``status`` and ``run_after`` fields, written here in one conditional UPDATE so that
+    two workers recovering the same task at once take it once.
+    """
+    from django_tasks_db.models import DBTaskResult  # a model: importable once the apps are loaded
+
+    running = DBTaskResult.objects.running().filter(pk=task.pk, worker_ids=task.worker_ids)
+    return bool(running.update(status=TaskResultStatus.READY, run_after=timezone.now()))

@@ -36,7 +36,7 @@ from core.mail.tasks import send_delivery
 from core.models import Delivery, WorkerBeat
 
 DEFAULT_MAX_WAIT = 300.0  # seconds a due message may wait before mail counts as stalled
-DEFAULT_MAX_SILENCE = 180.0  # seconds without any worker's heartbeat (they beat every RESET_WORKER_TIMEOUT / 4)
+DEFAULT_MAX_SILENCE = 180.0  # seconds without any worker's heartbeat (they beat every MAIL_WORKER_TIMEOUT / 4)
 FAILURE_WINDOW = timedelta(hours=24)
 # Every task a page or a command queues (a request); send_delivery's are retries, counted as deliveries.
 REQUEST_TASKS = [
@@ -147,11 +147,11 @@ class QueueStatus:
 def queue_status(*, max_wait: float = DEFAULT_MAX_WAIT, max_silence: float | None = None) -> QueueStatus:
     """Count the queue (a few indexed queries) and decide whether mail is flowing.
 
-    ``max_silence`` defaults to 180 s, or RESET_WORKER_TIMEOUT if longer (workers
+    ``max_silence`` defaults to 180 s, or MAIL_WORKER_TIMEOUT if longer (workers
     beat every quarter of it, so a live worker is never reported silent).
     """
     if max_silence is None:
-        max_silence = max(DEFAULT_MAX_SILENCE, settings.RESET_WORKER_TIMEOUT)
+        max_silence = max(DEFAULT_MAX_SILENCE, settings.MAIL_WORKER_TIMEOUT)
     now = timezone.now()
     queued = Delivery.objects.filter(status=Delivery.Status.QUEUED)
     due = queued.filter(next_attempt_at__lte=now).aggregate(oldest=Min("next_attempt_at"))

@@ -101,7 +101,11 @@ def reset_context(user, *, site_url: str, options: MessageOptions = DEFAULTS) ->
 
 
 def build_reset_message(context: dict, options: MessageOptions = DEFAULTS) -> EmailMultiAlternatives:
-    """The reset message (one-line subject, text, HTML alternative if any) as Django's form builds it."""
+    """A message of the site (one-line subject, text, HTML alternative if any) as Django's reset form builds it.
+
+    The reset message, and every other kind built the same way from ``options``' templates:
+    sign-up confirmations and security notices (``core.mail.signup.send_account_message``).
+    """
     with translation.override(options.language or settings.LANGUAGE_CODE):
         subject = "".join(loader.render_to_string(options.subject_template_name, context).splitlines())
         body = loader.render_to_string(options.email_template_name, context)
@@ -130,7 +134,7 @@ def send_reset_message(
 
 @dataclass
 class ResetResult:
-    """What happened for one ``resetuser`` argument; the command renders it."""
+    """What happened for one argument of ``resetuser`` or ``confirmuser``; the command renders it."""
 
     argument: str
     username: str = ""

@@ -1,6 +1,8 @@
-"""Password-reset mail off the request path, through Django's tasks framework.
+"""The site's mail off the request path, through Django's tasks framework.
 
-The web form enqueues ``request_password_reset(email, site_url)`` for every
+Every kind of message travels this one queue: password resets, sign-up
+confirmations, security notices, changes of address. For a password reset,
+the web form enqueues ``request_password_reset(email, site_url)`` for every
 accepted request, whether or not an account uses the address, so the page does
 the same work either way. A worker (``manage.py db_worker``) runs it: it finds
 the accounts as Django's form does, records one ``Delivery`` per account and
@@ -11,7 +13,7 @@ A failure is judged by the failure table (``core.mail.explain.RULES``), as
 4xx reply) puts the delivery back in the queue and enqueues
 ``send_delivery(delivery_id)`` for the next attempt after a doubling delay; the
 task itself ends normally, so an outage leaves one delivery with its attempts,
-not a failed task row per attempt. After ``RESET_SEND_ATTEMPTS`` attempts, or at
+not a failed task row per attempt. After ``MAIL_SEND_ATTEMPTS`` attempts, or at
 once on a permanent failure (a 5xx reply, settings that cannot work), the
 delivery is failed and ``ADMINS`` are told through the ``admins`` mailer (never
 the failing one), or in the log when there is none. The delivery's last error is
@@ -68,12 +70,12 @@ LAST_ERROR_LENGTH = 1000
 
 
 class DeliveryFailed(Exception):
-    """The reset message could not be delivered and will not be tried again."""
+    """A message could not be delivered and will not be tried again."""
 
 
 def retry_delay(attempt: int) -> float:
-    """Seconds before attempt ``attempt + 1``: RESET_RETRY_DELAY, doubled after each attempt."""
-    return settings.RESET_RETRY_DELAY * 2 ** (attempt - 1)
+    """Seconds before attempt ``attempt + 1``: MAIL_RETRY_DELAY, doubled after each attempt."""
+    return settings.MAIL_RETRY_DELAY * 2 ** (attempt - 1)
 
 
 def judge(error: BaseException) -> MailProblem:
@@ -372,7 +374,7 @@ def attempt_delivery(delivery_id: int, worker_id: str = "", *, claimed: Delivery
         return Outcome("skipped", f"already {status}" if status else "no such delivery")
     delivery = claimed or Delivery.objects.select_related("user").get(pk=delivery_id)
     user = delivery.user
-    attempts = settings.RESET_SEND_ATTEMPTS
+    attempts = settings.MAIL_SEND_ATTEMPTS
     if delivery.attempts > attempts:  # the last attempt's worker died during it
         stopped = "the worker of the last attempt stopped during it"
         stopped += f"; before that: {delivery.last_error}" if delivery.last_error else ""
@@ -412,7 +414,7 @@ def schedule_retry(delivery: Delivery, problem: MailProblem) -> Outcome:
             "message": _(message_name(delivery.options)),
             "email": delivery.email,
             "attempt": delivery.attempts,
-            "attempts": settings.RESET_SEND_ATTEMPTS,
+            "attempts": settings.MAIL_SEND_ATTEMPTS,
             "delay": f"{delay:g}",
         }
         + in_words(problem)

@@ -3,11 +3,11 @@
 django-tasks-db marks a task RUNNING when a worker takes it and never looks at
 it again: a worker killed outright (SIGKILL, out of memory, power loss) leaves
 it so for ever. Here every ``db_worker`` writes a heartbeat (``WorkerBeat``)
-every ``RESET_WORKER_TIMEOUT / 4`` seconds from a thread of its own, so it
+every ``MAIL_WORKER_TIMEOUT / 4`` seconds from a thread of its own, so it
 beats during a long SMTP conversation too, and the same thread runs
 ``recover_stranded``: a task RUNNING under a worker silent for longer than
-``RESET_WORKER_TIMEOUT`` is made READY again and another worker runs it. The
-reset tasks are safe to run again (core.mail.tasks: a delivery is claimed
+``MAIL_WORKER_TIMEOUT`` is made READY again and another worker runs it. The
+mail tasks are safe to run again (core.mail.tasks: a delivery is claimed
 before each attempt and a sent one is never sent again).
 
 The workers watch each other because they are what is always running where the
@@ -22,17 +22,18 @@ import logging
 import os
 import socket
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
 from django.db import close_old_connections, connections
-from django.tasks import TaskResultStatus
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django_tasks_db.management.commands.db_worker import Worker
 from django_tasks_db.models import DBTaskResult
 
+from core.mail.django_internals import requeue_running_task
 from core.models import WorkerBeat
 
 logger = logging.getLogger(__name__)
@@ -40,7 +41,7 @@ logger = logging.getLogger(__name__)
 
 def beat_interval() -> float:
     """Seconds between heartbeats: four beats fit in the timeout."""
-    return max(settings.RESET_WORKER_TIMEOUT / 4, 0.1)
+    return max(settings.MAIL_WORKER_TIMEOUT / 4, 0.1)
 
 
 def beat(worker_id: str, *, stopped: bool = False) -> None:
@@ -64,13 +65,9 @@ class Recovered:
 
 def recover_stranded(timeout: float | None = None) -> list[Recovered]:
     """Make READY again every task RUNNING under a worker not seen for ``timeout`` seconds."""
-    timeout = settings.RESET_WORKER_TIMEOUT if timeout is None else timeout
+    timeout = settings.MAIL_WORKER_TIMEOUT if timeout is None else timeout
     cutoff = timezone.now() - timedelta(seconds=timeout)
-    running = list(
-        DBTaskResult.objects.filter(status=TaskResultStatus.RUNNING, started_at__lt=cutoff).only(
-            "id", "task_path", "worker_ids"
-        )
-    )
+    running = list(DBTaskResult.objects.running().filter(started_at__lt=cutoff).only("id", "task_path", "worker_ids"))
     if not running:
         return []
     owners = {task.worker_ids[-1] for task in running if task.worker_ids}
@@ -84,11 +81,7 @@ def recover_stranded(timeout: float | None = None) -> list[Recovered]:
         owner = task.worker_ids[-1] if task.worker_ids else ""
         if owner in alive:
             continue
-        # Only if it is still RUNNING under the same worker: two workers recovering at once count once.
-        taken = DBTaskResult.objects.filter(
-            pk=task.pk, status=TaskResultStatus.RUNNING, worker_ids=task.worker_ids
-        ).update(status=TaskResultStatus.READY, run_after=timezone.now())
-        if taken:
+        if requeue_running_task(task):  # only if still under the same worker: two recovering at once count once
             recovered.append(Recovered(str(task.pk), task.task_path, owner))
             logger.warning(
                 _(
@@ -139,26 +132,19 @@ def keep_connections() -> None:
         connections[alias].settings_dict.update(CONN_MAX_AGE=None, CONN_HEALTH_CHECKS=True)
 
 
-class HeartbeatWorker(Worker):
-    """django-tasks-db's worker with a heartbeat, recovering stranded tasks before and while it runs.
-
-    ``heart=False`` beats and recovers once at start only (tests running the
-    worker inside their own process).
-    """
-
-    def __init__(self, *args, heart: bool = True, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.heart = heart
-
-    def run(self) -> None:
-        beat(self.worker_id)
-        recover_stranded()
-        heart = Heart(self.worker_id) if self.heart else None
-        if heart:
-            heart.start()
-        try:
-            super().run()
-        finally:
-            if heart:
-                heart.stop()
-            beat(self.worker_id, stopped=True)
+@contextmanager
+def heartbeat(worker_id: str, *, heart: bool = True) -> Iterator[None]:
+    """Beat and recover stranded tasks as the block starts, from a thread of its own while it runs
+    (``heart=False``: at the start only, for tests running a worker inside their own process),
+    and record a clean stop as it ends."""
+    beat(worker_id)
+    recover_stranded()
+    thread = Heart(worker_id) if heart else None
+    if thread:
+        thread.start()
+    try:
+        yield
+    finally:
+        if thread:
+            thread.stop()
+        beat(worker_id, stopped=True)

@@ -124,9 +124,16 @@ def labelled(rows: list[tuple[str, object]], colon: str = "", indent: str = "  "
 
 
 class TrackedOutput(OutputWrapper):
-    """stdout that knows whether the command has written to it (then it has printed its own document)."""
+    """stdout that knows whether the command has written to it (then it has printed its own document).
+
+    ``stream`` is the file it writes to (a command writing bytes writes to its ``buffer``).
+    """
 
     written = False
+
+    def __init__(self, stream, ending="\n"):
+        super().__init__(stream, ending=ending)
+        self.stream = stream
 
     def write(self, msg="", style_func=None, ending=None):
         self.written = True
@@ -136,7 +143,14 @@ class TrackedOutput(OutputWrapper):
 class ProjectCommand(BaseCommand):
     """A command that keeps the contracts: ``--json`` for every outcome, no traceback unless ``--traceback``."""
 
+    from_command_line = False  # run by manage.py, not by call_command
+
+    def __init__(self, stdout=None, *args, **kwargs):
+        super().__init__(stdout, *args, **kwargs)
+        self.stdout = TrackedOutput(stdout or sys.stdout)
+
     def run_from_argv(self, argv):
+        self.from_command_line = True
         if wants_json(argv[2:]):
             self.json_argument_error(argv)
         super().run_from_argv(argv)
@@ -161,7 +175,7 @@ class ProjectCommand(BaseCommand):
 
     def execute_keeping_contracts(self, *args, **options):
         # Django replaces self.stdout when call_command passes stdout=: this wrapper takes its place.
-        self.stdout = TrackedOutput(options.pop("stdout", None) or self.stdout._out)
+        self.stdout = TrackedOutput(options.pop("stdout", None) or self.stdout.stream)
         as_json = bool(options.get("json"))
         try:
             return super().execute(*args, **options)
@@ -179,7 +193,7 @@ class ProjectCommand(BaseCommand):
         except BrokenPipeError:
             # The reader of stdout went away (`outbox list | head`): nothing is wrong, and nothing more
             # can be said there. stdout goes to /dev/null so that Python's last flush has nowhere to fail.
-            if getattr(self, "_called_from_command_line", False):
+            if self.from_command_line:
                 os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
                 return None
             raise
@@ -187,7 +201,7 @@ class ProjectCommand(BaseCommand):
             problem = unexpected_problem(error)
             if as_json:
                 self.write_error(problem.code, problem.message, problem.hint)
-            if options.get("traceback") or not getattr(self, "_called_from_command_line", False):
+            if options.get("traceback") or not self.from_command_line:
                 raise
             raise command_error(problem) from error
 

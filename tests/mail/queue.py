@@ -1,6 +1,8 @@
 """Running the task queue inside a test, as `manage.py db_worker --batch` would."""
 
-from core.mail.worker import HeartbeatWorker
+from django_tasks_db.management.commands.db_worker import Worker
+
+from core.mail.worker import heartbeat
 
 
 def drain(worker_id: str = "tests") -> None:
@@ -10,14 +12,14 @@ def drain(worker_id: str = "tests") -> None:
     beats and recovers stranded tasks once at start, as the command does; the
     heartbeat thread is left out (it would write beside the test's own connection).
     """
-    HeartbeatWorker(
-        queue_names=["default"],
-        excluded_queue_names=[],
-        interval=0,
-        batch=True,
-        backend_name="default",
-        startup_delay=False,
-        max_tasks=None,
-        worker_id=worker_id,
-        heart=False,
-    ).run()
+    with heartbeat(worker_id, heart=False):
+        Worker(
+            queue_names=["default"],
+            excluded_queue_names=[],
+            interval=0,
+            batch=True,
+            backend_name="default",
+            startup_delay=False,
+            max_tasks=None,
+            worker_id=worker_id,
+        ).run()

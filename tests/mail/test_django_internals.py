@@ -1,14 +1,16 @@
-"""core/mail/django_internals.py against Django's real backends: each test fails, naming what to update,
-when a Django release renames or removes a private attribute the project reads."""
+"""core/mail/django_internals.py against the real Django and django-tasks-db: each test fails, naming what
+to update, when a release renames or removes a private attribute or internal state the project uses."""
 
 import smtplib
 
 import pytest
 from django.core import mail
 from django.core.mail import EmailMessage
+from django_tasks_db.models import DBTaskResult
 
 from core.mail.config import FILE_BACKEND
-from core.mail.django_internals import file_backend_log, take_half_open_connection
+from core.mail.django_internals import file_backend_log, requeue_running_task, take_half_open_connection
+from core.mail.tasks import send_delivery
 from tests.smtp_servers import LOGIN, PASSWORD, mailers_for
 
 UPDATE = "update core/mail/django_internals.py from Django's django/core/mail/backends/"
@@ -38,3 +40,25 @@ def test_a_refused_login_leaves_the_half_open_connection_to_take(settings, smtp_
     connection.close()
     assert take_half_open_connection(backend) is None  # taken: Django's close() has nothing left to say QUIT on
     assert backend.connection is None
+
+
+@pytest.mark.django_db
+def test_a_running_task_requeued_is_ready_for_the_package_s_workers():
+    result = send_delivery.enqueue(delivery_id=1)
+    task = DBTaskResult.objects.get(pk=result.id)
+    task.claim("killed")  # as the package's worker takes it
+    assert requeue_running_task(task), "requeue_running_task found no RUNNING task to requeue"
+    assert list(DBTaskResult.objects.ready()) == [task], (
+        "django-tasks-db no longer counts status READY and run_after now as ready: update requeue_running_task "
+        "in core/mail/django_internals.py from django_tasks_db/models.py (DBTaskResult, DBTaskResultQuerySet.ready)"
+    )
+    assert not requeue_running_task(task)  # no longer running: a second worker recovering it takes nothing
+
+
+@pytest.mark.django_db
+def test_a_task_claimed_again_meanwhile_is_left_to_its_new_worker():
+    task = DBTaskResult.objects.get(pk=send_delivery.enqueue(delivery_id=1).id)
+    task.claim("killed")
+    DBTaskResult.objects.get(pk=task.pk).claim("new")  # another worker recovered and took it first
+    assert not requeue_running_task(task)
+    assert not DBTaskResult.objects.ready().exists()

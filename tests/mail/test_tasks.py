@@ -47,8 +47,8 @@ def smtp(settings):
 
     Retries wait 0.2 s, at most 3 attempts.
     """
-    settings.RESET_RETRY_DELAY = 0.2
-    settings.RESET_SEND_ATTEMPTS = 3
+    settings.MAIL_RETRY_DELAY = 0.2
+    settings.MAIL_SEND_ATTEMPTS = 3
     with contextlib.ExitStack() as servers:
 
         def start(*fail, port=0):
@@ -132,7 +132,7 @@ def test_temporary_failures_are_retried_across_worker_restarts_and_deliver_once(
 def test_twelve_resets_after_an_outage_are_twelve_deliveries_and_no_failures(smtp, settings, anna):
     # A slow machine takes longer than a 0.2 s retry delay for twelve attempts: retries that come
     # due meanwhile meet the outage too. Attempts enough that none is given up before the server is back.
-    settings.RESET_SEND_ATTEMPTS = 8
+    settings.MAIL_SEND_ATTEMPTS = 8
     port = free_port()  # the server is down: nothing listens there yet
     settings.MAILERS = mailers_for(HOST, port)
     users = [User.objects.create_user(f"u{i}", f"u{i}@example.com", "pw-1-long-enough") for i in range(12)]
@@ -165,7 +165,7 @@ def test_a_delivery_that_succeeded_is_not_sent_again(smtp, anna):
 
 def test_a_task_whose_worker_died_is_run_again_and_delivers_once(smtp, anna, settings):
     """In-process half of the story (tests/mail/test_worker_killed.py kills a real worker)."""
-    settings.RESET_WORKER_TIMEOUT = 60
+    settings.MAIL_WORKER_TIMEOUT = 60
     server = smtp()
     enqueue_password_reset("anna@example.com", SITE)
     # What a SIGKILL mid-attempt leaves: the task RUNNING, its delivery "sending", the worker silent.
@@ -192,7 +192,7 @@ def test_a_task_whose_worker_died_is_run_again_and_delivers_once(smtp, anna, set
 
 def test_a_worker_that_died_during_the_last_attempt_is_reported_to_admins(smtp, settings, anna):
     server = smtp()
-    settings.RESET_SEND_ATTEMPTS = 1
+    settings.MAIL_SEND_ATTEMPTS = 1
     settings.MAILERS = {**settings.MAILERS, "admins": LOCMEM}
     settings.ADMINS = ["ops@example.com"]
     mail.outbox = []

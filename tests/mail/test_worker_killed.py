@@ -3,7 +3,7 @@
 The SMTP server holds the DATA phase of the first message (a ``data:delay`` rule
 far longer than the test), so the worker is killed while it waits for the reply:
 its task stays RUNNING and the delivery "sending". The held session ends with its
-client, and nothing of it is saved. A second worker notices the first one's silence (RESET_WORKER_TIMEOUT,
+client, and nothing of it is saved. A second worker notices the first one's silence (MAIL_WORKER_TIMEOUT,
 1 s here) and runs the task again.
 """
 
@@ -38,7 +38,7 @@ def wait_for(condition, what: str, timeout: float = 60) -> None:
 @pytest.fixture
 def site(tmp_path):
     """The environment of the real processes: a SQLite file of their own, a 1 s worker timeout."""
-    env = {"DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}", "RESET_WORKER_TIMEOUT": "1"}
+    env = {"DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}", "MAIL_WORKER_TIMEOUT": "1"}
     return tmp_path, env
 
 

@@ -49,8 +49,13 @@ SECRET = "s3cr3t-marker-Zq9"
         ({"LOGIN_RATE_PER_USERNAME": "0/m"}, "Configuration error: LOGIN_RATE_PER_USERNAME: '0/m' is not a rate"),
         ({"TRUSTED_PROXY_COUNT": "one"}, "Configuration error: TRUSTED_PROXY_COUNT: 'one' is not a whole number"),
         ({"TRUSTED_PROXY_COUNT": "-1"}, "Configuration error: TRUSTED_PROXY_COUNT: must be 0 or more"),
-        ({"RESET_SEND_ATTEMPTS": "0"}, "Configuration error: RESET_SEND_ATTEMPTS: must be 1 or more"),
-        ({"RESET_RETRY_DELAY": "soon"}, "Configuration error: RESET_RETRY_DELAY: 'soon' is not a number of seconds"),
+        ({"MAIL_SEND_ATTEMPTS": "0"}, "Configuration error: MAIL_SEND_ATTEMPTS: must be 1 or more"),
+        ({"MAIL_RETRY_DELAY": "soon"}, "Configuration error: MAIL_RETRY_DELAY: 'soon' is not a number of seconds"),
+        ({"RESET_SEND_ATTEMPTS": "0"}, "Configuration error: RESET_SEND_ATTEMPTS: must be 1 or more"),  # the old name
+        (
+            {"MAIL_WORKER_TIMEOUT": "30", "RESET_WORKER_TIMEOUT": "90"},
+            "Configuration error: MAIL_WORKER_TIMEOUT: set to '30', and its old name RESET_WORKER_TIMEOUT to '90'",
+        ),
         (
             {"ADMINS_EMAIL_URL": f"smtp://ops:{SECRET}@h:port"},
             "Configuration error: ADMINS_EMAIL_URL: the port 'port' is not a number",
@@ -76,8 +81,9 @@ def test_good_values_start(tmp_path):
             "TRUSTED_PROXY_COUNT": "1",
             "LOGIN_RATE_PER_CLIENT": "20/m,100/h",
             "LOGIN_RATE_PER_USERNAME": "3/15m",
-            "RESET_SEND_ATTEMPTS": "3",
-            "RESET_RETRY_DELAY": "0.5",
+            "MAIL_SEND_ATTEMPTS": "3",
+            "MAIL_RETRY_DELAY": "0.5",
+            "MAIL_WORKER_TIMEOUT": "20",
             "ADMINS_EMAIL_URL": "outbox://sent_emails/admins",
         },
     )

@@ -5,9 +5,12 @@ The heartbeat lets the workers pick up a task whose worker was killed
 so this command replaces the package's under the same name.
 """
 
+import os
+
+from django.utils.autoreload import DJANGO_AUTORELOAD_ENV
 from django_tasks_db.management.commands import db_worker
 
-from core.mail.worker import HeartbeatWorker, keep_connections
+from core.mail.worker import heartbeat, keep_connections
 
 
 class Command(db_worker.Command):
@@ -15,9 +18,8 @@ class Command(db_worker.Command):
 
     def handle(self, *args, **options):
         keep_connections()
-        original = db_worker.Worker
-        db_worker.Worker = HeartbeatWorker  # the package's handle() builds the worker by this name
-        try:
+        if options["reload"] and not options["batch"] and os.environ.get(DJANGO_AUTORELOAD_ENV) != "true":
+            # The reloader's first process only starts the worker's process (and again after each change).
             return super().handle(*args, **options)
-        finally:
-            db_worker.Worker = original
+        with heartbeat(options["worker_id"]):
+            return super().handle(*args, **options)

@@ -45,9 +45,8 @@ class Command(diffsettings.Command):
     def handle(self, **options):
         from django.conf import Settings, global_settings, settings
 
-        if not settings.configured:
-            settings._setup()
-        user_settings = cleansed_dict(settings._wrapped)
+        # The settings module read as Django reads it (Django's command reads its private settings object).
+        user_settings = cleansed_dict(Settings(settings.SETTINGS_MODULE))
         default_settings = cleansed_dict(Settings(options["default"]) if options["default"] else global_settings)
         output = {"hash": self.output_hash, "unified": self.output_unified}[options["output"]]
         return "\n".join(output(user_settings, default_settings, **options))

@@ -1,4 +1,4 @@
-"""``manage.py mailqueue [retry]``: whether reset mail is flowing; queue failed deliveries again.
+"""``manage.py mailqueue [retry]``: whether mail is flowing; queue failed deliveries again.
 
 The counting and the retry are ``core.mail.queue``; this module parses the
 arguments and renders the results as text or one JSON document.
@@ -73,7 +73,7 @@ class Command(ProjectCommand):
             type=seconds,
             metavar="SECONDS",
             help=f"Stalled when no worker has been seen for longer (default {queue.DEFAULT_MAX_SILENCE:g}, "
-            "or RESET_WORKER_TIMEOUT if longer).",
+            "or MAIL_WORKER_TIMEOUT if longer).",
         )
         actions = parser.add_subparsers(dest="action", metavar="{retry}")
         retry = actions.add_parser("retry", help="Queue failed deliveries again, each with a fresh set of attempts.")

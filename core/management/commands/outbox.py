@@ -399,7 +399,7 @@ class Command(ProjectCommand):
 
     def write_bytes(self, data: bytes):
         self.stdout.written = True  # the bytes are the command's output, as a document would be
-        buffer = getattr(self.stdout._out, "buffer", None)
+        buffer = getattr(self.stdout.stream, "buffer", None)
         if buffer is not None:
             self.stdout.flush()
             buffer.write(data)
