@@ -12,9 +12,9 @@ from types import SimpleNamespace
 
 import pytest
 
-from bench import services
 from core.mail.config import OUTBOX_BACKEND
-from tests.smtp_servers import LOGINS, SmtpServer, smtp_server, trusted_ca_file
+from testsupport import services
+from testsupport.smtp_servers import LOGINS, SmtpServer, smtp_server, trusted_ca_file
 
 
 @pytest.fixture(autouse=True)
@@ -104,7 +104,7 @@ def manage(
 
 
 def _server_of_our_own(server_class):
-    """Start a server of bench/services.py for the session; skip (printing why) where it is not installed."""
+    """Start a server of testsupport/services.py for the session; skip (printing why) where it is not installed."""
     try:
         server = server_class()
     except services.Unavailable as why:
@@ -115,13 +115,13 @@ def _server_of_our_own(server_class):
 
 @pytest.fixture(scope="session")
 def postgres():
-    """A PostgreSQL server of the test run's own on 127.0.0.1 (bench/services.py); skipped if not installed."""
+    """A PostgreSQL server of the test run's own on 127.0.0.1 (testsupport/services.py); skipped if not installed."""
     yield from _server_of_our_own(services.PostgreSQL)
 
 
 @pytest.fixture(scope="session")
 def redis():
-    """A Redis server of the test run's own on 127.0.0.1 (bench/services.py); skipped if not installed."""
+    """A Redis server of the test run's own on 127.0.0.1 (testsupport/services.py); skipped if not installed."""
     yield from _server_of_our_own(services.Redis)
 
 
@@ -134,7 +134,7 @@ def redis_with_password():
     yield from _server_of_our_own(functools.partial(services.Redis, password=REDIS_PASSWORD))
 
 
-# ---------------------------------------------------------------- SMTP servers (tests/smtp_servers.py)
+# ---------------------------------------------------------------- SMTP servers (testsupport/smtp_servers.py)
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ import json
 import pytest
 
 from tests.conftest import manage, saved_messages
-from tests.smtp_servers import (
+from testsupport.smtp_servers import (
     LOGIN,
     LOGINS,
     PASSWORD,

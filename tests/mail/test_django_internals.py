@@ -9,7 +9,7 @@ from django.core.mail import EmailMessage
 
 from core.mail.config import FILE_BACKEND
 from core.mail.django_internals import file_backend_log, take_half_open_connection
-from tests.smtp_servers import LOGIN, PASSWORD, mailers_for
+from testsupport.smtp_servers import LOGIN, PASSWORD, mailers_for
 
 UPDATE = "update core/mail/django_internals.py from Django's django/core/mail/backends/"
 

@@ -2,7 +2,7 @@
 
 Each test runs on both stores, built by the same function the settings use
 (``counters_cache``): diskcache in a temporary folder, and a throwaway Redis
-(the session's ``redis`` fixture, bench/services.py; skipped where redis-server is missing).
+(the session's ``redis`` fixture, testsupport/services.py; skipped where redis-server is missing).
 """
 
 import multiprocessing
