@@ -8,7 +8,6 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 
@@ -57,10 +56,9 @@ def fresh_counters():
 
 
 @pytest.fixture
-def still_clock(monkeypatch):
-    """django-ratelimit's clock stands still: no counting window can end between a test's requests."""
-    now = time.time()
-    monkeypatch.setattr("django_ratelimit.core.time", SimpleNamespace(time=lambda: now))
+def still_clock(time_machine):
+    """The clock stands still (time-machine): no rate-limit counting window can end between a test's requests."""
+    time_machine.move_to(time.time(), tick=False)
 
 
 def environment(extra: dict | None = None) -> dict:
