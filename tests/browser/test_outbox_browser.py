@@ -8,7 +8,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from django.core.mail import EmailMultiAlternatives
 
-from tests.browser.conftest import needs_chromium, no_sideways_scrolling
+from tests.browser.conftest import needs_chromium, no_sideways_scrolling, screenshot
 from tests.mail.queue import drain
 from tests.outbox_samples import cyrillic_reset, plain, send
 from users.models import User
@@ -192,7 +192,7 @@ def test_a_hostile_message_runs_nothing_loads_nothing_and_goes_nowhere(live_serv
 
 
 @pytest.mark.parametrize("width", [1280, 390])
-def test_list_and_message_fit_the_width_without_sideways_scrolling(live_server, staff_page, tmp_path, width):
+def test_list_and_message_fit_the_width_without_sideways_scrolling(live_server, staff_page, width):
     page = staff_page
     page.set_viewport_size({"width": width, "height": 900})
     long = plain("A subject long enough to wrap " * 4, to="someone.with.a.very.long.address@subdomain.example.com")
@@ -200,8 +200,8 @@ def test_list_and_message_fit_the_width_without_sideways_scrolling(live_server, 
     page.goto(f"{live_server.url}/outbox/")
     page.get_by_role("link", name=re.compile("^A subject long")).wait_for()
     no_sideways_scrolling(page)
-    page.screenshot(path=tmp_path / f"outbox-list-{width}.png", full_page=True)
+    screenshot(page, f"outbox-list-{width}")
     page.get_by_role("link", name=re.compile("^Восстановление")).click()
     page.get_by_role("heading", name=re.compile("^Восстановление")).wait_for()
     no_sideways_scrolling(page)
-    page.screenshot(path=tmp_path / f"outbox-message-{width}.png", full_page=True)
+    screenshot(page, f"outbox-message-{width}")
