@@ -43,7 +43,7 @@ run: $(VENV)/.runtime .env
 browser:
 	@scripts/ensure-chromium
 
-# PostgreSQL and Redis for the tests that run the site on them (bench/services.py).
+# PostgreSQL and Redis for the tests that run the site on them (testsupport/services.py).
 services:
 	@scripts/ensure-services
 
@@ -54,7 +54,7 @@ test: $(VENV)/.dev browser services
 # translate what is new (msgstr) or fuzzy, then run it again to compile django.mo.
 # Both files are committed; tests/test_translations.py fails when they lag.
 MAKEMESSAGES := $(PY) manage.py makemessages --settings tests.settings --locale ru --extension html,txt,py \
-	--add-location file --no-wrap --ignore .venv --ignore bench --ignore tests --ignore deploy
+	--add-location file --no-wrap --ignore .venv --ignore bench --ignore tests --ignore testsupport --ignore deploy
 messages: $(VENV)/.dev services
 	$(MAKEMESSAGES)
 	$(PY) manage.py compilemessages --settings tests.settings --locale ru --ignore .venv
@@ -68,4 +68,4 @@ format: $(VENV)/.dev
 	$(VENV)/bin/ruff format .
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .ruff_cache .artifacts

@@ -14,7 +14,7 @@ ratio drain/loop (target: at least 0.5). ``--rounds R`` repeats the whole run
 and keeps each side's best (on a machine shared with other work).
 
 The database is a SQLite file in a temporary folder, a PostgreSQL server started
-for the run with its durable defaults (``--postgresql``, bench/services.py, as the
+for the run with its durable defaults (``--postgresql``, testsupport/services.py, as the
 tests and bench.machines start it), or ``DATABASE_URL`` from the environment
 (an empty database is best; the run's users and tasks are deleted at the end).
 """
@@ -31,8 +31,8 @@ import uuid
 from contextlib import ExitStack
 from pathlib import Path
 
-from bench.services import PostgreSQL
-from bench.site import manage
+from testsupport.services import PostgreSQL
+from testsupport.site import manage
 
 ROOT = Path(__file__).resolve().parent.parent
 SITE_URL = "https://cinemahub.example"

@@ -22,7 +22,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.site import REQUEST_TASK, Site
+from testsupport.site import REQUEST_TASK, Site
 
 LUA = """
 local token = "%(token)s"

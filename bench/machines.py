@@ -12,7 +12,7 @@ drained: there must be no 5xx and exactly one message in the outbox per
 accepted reset.
 
 PostgreSQL and Redis are servers of the run's own on 127.0.0.1
-(bench/services.py, as in the tests); PostgreSQL keeps its durable defaults and
+(testsupport/services.py, as in the tests); PostgreSQL keeps its durable defaults and
 the site keeps its connections (``conn_max_age=60``, as README's Deployment says).
 """
 
@@ -25,8 +25,8 @@ from contextlib import ExitStack
 from pathlib import Path
 
 from bench.load import ensure_wrk, post_forms
-from bench.services import PostgreSQL, Redis
-from bench.site import Site
+from testsupport.services import PostgreSQL, Redis
+from testsupport.site import Site
 
 RESET_PATH = "/users/password_reset/"
 MINIMAL_PATH = "/bench/minimal/"  # bench/urls.py

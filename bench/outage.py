@@ -16,8 +16,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.site import Site
-from tests.smtp_servers import HOST, env_for, free_port, smtp_server
+from testsupport.site import Site
+from testsupport.smtp_servers import HOST, env_for, free_port, smtp_server
 
 
 def run(n: int = 50, retry_delay: float = 1.0) -> dict:

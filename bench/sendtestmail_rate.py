@@ -50,7 +50,7 @@ def main() -> None:
     args = parser.parse_args()
 
     sys.path.insert(0, str(ROOT))
-    from tests.smtp_servers import env_for, smtp_server
+    from testsupport.smtp_servers import env_for, smtp_server
 
     with smtp_server() as sink:
         os.environ.update(DJANGO_SETTINGS_MODULE="core.settings", DJANGO_ENV_FILE="", DEBUG="true", **env_for(*sink))

@@ -26,8 +26,8 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from bench.site import Site
-from tests.smtp_servers import env_for, smtp_server
+from testsupport.site import Site
+from testsupport.smtp_servers import env_for, smtp_server
 
 
 def mann_whitney_p(a: list[float], b: list[float]) -> float:

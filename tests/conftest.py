@@ -8,13 +8,12 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 
-from bench import services
 from core.mail.config import OUTBOX_BACKEND
-from tests.smtp_servers import LOGINS, SmtpServer, smtp_server, trusted_ca_file
+from testsupport import services
+from testsupport.smtp_servers import LOGINS, SmtpServer, smtp_server, trusted_ca_file
 
 
 @pytest.fixture(autouse=True)
@@ -57,10 +56,9 @@ def fresh_counters():
 
 
 @pytest.fixture
-def still_clock(monkeypatch):
-    """django-ratelimit's clock stands still: no counting window can end between a test's requests."""
-    now = time.time()
-    monkeypatch.setattr("django_ratelimit.core.time", SimpleNamespace(time=lambda: now))
+def still_clock(time_machine):
+    """The clock stands still (time-machine): no rate-limit counting window can end between a test's requests."""
+    time_machine.move_to(time.time(), tick=False)
 
 
 def environment(extra: dict | None = None) -> dict:
@@ -104,7 +102,7 @@ def manage(
 
 
 def _server_of_our_own(server_class):
-    """Start a server of bench/services.py for the session; skip (printing why) where it is not installed."""
+    """Start a server of testsupport/services.py for the session; skip (printing why) where it is not installed."""
     try:
         server = server_class()
     except services.Unavailable as why:
@@ -115,13 +113,13 @@ def _server_of_our_own(server_class):
 
 @pytest.fixture(scope="session")
 def postgres():
-    """A PostgreSQL server of the test run's own on 127.0.0.1 (bench/services.py); skipped if not installed."""
+    """A PostgreSQL server of the test run's own on 127.0.0.1 (testsupport/services.py); skipped if not installed."""
     yield from _server_of_our_own(services.PostgreSQL)
 
 
 @pytest.fixture(scope="session")
 def redis():
-    """A Redis server of the test run's own on 127.0.0.1 (bench/services.py); skipped if not installed."""
+    """A Redis server of the test run's own on 127.0.0.1 (testsupport/services.py); skipped if not installed."""
     yield from _server_of_our_own(services.Redis)
 
 
@@ -134,7 +132,7 @@ def redis_with_password():
     yield from _server_of_our_own(functools.partial(services.Redis, password=REDIS_PASSWORD))
 
 
-# ---------------------------------------------------------------- SMTP servers (tests/smtp_servers.py)
+# ---------------------------------------------------------------- SMTP servers (testsupport/smtp_servers.py)
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ import logging
 import requests
 
 from core.logging import AdminEmailHandler
-from tests.smtp_servers import closed_port, mailers_for
+from testsupport.smtp_servers import closed_port, mailers_for
 
 
 def test_a_mail_server_that_is_down_does_not_break_logging(settings, capsys):

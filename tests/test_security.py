@@ -21,7 +21,7 @@ from django.views.debug import ExceptionReporter
 
 from core.security import MASK, mask_text
 from tests.conftest import REDIS_PASSWORD, ROOT, manage
-from tests.smtp_servers import free_port, smtp_server
+from testsupport.smtp_servers import free_port, smtp_server
 
 SMTP_PASSWORD = "TopSecretPw123"
 ADMINS_PASSWORD = "AdminsSecret456"

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from bench.site import Site
 from tests.conftest import saved_messages
+from testsupport.site import Site
 
 ENQUEUE = """
 import sys

@@ -5,7 +5,11 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import ROOT
+
 CHROMIUM = Path("/usr/bin/chromium")
+# Screenshots for people to look at (nothing asserts on them): gitignored, kept by CI as artefacts (CONTRIBUTING.md).
+SCREENSHOTS = ROOT / ".artifacts" / "screenshots"
 needs_chromium = pytest.mark.skipif(not CHROMIUM.exists(), reason="run `make test`: it installs Debian's chromium")
 # No connections beyond loopback: the machine's network is closed to the rest.
 CHROMIUM_ARGS = [
@@ -45,3 +49,9 @@ def no_sideways_scrolling(page) -> None:
     )
     viewport = page.viewport_size["width"]
     assert width <= viewport, f"{page.url} is {width} px wide at {viewport}: {wide}"
+
+
+def screenshot(page, name: str) -> None:
+    """The whole page as .artifacts/screenshots/NAME.png (each run replaces the last run's)."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=SCREENSHOTS / f"{name}.png", full_page=True)

@@ -8,7 +8,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from django.core.mail import EmailMultiAlternatives
 
-from tests.browser.conftest import needs_chromium, no_sideways_scrolling
+from tests.browser.conftest import needs_chromium, no_sideways_scrolling, screenshot
 from tests.mail.queue import drain
 from tests.outbox_samples import cyrillic_reset, plain, send
 from users.models import User
@@ -52,6 +52,43 @@ def recorder():
     finally:
         server.shutdown()
         server.server_close()
+
+
+# What the hostile message's HTML would load from the recorder as the frame renders it.
+LOADS = ("/stylesheet", "/remote-image.png", "/font", "/css-background")
+
+
+class Traffic:
+    """The requests the browser starts to one origin, and how each ended: "finished", or "failed" (blocked by CSP)."""
+
+    def __init__(self, page, origin: str):
+        self.page, self.origin = page, origin
+        self.started: list[str] = []
+        self.ended: list[tuple[str, str]] = []
+        page.context.on("request", lambda request: self._record(request, "started"))
+        page.context.on("requestfinished", lambda request: self._record(request, "finished"))
+        page.context.on("requestfailed", lambda request: self._record(request, "failed"))
+
+    def _record(self, request, what: str) -> None:
+        if not request.url.startswith(self.origin):
+            return
+        path = request.url.removeprefix(self.origin)
+        if what == "started":
+            self.started.append(path)
+        else:
+            self.ended.append((path, what))
+
+    def clear(self) -> None:
+        self.started.clear()
+        self.ended.clear()
+
+    def settle(self, *paths: str) -> dict[str, str]:
+        """Wait until the browser has started a request for each of ``paths`` and every request it started has ended."""
+        deadline = time.monotonic() + 10
+        while not (set(paths) <= set(self.started) and len(self.ended) == len(self.started)):
+            assert time.monotonic() < deadline, f"started {self.started}, ended {self.ended}"
+            self.page.wait_for_timeout(50)  # Playwright delivers the browser's events while it waits
+        return dict(self.ended)
 
 
 @pytest.fixture
@@ -126,12 +163,15 @@ def test_a_hostile_message_runs_nothing_loads_nothing_and_goes_nowhere(live_serv
     send(hostile(url))
     loaded: list[str] = []  # what the browser got an answer for (blocked requests fail before they leave)
     page.on("response", lambda response: loaded.append(response.url))
+    traffic = Traffic(page, url)
     page.goto(f"{live_server.url}/outbox/latest/")
     frame = page.frame_locator("iframe.html")
     frame.get_by_text("Hostile").wait_for()
     for target in ("#submit", "#js", "#top", "#blank", "#self"):  # #self last: a blocked navigation blanks the frame
-        frame.locator(target).click()
-    time.sleep(1.5)  # what a refresh, a script or a click would have started has had time to arrive
+        frame.locator(target).click()  # returns once a navigation the click starts has started
+    # Scripts and the refresh are refused as the frame is parsed; the loads are requests, blocked by CSP.
+    # Once each load has ended and so has every other request the browser started, nothing is on its way.
+    assert traffic.settle(*LOADS) == dict.fromkeys(LOADS, "failed")
 
     assert seen == []
     assert not [address for address in loaded if address.startswith(url)]
@@ -143,18 +183,16 @@ def test_a_hostile_message_runs_nothing_loads_nothing_and_goes_nowhere(live_serv
 
     # The recorder does record: asked to, the message loads its remote image (and only images).
     page.goto(f"{live_server.url}/outbox/latest/")
+    traffic.clear()
     page.get_by_role("link", name="Load remote images").click()
     page.frame_locator("iframe.html").get_by_text("Hostile").wait_for()
-    deadline = time.monotonic() + 5
-    while "/remote-image.png" not in seen and time.monotonic() < deadline:
-        time.sleep(0.1)
+    traffic.settle(*LOADS)
     assert "/remote-image.png" in seen
-    time.sleep(0.5)
     assert set(seen) <= {"/remote-image.png", "/css-background"}
 
 
 @pytest.mark.parametrize("width", [1280, 390])
-def test_list_and_message_fit_the_width_without_sideways_scrolling(live_server, staff_page, tmp_path, width):
+def test_list_and_message_fit_the_width_without_sideways_scrolling(live_server, staff_page, width):
     page = staff_page
     page.set_viewport_size({"width": width, "height": 900})
     long = plain("A subject long enough to wrap " * 4, to="someone.with.a.very.long.address@subdomain.example.com")
@@ -162,8 +200,8 @@ def test_list_and_message_fit_the_width_without_sideways_scrolling(live_server, 
     page.goto(f"{live_server.url}/outbox/")
     page.get_by_role("link", name=re.compile("^A subject long")).wait_for()
     no_sideways_scrolling(page)
-    page.screenshot(path=tmp_path / f"outbox-list-{width}.png", full_page=True)
+    screenshot(page, f"outbox-list-{width}")
     page.get_by_role("link", name=re.compile("^Восстановление")).click()
     page.get_by_role("heading", name=re.compile("^Восстановление")).wait_for()
     no_sideways_scrolling(page)
-    page.screenshot(path=tmp_path / f"outbox-message-{width}.png", full_page=True)
+    screenshot(page, f"outbox-message-{width}")

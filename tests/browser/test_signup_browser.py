@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from tests.browser.conftest import needs_chromium, no_sideways_scrolling
+from tests.browser.conftest import needs_chromium, no_sideways_scrolling, screenshot
 from tests.conftest import saved_messages
 from tests.mail.queue import drain
 from users.models import User
@@ -56,10 +56,10 @@ def test_sign_up_confirm_and_first_login_in_the_browser(live_server, outbox_dir,
 
 
 @pytest.mark.parametrize("width", [1280, 390])
-def test_sign_up_pages_fit_the_width(live_server, page, tmp_path, width):
+def test_sign_up_pages_fit_the_width(live_server, page, width):
     page.set_viewport_size({"width": width, "height": 900})
     page.goto(f"{live_server.url}/users/signup/")
     fill_sign_up(page, password="short")  # the errors, next to the fields, widen nothing
     page.get_by_text("This password is too short.").wait_for()
     no_sideways_scrolling(page)
-    page.screenshot(path=tmp_path / f"signup-{width}.png", full_page=True)
+    screenshot(page, f"signup-{width}")

@@ -3,7 +3,7 @@
 import pytest
 
 from tests.conftest import manage
-from tests.smtp_servers import closed_port, env_for, smtp_server
+from testsupport.smtp_servers import closed_port, env_for, smtp_server
 
 CONTROLS = ["\v", "\f", "\x85", "\u2028", "\u2029", "\x1b", "\x9b", "\r", "\t"]  # argv cannot hold NUL
 

@@ -9,7 +9,7 @@ import json
 import pytest
 
 from tests.conftest import manage, saved_messages
-from tests.smtp_servers import LOGIN, LOGINS, PASSWORD, closed_port, env_for, smtp_server
+from testsupport.smtp_servers import LOGIN, LOGINS, PASSWORD, closed_port, env_for, smtp_server
 
 WORKER = ("db_worker", "--batch", "--no-reload", "--no-startup-delay", "-v0")
 RU = {"LANGUAGE_CODE": "ru"}

@@ -10,7 +10,7 @@ import pytest
 
 from core.security import MASK
 from tests.conftest import manage
-from tests.smtp_servers import env_for, smtp_server
+from testsupport.smtp_servers import env_for, smtp_server
 
 LOGIN = "anna@example.com"
 LOGINS = {LOGIN: "the-right-password-Zq9"}
@@ -55,7 +55,7 @@ def test_a_password_echoed_by_the_server_is_hidden_only_there(password):
 def test_a_non_ascii_password_set_in_mailers_is_a_configuration_error(settings, smtp_refusing_login):
     from core.mail import probe
     from core.mail.errors import MailProblem
-    from tests.smtp_servers import mailers_for
+    from testsupport.smtp_servers import mailers_for
 
     settings.MAILERS = mailers_for(*smtp_refusing_login, user=LOGIN, password="pässwort-Zq9")
     with pytest.raises(MailProblem) as caught:

@@ -25,7 +25,7 @@ from tests.outbox_samples import (
     with_inline_image,
 )
 from tests.outbox_samples import run_outbox as run
-from tests.smtp_servers import HOST, free_port
+from testsupport.smtp_servers import HOST, free_port
 
 
 @pytest.fixture
@@ -510,7 +510,7 @@ def test_process_a_date_out_of_range_lists_as_the_files_time_and_the_rest_list(t
 def test_show_of_mail_received_over_smtp_has_no_carriage_returns(smtp_sink, settings):
     from django.core import mail
 
-    from tests.smtp_servers import mailers_for
+    from testsupport.smtp_servers import mailers_for
 
     settings.MAILERS = mailers_for(*smtp_sink)
     mail.send_mail("Rehearsal", "First line\nSecond line\n", "site@example.com", ["anna@example.com"])

@@ -10,7 +10,7 @@ from django.core.management.base import CommandError
 
 from tests.conftest import manage, saved_messages
 from tests.mail.queue import drain
-from tests.smtp_servers import LOGIN, PASSWORD, env_for
+from testsupport.smtp_servers import LOGIN, PASSWORD, env_for
 from users.models import User
 
 TOKEN = re.compile(r"/users/reset/([^/\s]+)/([^/\s]+)/")

@@ -9,7 +9,7 @@ import re
 import pytest
 
 from tests.conftest import manage, saved_messages
-from tests.smtp_servers import (
+from testsupport.smtp_servers import (
     LOGIN,
     LOGINS,
     PASSWORD,

@@ -11,7 +11,7 @@ from django.core import mail
 from django.core.management import CommandError, call_command
 
 from tests.conftest import manage, read_eml, saved_messages
-from tests.smtp_servers import (
+from testsupport.smtp_servers import (
     LOGIN,
     LOGINS,
     PASSWORD,

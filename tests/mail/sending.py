@@ -5,7 +5,7 @@ import pytest
 from core.mail.compose import compose_messages
 from core.mail.errors import MailProblem
 from core.mail.probe import SendReport, send_test_messages
-from tests.smtp_servers import LOGIN, PASSWORD
+from testsupport.smtp_servers import LOGIN, PASSWORD
 
 TO = "anna@example.com"
 

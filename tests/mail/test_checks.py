@@ -8,7 +8,7 @@ from django.core.checks import run_checks
 from core.mail.checks import check_mailers
 from core.mail.config import OUTBOX_BACKEND
 from tests.conftest import manage
-from tests.smtp_servers import LOGIN, PASSWORD, mailers_for
+from testsupport.smtp_servers import LOGIN, PASSWORD, mailers_for
 
 
 def ids(settings) -> list[str]:

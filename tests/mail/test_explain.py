@@ -10,7 +10,7 @@ from core.mail.errors import ExitCode
 from core.mail.explain import explain
 from core.mail.mailers import get_backend
 from tests.mail.sending import failure
-from tests.smtp_servers import (
+from testsupport.smtp_servers import (
     LOGIN,
     PASSWORD,
     POLICY,

@@ -3,7 +3,7 @@
 The readers are ``sendtestmail`` (its exit code and sentence: the probe it runs) and
 the worker (whether it tries again, and the sentence it stores as the delivery's last
 error). Each row meets a real failure of a real server on 127.0.0.1 where one is cheap
-to make (tests/smtp_servers.py and its ``--fail`` rules); the rest (a network that
+to make (testsupport/smtp_servers.py and its ``--fail`` rules); the rest (a network that
 is not loopback's, a reply no test server gives) are the exception itself.
 """
 
@@ -28,7 +28,7 @@ from core.models import Delivery
 from core.security import mask_text
 from tests.mail.queue import drain
 from tests.mail.sending import failure
-from tests.smtp_servers import (
+from testsupport.smtp_servers import (
     LOGIN,
     LOGINS,
     PASSWORD,

@@ -24,7 +24,7 @@ from core.mail.outbox.links import (
     check_links,
 )
 from core.mail.reset import reset_context
-from tests.smtp_servers import HOST, free_port
+from testsupport.smtp_servers import HOST, free_port
 from users.models import User
 
 SITE_URL = "https://cinema.example"

@@ -5,7 +5,7 @@ import pytest
 from core.mail.config import OUTBOX_BACKEND
 from core.mail.errors import ExitCode, MailProblem
 from core.mail.mailers import describe_mailer
-from tests.smtp_servers import LOGIN, PASSWORD, mailers_for
+from testsupport.smtp_servers import LOGIN, PASSWORD, mailers_for
 
 
 def test_describe_mailer_never_shows_the_password(settings):

@@ -7,7 +7,7 @@ from core.mail.config import FILE_BACKEND
 from core.mail.errors import ExitCode, MailProblem
 from core.mail.probe import check_mailer, send_test_messages
 from tests.mail.sending import TO, send
-from tests.smtp_servers import (
+from testsupport.smtp_servers import (
     LOGIN,
     LOGINS,
     PASSWORD,

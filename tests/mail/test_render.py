@@ -9,7 +9,7 @@ from django.core.mail import EmailMultiAlternatives
 
 from core.mail.compose import compose_messages
 from core.mail.probe import send_test_messages
-from tests.smtp_servers import mailers_for
+from testsupport.smtp_servers import mailers_for
 
 DATE = "Sun, 22 Nov 2026 10:43:55 +0000"  # fixed, so that two renderings of one message are the same bytes
 BOUNDARY = re.compile(rb"={15}\d+==")  # the email package's random multipart boundaries

@@ -11,7 +11,7 @@ import time
 import pytest
 
 from tests.mailserver_process import mailserver
-from tests.smtp_servers import LOGIN, LOGINS, PASSWORD, smtp_server
+from testsupport.smtp_servers import LOGIN, LOGINS, PASSWORD, smtp_server
 
 HOST = "127.0.0.1"
 MIB = 1024 * 1024

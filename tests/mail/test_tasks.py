@@ -2,7 +2,7 @@
 
 One delivery is one ``Delivery`` row with its attempts, whatever the retries.
 
-Against real SMTP servers on 127.0.0.1 (tests/smtp_servers.py: the mailserver library) that
+Against real SMTP servers on 127.0.0.1 (testsupport/smtp_servers.py: the mailserver library) that
 are down, refuse for a while, or refuse for good.
 """
 
@@ -27,7 +27,7 @@ from core.mail.tasks import (
 from core.mail.worker import recover_stranded
 from core.models import Delivery, WorkerBeat
 from tests.mail.queue import drain
-from tests.smtp_servers import HOST, TRY_LATER, free_port, mailers_for, refusal, smtp_server
+from testsupport.smtp_servers import HOST, TRY_LATER, free_port, mailers_for, refusal, smtp_server
 from users.models import User
 
 # The worker commits and closes connections as in production: real transactions.

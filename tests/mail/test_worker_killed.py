@@ -17,7 +17,7 @@ import time
 import pytest
 
 from tests.conftest import ROOT, manage
-from tests.smtp_servers import smtp_server
+from testsupport.smtp_servers import smtp_server
 
 SHELL_SETUP = """
 from users.models import User

@@ -3,7 +3,7 @@
 import pytest
 
 from tests.conftest import manage
-from tests.smtp_servers import LOGINS, closed_port, smtp_server
+from testsupport.smtp_servers import LOGINS, closed_port, smtp_server
 
 SETUP = """
 from users.models import User

@@ -1,6 +1,6 @@
 """A SQLite database locked for 8 s by another process: the reset request waits and succeeds.
 
-The site runs as real gunicorn processes on a SQLite file (bench.site.Site), with
+The site runs as real gunicorn processes on a SQLite file (testsupport.site.Site), with
 the project's default database options (no ``?timeout=`` in the URL). A second
 process holds the write lock for 8 s, longer than SQLite's usual 5 s busy
 timeout, while the form is posted.
@@ -11,7 +11,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from bench.site import Site
+from testsupport.site import Site
 
 HOLD_LOCK = """
 import sqlite3, sys, time

@@ -27,7 +27,7 @@ import time
 from pathlib import Path
 from urllib.parse import quote
 
-from tests.smtp_servers import HOST, free_port  # the one loopback rule of every server the tests start
+from testsupport.smtp_servers import HOST, free_port  # the one loopback rule of every server the tests start
 
 START_TIMEOUT = 60.0
 

@@ -1,4 +1,4 @@
-"""The site as real processes for the benchmarks: gunicorn, db_worker, manage.py.
+"""The site as real processes for the benchmarks and the tests: gunicorn, db_worker, manage.py.
 
 Everything in one temporary folder (SQLite database, cache, outbox), servers on
 127.0.0.1 only, every process stopped on exit.
@@ -18,14 +18,14 @@ from pathlib import Path
 
 import requests
 
-from tests.smtp_servers import HOST, free_port
+from testsupport.smtp_servers import HOST, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 TASKS_TABLE = "django_tasks_database_dbtaskresult"
 DELIVERIES_TABLE = "core_delivery"
 SEND_TASK = "core.mail.tasks.send_delivery"
 REQUEST_TASK = "core.mail.tasks.request_password_reset"
-SIGNUP_PASSWORD = "bench-Sign-up-passphrase"  # noqa: S105 (a throwaway site's)
+SIGNUP_PASSWORD = "bench-Sign-up-passphrase"
 
 CREATE_USERS = """
 import sys

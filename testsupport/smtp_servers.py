@@ -6,7 +6,7 @@ port of 127.0.0.1 (never any other address). What a server refuses is written as
 the command's ``--fail`` rules (``STAGE:ACTION[:OPTION]...``, see
 core/mail/smtpserver/rules.py), so the tests exercise the rules a person types::
 
-    from tests.smtp_servers import TRY_LATER, mailers_for, refusal, smtp_server
+    from testsupport.smtp_servers import TRY_LATER, mailers_for, refusal, smtp_server
 
     with smtp_server(fail=[refusal("data", TRY_LATER, first=2)]) as server:
         settings.MAILERS = mailers_for(*server)
@@ -27,13 +27,11 @@ folder of its own, removed with the server); ``server.events`` holds every event
 The tests' fixtures (``smtp_sink``, ``smtp_with_login``, ``smtp_refusing_login``,
 ``trusted_ca``) are in tests/conftest.py; this module does not need pytest.
 
-Why it lives in tests/: the suite is its main user (most of tests/commands and
-tests/mail import it) and CONTRIBUTING sends contributors here; the benchmarks
-(bench/) run from the same development environment, with the same
-requirements, and import it from here. The dependency goes one way: this module
-imports nothing from bench. ``HOST`` and ``free_port()`` are the loopback rule of
-every server the tests and benchmarks start: bench/services.py's PostgreSQL and
-Redis and bench/site.py's gunicorn take theirs from here.
+Why it lives in testsupport/: the tests (tests/) and the benchmarks (bench/) both
+start these servers, and neither imports the other; both import this package,
+which imports from neither. ``HOST`` and ``free_port()`` are the loopback rule of
+every server the tests and benchmarks start: testsupport/services.py's PostgreSQL
+and Redis and testsupport/site.py's gunicorn take theirs from here.
 
 TLS certificates are the library's (``certificates.ensure``), made once per run in
 a temporary folder: one CA and its certificate for localhost and 127.0.0.1, and,
