@@ -40,8 +40,8 @@ from django.urls import reverse
 from django.utils.crypto import constant_time_compare, salted_hmac
 
 from core.addresses import mailbox
-from core.mail.reset import MessageOptions, reset_context
-from core.mail.signup import _absolute, exists_context
+from core.mail.reset import MessageOptions, reset_context, site_link
+from core.mail.signup import exists_context
 
 PASSWORD_CHANGED = "password_changed"  # noqa: S105 (a message kind)
 EMAIL_CHANGE_CONFIRM = "email_change_confirm"
@@ -151,8 +151,8 @@ def notice_context(user, *, site_url: str, options: MessageOptions) -> dict:
         {
             **extra,
             "email": options.to or context["email"],
-            "password_reset_url": _absolute(site_url, reverse("password_reset")),
-            "login_url": _absolute(site_url, reverse("login")),
+            "password_reset_url": site_link(site_url, reverse("password_reset")),
+            "login_url": site_link(site_url, reverse("login")),
             "when": _when(extra, "when"),
             "new_email_masked": masked(new_email) if new_email else "",
         }
@@ -163,7 +163,7 @@ def notice_context(user, *, site_url: str, options: MessageOptions) -> dict:
         context.update(
             {
                 "key": key,
-                "confirm_url": _absolute(site_url, reverse("email_change_confirm", kwargs={"key": key})),
+                "confirm_url": site_link(site_url, reverse("email_change_confirm", kwargs={"key": key})),
                 "timeout_days": max(1, round(settings.EMAIL_CHANGE_TIMEOUT / 86400)),
             }
         )

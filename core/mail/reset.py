@@ -80,6 +80,12 @@ def generator_path(token_generator) -> str:
 DEFAULTS = MessageOptions()  # the project's own templates, Django's token generator, LANGUAGE_CODE
 
 
+def site_link(site_url: str, path: str) -> str:
+    """``path`` (a ``reverse()``) under the site's scheme and host: every link a message carries."""
+    parts = urlsplit(site_url)
+    return f"{parts.scheme}://{parts.netloc}{path}"
+
+
 def reset_context(user, *, site_url: str, options: MessageOptions = DEFAULTS) -> dict:
     """The template context Django's reset form gives its templates, links under ``site_url``."""
     parts = urlsplit(site_url)
@@ -94,8 +100,7 @@ def reset_context(user, *, site_url: str, options: MessageOptions = DEFAULTS) ->
         "user": user,
         "token": token,
         "protocol": parts.scheme,
-        "reset_url": f"{parts.scheme}://{parts.netloc}"
-        + reverse("password_reset_confirm", kwargs={"uidb64": uid, "token": token}),
+        "reset_url": site_link(site_url, reverse("password_reset_confirm", kwargs={"uidb64": uid, "token": token})),
         **(options.extra_email_context or {}),
     }
 
@@ -104,7 +109,7 @@ def build_reset_message(context: dict, options: MessageOptions = DEFAULTS) -> Em
     """A message of the site (one-line subject, text, HTML alternative if any) as Django's reset form builds it.
 
     The reset message, and every other kind built the same way from ``options``' templates:
-    sign-up confirmations and security notices (``core.mail.signup.send_account_message``).
+    sign-up confirmations and security notices (``core.mail.tasks.send_account_message``).
     """
     with translation.override(options.language or settings.LANGUAGE_CODE):
         subject = "".join(loader.render_to_string(options.subject_template_name, context).splitlines())

@@ -14,7 +14,6 @@ the address and its state: it expires after ``SIGNUP_CONFIRM_TIMEOUT`` seconds
 from __future__ import annotations
 
 from dataclasses import replace
-from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -28,10 +27,9 @@ from core.mail.errors import ExitCode, MailProblem
 from core.mail.reset import (
     MessageOptions,
     ResetResult,
-    build_reset_message,
     mail_user,
     reset_context,
-    send_reset_message,
+    site_link,
 )
 
 RESET = "reset"
@@ -86,11 +84,6 @@ def confirm(user) -> bool:
 # ---------------------------------------------------------------- the messages
 
 
-def _absolute(site_url: str, path: str) -> str:
-    parts = urlsplit(site_url)
-    return f"{parts.scheme}://{parts.netloc}{path}"
-
-
 def confirm_context(user, *, site_url: str, options: MessageOptions = CONFIRM_OPTIONS) -> dict:
     """The reset message's context (user, site_name, domain...) and ``confirm_url``, ``timeout_days``."""
     context = reset_context(user, site_url=site_url, options=replace(options, extra_email_context=None))
@@ -100,7 +93,7 @@ def confirm_context(user, *, site_url: str, options: MessageOptions = CONFIRM_OP
     return {
         **context,
         "key": key,
-        "confirm_url": _absolute(site_url, reverse("signup_confirm", kwargs={"key": key})),
+        "confirm_url": site_link(site_url, reverse("signup_confirm", kwargs={"key": key})),
         "timeout_days": max(1, round(settings.SIGNUP_CONFIRM_TIMEOUT / 86400)),
         **(options.extra_email_context or {}),
     }
@@ -110,20 +103,8 @@ def exists_context(user, *, site_url: str, options: MessageOptions = EXISTS_OPTI
     """The reset message's context (its ``reset_url`` works as the reset page's) and ``login_url``."""
     return {
         **reset_context(user, site_url=site_url, options=options),
-        "login_url": _absolute(site_url, reverse("login")),
+        "login_url": site_link(site_url, reverse("login")),
     }
-
-
-def send_account_message(user, *, site_url: str, options: MessageOptions) -> dict:
-    """Send ``user`` the message ``options.kind`` names (errors are raised); return its context."""
-    from core.mail.notices import CONTEXTS as NOTICES  # the security notices build on this module
-
-    context_for = {CONFIRM: confirm_context, EXISTS: exists_context, **NOTICES}.get(options.kind)
-    if context_for is None:  # the reset message
-        return send_reset_message(user, site_url=site_url, options=options)
-    context = context_for(user, site_url=site_url, options=options)
-    build_reset_message(context, options).send()
-    return context
 
 
 # ---------------------------------------------------------------- from the terminal (manage.py confirmuser)

@@ -47,8 +47,8 @@ from core.mail import notices
 from core.mail.errors import MailProblem
 from core.mail.explain import explain
 from core.mail.mailers import get_backend
-from core.mail.reset import DEFAULTS, MessageOptions
-from core.mail.signup import CONFIRM, CONFIRM_OPTIONS, EXISTS, EXISTS_OPTIONS, RESET, send_account_message
+from core.mail.reset import DEFAULTS, MessageOptions, build_reset_message, send_reset_message
+from core.mail.signup import CONFIRM, CONFIRM_OPTIONS, EXISTS, EXISTS_OPTIONS, RESET, confirm_context, exists_context
 from core.models import Delivery
 from core.security import mask_text
 
@@ -66,6 +66,18 @@ MESSAGE_NAMES = {
     notices.EMAIL_CHANGED: gettext_noop("'Address changed' notice"),
     notices.EMAIL_TAKEN: gettext_noop("'Address taken' notice"),
 }
+
+
+def send_account_message(user, *, site_url: str, options: MessageOptions) -> dict:
+    """Send ``user`` the message ``options.kind`` names (errors are raised); return its context."""
+    context_for = {CONFIRM: confirm_context, EXISTS: exists_context, **notices.CONTEXTS}.get(options.kind)
+    if context_for is None:  # the reset message
+        return send_reset_message(user, site_url=site_url, options=options)
+    context = context_for(user, site_url=site_url, options=options)
+    build_reset_message(context, options).send()
+    return context
+
+
 LAST_ERROR_LENGTH = 1000
 
 
