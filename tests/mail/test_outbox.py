@@ -125,7 +125,8 @@ def test_an_eml_named_by_hand_is_placed_by_its_modification_time(folder):
     assert outbox.files() == ["hand-made.eml", name]
 
 
-FAR_DATES = ["Fri, 31 Dec 9999 23:59:59 -2359", "Mon, 01 Jan 0001 00:00:00 +2359", "31 Dec 9999 23:00:00 -0500"]
+# A header cannot reach year 1: the standard library reads a year below 100 as 19xx or 20xx ("0001" is 2001).
+FAR_DATES = ["Fri, 31 Dec 9999 23:59:59 -2359", "31 Dec 9999 23:00:00 -0500"]
 
 
 @pytest.mark.parametrize("date", FAR_DATES)
