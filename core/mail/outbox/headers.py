@@ -17,6 +17,7 @@ import contextlib
 import datetime as dt
 import email.parser
 import email.policy
+import functools
 import re
 from datetime import datetime
 from email.errors import HeaderParseError
@@ -89,6 +90,7 @@ def text(value: str) -> str:
     return as_utf8(value).strip()
 
 
+@functools.lru_cache(maxsize=4096)  # the same sender, and often the same recipients, on most messages
 def addresses(value: str) -> tuple[tuple[str, str], ...]:
     """``(display name, address)`` of each address of an address header, names decoded.
 
