@@ -130,7 +130,7 @@ class _Listed:
     A folder's reading is reused only while its inode and modification time are unchanged, and only
     once that time is ``SETTLED`` seconds old: a file added in the same tick of the clock as the reading
     (a directory's time is that coarse) is then never missed. With 100,000 messages a reading and its
-    newest names cost ~150 ms; the check is one ``stat`` (bench/web_outbox_bench.py).
+    newest names cost ~130 ms; the check is one ``stat`` (bench/web_outbox_bench.py).
     """
 
     SETTLED = 2.0  # seconds
