@@ -107,10 +107,6 @@ def check_address(value: str, what: str = "address") -> str:
     return text
 
 
-def check_header(value: str, what: str) -> str:
-    return check_controls(value, what)
-
-
 def recipients_from(addresses: list[str], *, admins: bool = False, managers: bool = False) -> list[str]:
     """The addresses given, then ``ADMINS`` and/or ``MANAGERS``; each checked, duplicates dropped."""
     result = [check_address(address, "recipient") for address in addresses]
@@ -216,7 +212,7 @@ def compose_messages(
     The subject and sender are checked now; each message is made only when it is asked for,
     so a series is sent one message at a time and never held whole in memory.
     """
-    subject = check_header(subject, "subject (--subject)") if subject is not None else default_subject()
+    subject = check_controls(subject, "subject (--subject)") if subject is not None else default_subject()
     sender = check_address(from_email, "sender (--from)") if from_email else settings.DEFAULT_FROM_EMAIL
     body = body if body is not None else default_body()
 

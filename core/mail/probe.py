@@ -15,6 +15,7 @@ Every failure is raised as the ``MailProblem`` that ``core.mail.explain`` makes 
 
 from __future__ import annotations
 
+import email.policy
 import smtplib
 import time
 from collections.abc import Iterable
@@ -28,7 +29,6 @@ from core.mail.django_internals import take_half_open_connection
 from core.mail.errors import MailProblem
 from core.mail.explain import explain, refused_problem, server_replies
 from core.mail.mailers import describe, files_written, get_backend, kind
-from core.mail.render import Renderer
 
 # ---------------------------------------------------------------- reports
 
@@ -138,10 +138,9 @@ def send_test_messages(
     try:
         backend.open()  # a file backend's stream, or the SMTP connection: one for every message
         stage = "send"
-        render = Renderer(backend) if smtp else None
         for message in messages:
             if smtp:
-                refused.update(_smtp_send(backend, *render(message)))
+                refused.update(_smtp_send(backend, message))
             else:
                 backend.send_messages([message])
                 files.update(dict.fromkeys(files_written(backend)))
@@ -225,10 +224,12 @@ def _prepared_backend(alias: str, timeout: float | None):
     return backend
 
 
-def _smtp_send(backend: SmtpBackend, sender: str, recipients: list[str], data: bytes) -> dict[str, str]:
+def _smtp_send(backend: SmtpBackend, message: EmailMessage) -> dict[str, str]:
     """What Django's ``backend._send`` does, keeping the refused recipients ``sendmail`` returns."""
-    refused = backend.connection.sendmail(sender, recipients, data)
-    return server_replies(refused, backend)
+    sender = backend.prep_address(message.from_email)
+    recipients = [backend.prep_address(address) for address in message.recipients()]
+    data = message.message(policy=email.policy.SMTP).as_bytes()
+    return server_replies(backend.connection.sendmail(sender, recipients, data), backend)
 
 
 def _capabilities(connection: smtplib.SMTP, backend: SmtpBackend) -> dict:

@@ -53,6 +53,13 @@ def test_list_prints_decoded_rows_and_a_summary(folder):
     assert err == ""
 
 
+def test_list_cuts_a_long_subject_to_its_column_on_one_line_with_an_ellipsis(folder):
+    send(plain("Очень длинная тема,  перенесённая на\tвторую строку и ещё длиннее"))
+    out, _ = run("list")
+    [row] = [line for line in out.splitlines() if "Очень" in line]
+    assert "Очень длинная тема, перенесённая …" in row  # 34 characters, the ellipsis one of them
+
+
 def test_list_search_finds_cyrillic_in_any_case_and_limit_stops(folder):
     send(cyrillic_reset(), *[plain(f"#{n}") for n in range(5)])
     out, _ = run("list", "--search", "восстановление")

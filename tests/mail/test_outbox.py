@@ -125,6 +125,25 @@ def test_an_eml_named_by_hand_is_placed_by_its_modification_time(folder):
     assert outbox.files() == ["hand-made.eml", name]
 
 
+def test_the_newest_picked_first_and_the_rest_sorted_later_make_one_order(folder):
+    """The newest few names come from a heap, the rest from a sort made only when a listing reads on
+    (a search that matches none of the newest): one order, a file named by hand placed by its time."""
+    send(*[plain(f"#{n:02}") for n in range(30)])
+    names = sorted(path.name for path in folder.iterdir() if path.suffix == ".eml")
+    (folder / "hand-made.eml").write_bytes((folder / names[10]).read_bytes().replace(b"#10", b"hand"))
+    stamps = [datetime.strptime(name[:22], "%Y%m%d-%H%M%S-%f").timestamp() for name in names[20:22]]
+    middle = round(sum(stamps) / 2 * 1e9)  # saved between #20 and #21
+    os.utime(folder / "hand-made.eml", ns=(middle, middle))
+    outbox = ob.Outbox(folder)
+    every = [item.subject for item in outbox.listing(limit=None)]
+    assert every == [f"#{n:02}" for n in range(29, 20, -1)] + ["hand"] + [f"#{n:02}" for n in range(20, -1, -1)]
+    assert [item.subject for item in outbox.listing(limit=3)] == every[:3]
+    assert [item.subject for item in outbox.listing(limit=4, subject="1")] == ["#21", "#19", "#18", "#17"]
+    assert [item.subject for item in outbox.listing(limit=2, subject="hand")] == ["hand"]
+    assert outbox.resolve("latest")[0] == names[-1]
+
+
+# "0001" too: the standard library alone would read it as 2001 (a two-digit year); headers.EARLY_YEAR refuses it.
 FAR_DATES = ["Fri, 31 Dec 9999 23:59:59 -2359", "Mon, 01 Jan 0001 00:00:00 +2359", "31 Dec 9999 23:00:00 -0500"]
 
 

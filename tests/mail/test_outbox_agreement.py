@@ -131,7 +131,7 @@ def test_show_gives_what_a_full_parse_gives_with_big_attachments_left_out_of_the
     assert checked >= 4, "the big attachments were left out of the parse"
 
 
-# ---------------------------------------------------------------- the fast paths give what the standard library gives
+# ---------------------------------------------------------------- odd values are read, never raised on
 
 FRAGMENTS = [
     "a@example.com",
@@ -194,7 +194,7 @@ LINES = [
 
 
 def generated(count: int, seed: int = 6):
-    """Fragments run together, and values of the shapes the fast paths take, with small changes."""
+    """Fragments run together, and values of the shapes the backends write, with small changes."""
     chance = random.Random(seed)
     spaces = [" ", "  ", "\t", "\n ", ""]
     words = ["John", "Doe", "J.", "Анна", "x1", "=?utf-8?b?0JDQvdC90LA=?=", "=?utf-8?b?0J?=", '"Doe, J"', "(c)"]
@@ -231,20 +231,18 @@ def corpus_values(folder):
     for path in folder.iterdir():
         if path.suffix == ".eml":
             block = hd.header_block(path.read_bytes()[: hd.HEAD_LIMIT])
-            yield block, [value for _, value in hd.fields_stdlib(block)]
+            yield from (value for _, value in hd.fields(block))
 
 
-def test_each_fast_path_gives_what_the_standard_library_gives(folder):
-    values = list(generated(4000))
-    for block, found in corpus_values(folder):
-        assert hd.fields(block) == hd.fields_stdlib(block), block
-        values += found
+def test_every_odd_header_value_is_read_without_an_error(folder):
+    """A summary must come out of any bytes: each reader answers every value (None for an unreadable date)."""
+    values = [*generated(4000), *corpus_values(folder)]
     for block in blocks(2000):
-        assert hd.fields(block) == hd.fields_stdlib(block), block
         crlf = block.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")  # as mailserver saves them
-        assert hd.fields(crlf) == hd.fields_stdlib(crlf), crlf
+        values += [value for _, value in hd.fields(block) + hd.fields(crlf)]
     for value in values:
         with timezone.override("Europe/Moscow"):  # a date without a zone is local time: not UTC
-            assert hd.date(value) == hd.date_stdlib(value), value
-        assert hd.text(value) == hd.text_stdlib(value), value
-        assert hd.addresses.__wrapped__(value) == hd.addresses_stdlib(value), value
+            when = hd.date(value)
+        assert when is None or hd.in_range(when) is when, value
+        assert isinstance(hd.text(value), str), value
+        assert all(isinstance(part, str) for pair in hd.addresses(value) for part in pair), value

@@ -1,6 +1,10 @@
 """core/mail/probe.py: sending and --check through real SMTP servers on 127.0.0.1, and the reports they make."""
 
+import re
+
 import pytest
+from django.core import mail
+from django.core.mail import EmailMultiAlternatives
 
 from core.mail.compose import compose_messages
 from core.mail.config import FILE_BACKEND
@@ -48,6 +52,29 @@ def test_count_sends_numbered_messages_and_reports_the_rate(settings, smtp_sink)
     report = send(settings, mailers_for(*smtp_sink), count=5)
     assert [m.message()["Subject"] for m in smtp_sink.messages] == [f"Test ({n}/5)" for n in range(1, 6)]
     assert len(set(report.message_ids)) == 5 and report.per_second > 0
+
+
+BOUNDARY = re.compile(rb"={15}\d+==")  # the email package's random multipart boundaries
+
+
+def test_each_message_arrives_as_djangos_smtp_backend_sends_it(settings, smtp_sink):
+    """The envelope and bytes are what Django's own backend sends for the same message (Cyrillic, HTML, a file)."""
+    settings.MAILERS = mailers_for(*smtp_sink)
+    message = EmailMultiAlternatives(
+        "Проверка почты с длинной темой, которую надо переносить по строкам " * 2,
+        "Привет!",
+        "Сайт <site@example.com>",
+        ["Анна <anna@example.com>"],
+        bcc=["hidden@example.com"],
+        headers={"Message-ID": "<1@example.com>", "Date": "Sun, 22 Nov 2026 10:43:55 +0000"},
+    )
+    message.attach_alternative("<p>Привет</p>", "text/html")
+    message.attach("отчёт.txt", "строка".encode(), "text/plain")
+    send_test_messages([message])
+    mail.mailers["default"].send_messages([message])
+    ours, djangos = smtp_sink.messages
+    assert (ours.mail_from, ours.rcpt_tos) == (djangos.mail_from, djangos.rcpt_tos)
+    assert BOUNDARY.sub(b"B", ours.data) == BOUNDARY.sub(b"B", djangos.data)
 
 
 def test_one_recipient_refused_the_others_still_get_it(settings):

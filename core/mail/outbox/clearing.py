@@ -17,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from core.mail.outbox import index, logfile
-from core.mail.outbox.files import LOG_SUFFIX, TEMP_PREFIX, newest_first, opened, os_reason, scan
+from core.mail.outbox.files import LOG_SUFFIX, TEMP_PREFIX, opened, os_reason, read_folder, scan
 from core.mail.outbox.folder import Outbox
 from core.mail.outbox.messages import Summary, Unreadable
 from core.mail.outbox.search import active
@@ -66,9 +66,9 @@ def plan_clear(outbox: Outbox, *, ids: Collection[str] | None = None, **filters)
     if ids is None and not filters:
         return _plan_everything(outbox)
     plan = ClearPlan()
-    entries = scan(outbox.folder)
+    reading = read_folder(outbox.folder)
     per_log: dict[str, list] = {}  # .log name → [messages in it, indexes to remove, bytes to remove]
-    for item in outbox.summaries(newest_first(outbox.folder, entries), entries):
+    for item in outbox.summaries(reading.newest_first(), reading.names):
         is_log = item.file.endswith(LOG_SUFFIX)
         if is_log:
             per_log.setdefault(item.file, [0, [], 0])[0] += 1
@@ -101,7 +101,7 @@ def _identity(outbox: Outbox, name: str) -> tuple:
 
 def _plan_everything(outbox: Outbox) -> ClearPlan:
     """Every message file, in the folder's own order (the cheapest to unlink in); no .eml file is read."""
-    names = [entry.name for entry in scan(outbox.folder)]
+    names = scan(outbox.folder)
     fd = os.open(outbox.folder, os.O_RDONLY | os.O_DIRECTORY) if names else None
 
     def sizes(part: list[str]) -> list[int]:
@@ -172,7 +172,7 @@ def clear(outbox: Outbox, plan: ClearPlan) -> ClearResult:
     if plan.everything and not result.failed:
         index.remove(folder)  # every line was for a removed file (or one saved meanwhile: it is read instead)
     elif plan.files:
-        index.rewrite(folder, keep={entry.name for entry in scan(folder)})
+        index.rewrite(folder, keep=set(scan(folder)))
     return result
 
 

@@ -20,7 +20,6 @@ import stat
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
@@ -34,25 +33,11 @@ TEMP_PREFIX = ".tmp-"  # a write in progress: a dotfile, so never a message
 LOG_NAME = re.compile(r"\d{8}-\d{6}-\d+\.log\Z")  # Django's file backend: <time>-<id(self)>.log
 STAMPED = re.compile(r"\d{8}-\d{6}")  # the sortable local time both backends start a name with
 ID_LENGTH = 10  # hex digits: 40 bits, so 100,000 messages very rarely share one
-SORTED_FIRST = 100  # the newest names are picked with a heap before the rest is sorted
 READ_WHOLE = 1 << 20  # files up to this size are read into memory; bigger ones are mapped
 
 
 class NotRegularFile(OSError):
     """A name that was a regular file when the folder was read is something else now."""
-
-
-@dataclass(slots=True)
-class Entry:
-    """A message file as the folder listed it. Not frozen: a frozen dataclass is made through
-    ``object.__setattr__``, which made ``scan`` of 100,000 files twice as slow as the reading."""
-
-    name: str
-    inode: int
-
-    @property
-    def is_log(self) -> bool:
-        return self.name.endswith(LOG_SUFFIX)
 
 
 def is_message_name(name: str) -> bool:
@@ -79,17 +64,15 @@ def folder_problem(folder: Path, error: OSError) -> MailProblem | OSError:
     return error
 
 
-def scan(folder: Path) -> list[Entry]:
-    """The message files in the folder, in the folder's own order; [] when there is no folder.
+def scan(folder: Path) -> list[str]:
+    """The names of the message files in the folder, in the folder's own order; [] when there is no folder.
 
     The directory entries' types come from readdir itself: no file is stat-ed here.
     """
     try:
         with os.scandir(folder) as entries:
             return [
-                Entry(entry.name, entry.inode())
-                for entry in entries
-                if is_message_name(entry.name) and entry.is_file(follow_symlinks=False)
+                entry.name for entry in entries if is_message_name(entry.name) and entry.is_file(follow_symlinks=False)
             ]
     except FileNotFoundError:
         return []
@@ -97,49 +80,57 @@ def scan(folder: Path) -> list[Entry]:
         raise folder_problem(folder, error) from None
 
 
-def newest_first(folder: Path, entries: list[Entry]) -> Iterator[Entry]:
-    """The entries newest first: by name, which starts with the local time the message was saved;
-    a file named otherwise (dropped in by hand) by its modification time, in the same form.
+class Reading:
+    """One reading of a folder: its message file names, the .log files among them, and their order.
 
-    The newest ``SORTED_FIRST`` come from a heap, so that listing the 20 newest sorts nothing.
+    A name starts with the local time the message was saved, so names sort newest last; a file
+    named otherwise (dropped in by hand) sorts by its modification time, in the same form. The
+    newest few are picked from the names with a heap, so listing the 20 newest sorts nothing and
+    makes no object per file; the whole order is sorted (once) only when it is read further.
     """
 
-    def key(entry: Entry) -> tuple[str, str]:
-        if STAMPED.match(entry.name):
-            return entry.name, entry.name
-        try:
-            mtime = os.lstat(folder / entry.name).st_mtime
-        except OSError:
-            return "", entry.name
-        return datetime.fromtimestamp(mtime).strftime("%Y%m%d-%H%M%S-%f"), entry.name
+    def __init__(self, folder: Path, names: list[str]):
+        self.names = names
+        self.logs = [name for name in names if name.endswith(LOG_SUFFIX)]
+        self._times = {name: _file_time(folder, name) for name in names if not STAMPED.match(name)}
+        self._order: list[str] | None = None
 
-    top = heapq.nlargest(SORTED_FIRST, entries, key=key)
-    yield from top
-    if len(entries) > len(top):
-        yield from sorted(entries, key=key, reverse=True)[len(top) :]
+    def _key(self, name: str) -> tuple[str, str]:
+        return self._times.get(name, name), name
+
+    def newest_first(self, first: int | None = None) -> Iterator[str]:
+        """The names newest first; the ``first`` of them from a heap, before the rest is sorted."""
+        key = self._key if self._times else None
+        top = []
+        if self._order is None and first is not None and first < len(self.names):
+            top = heapq.nlargest(first, self.names, key=key)
+            yield from top
+        if self._order is None:
+            self._order = sorted(self.names, key=key, reverse=True)
+        yield from self._order[len(top) :]
 
 
-@dataclass(slots=True)
-class Reading:
-    """One reading of a folder: its message files newest first, and which of them are .log files."""
-
-    entries: list[Entry]
-    logs: list[str]
+def _file_time(folder: Path, name: str) -> str:
+    """A file's modification time in the form the backends start a name with ('' when it is gone)."""
+    try:
+        mtime = os.lstat(folder / name).st_mtime
+    except OSError:
+        return ""
+    return datetime.fromtimestamp(mtime).strftime("%Y%m%d-%H%M%S-%f")
 
 
 def read_folder(folder: Path) -> Reading:
-    entries = list(newest_first(folder, scan(folder)))
-    return Reading(entries, [entry.name for entry in entries if entry.name.endswith(LOG_SUFFIX)])
+    return Reading(folder, scan(folder))
 
 
 class _Listed:
-    """The newest-first entries of the last folders read, for a process that reads them again and again
+    """The readings of the last folders read, for a process that reads them again and again
     (the web outbox, whose live list asks every two seconds).
 
     A folder's reading is reused only while its inode and modification time are unchanged, and only
     once that time is ``SETTLED`` seconds old: a file added in the same tick of the clock as the reading
     (a directory's time is that coarse) is then never missed. With 100,000 messages a reading and its
-    sort cost ~150 ms; the check is one ``stat`` (bench/web_outbox_bench.py).
+    newest names cost ~130 ms; the check is one ``stat`` (bench/web_outbox_bench.py).
     """
 
     SETTLED = 2.0  # seconds

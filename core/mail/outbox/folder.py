@@ -26,7 +26,7 @@ from core.mail.outbox import index, logfile
 from core.mail.outbox.files import (
     EML_SUFFIX,
     ID_LENGTH,
-    Entry,
+    LOG_SUFFIX,
     Reading,
     Span,
     listed,
@@ -96,7 +96,7 @@ class Outbox:
 
     def files(self) -> list[str]:
         """Message file names, newest first ([] when the folder does not exist)."""
-        return [entry.name for entry in listed(self.folder).entries]
+        return list(listed(self.folder).newest_first())
 
     def listing(self, *, limit: int | None = DEFAULT_LIMIT, **filters) -> Listing:
         """The messages newest first, up to ``limit``, filtered as ``Summary.matches`` says (``parse_search``)."""
@@ -104,33 +104,31 @@ class Outbox:
 
     # -- reading messages
 
-    def summaries(self, entries: Iterable[Entry], every: list[Entry]) -> Iterator[Item]:
-        """The summary of every message of ``entries`` (in that order; a .log's newest first).
+    def summaries(self, names: Iterable[str], every: list[str]) -> Iterator[Item]:
+        """The summary of every message of the files ``names`` (in that order; a .log's newest first).
 
         ``every`` is all the folder's message files, whose lines of the index count.
         """
         lines: dict[str, bytes] | None = None
         new_rows: list[tuple[str, list]] = []
         try:
-            for position, entry in enumerate(entries):
+            for position, name in enumerate(names):
                 if position == INDEX_AFTER:
-                    lines = index.load(self.folder, {entry.name for entry in every})
-                if entry.is_log:
-                    for number, ident, span, reason in self._log_messages(entry.name):
+                    lines = index.load(self.folder, set(every))
+                if name.endswith(LOG_SUFFIX):
+                    for number, ident, span, reason in self._log_messages(name):
                         yield (
-                            Unreadable(ident, entry.name, number, reason)
-                            if reason
-                            else summarize(entry.name, number, ident, span)
+                            Unreadable(ident, name, number, reason) if reason else summarize(name, number, ident, span)
                         )
                     continue
-                if lines is not None and entry.name in lines:
-                    found = self._indexed(entry.name, lines[entry.name])
+                if lines is not None and name in lines:
+                    found = self._indexed(name, lines[name])
                     if found is not None:
                         yield found
                         continue
-                item, row = self._eml_summary(entry.name)
+                item, row = self._eml_summary(name)
                 if lines is not None and row is not None:
-                    new_rows.append((entry.name, row))
+                    new_rows.append((name, row))
                     if len(new_rows) >= APPEND_EVERY:
                         index.append(self.folder, new_rows)
                         new_rows = []
@@ -186,31 +184,31 @@ class Outbox:
 
     def count(self, reading: Reading) -> int:
         """Every message of a reading: a file each, but for the .log files, read now (they grow)."""
-        return len(reading.entries) - len(reading.logs) + sum(self.log_count(name) for name in reading.logs)
+        return len(reading.names) - len(reading.logs) + sum(self.log_count(name) for name in reading.logs)
 
-    def _ids(self, entry: Entry) -> Iterator[str]:
+    def _ids(self, name: str) -> Iterator[str]:
         """The IDs of a file's messages, newest first: an .eml's from its name alone."""
-        if entry.is_log:
-            yield from (ident for _, ident, _, _ in self._log_messages(entry.name))
+        if name.endswith(LOG_SUFFIX):
+            yield from (ident for _, ident, _, _ in self._log_messages(name))
         else:
-            yield message_id(entry.name)
+            yield message_id(name)
 
     # -- one message
 
     def resolve(self, ref: str) -> tuple[str, str]:
         """``(file name, ID)`` of the message named by an ID, a unique start of one, an .eml name, or ``latest``."""
         ref = ref.strip()
-        entries = listed(self.folder).entries
+        reading = listed(self.folder)
         if ref.lower() == LATEST:
-            for entry in entries:
-                for ident in self._ids(entry):
-                    return entry.name, ident
+            for name in reading.newest_first(1):
+                for ident in self._ids(name):
+                    return name, ident
             raise MailProblem(
                 ExitCode.BAD_INPUT,
                 _("There are no messages in %(folder)s.") % {"folder": self.folder},
                 _("send one first"),
             )
-        if ref.endswith(EML_SUFFIX) and any(entry.name == ref for entry in entries):
+        if ref.endswith(EML_SUFFIX) and ref in reading.names:
             return ref, message_id(ref)
         wanted = ref.lower()
         if not re.fullmatch(rf"[0-9a-f]{{1,{ID_LENGTH}}}", wanted):
@@ -219,7 +217,9 @@ class Outbox:
                 _("%(ref)r is not a message ID.") % {"ref": ref},
                 _("an ID is the first column of `outbox list` (or a unique start of it), or `latest`"),
             )
-        found = [(ident, entry.name) for entry in entries for ident in self._ids(entry) if ident.startswith(wanted)]
+        found = [
+            (ident, name) for name in reading.newest_first() for ident in self._ids(name) if ident.startswith(wanted)
+        ]
         if not found:
             raise MailProblem(
                 ExitCode.BAD_INPUT,
@@ -283,9 +283,8 @@ class Listing:
         self.folder = outbox.folder
         self.limit = limit
         self.filters = active(filters)
-        reading = listed(self.folder)
-        self._entries = reading.entries  # newest first
-        self.missing = not self._entries and not self.folder.is_dir()
+        self._reading = reading = listed(self.folder)
+        self.missing = not reading.names and not self.folder.is_dir()
         self.total = outbox.count(reading)
         self.shown = 0
         self.size = 0
@@ -295,7 +294,7 @@ class Listing:
     def __iter__(self) -> Iterator[Item]:
         if self.limit is not None and self.limit <= 0:
             return
-        for item in self.outbox.summaries(self._entries, self._entries):
+        for item in self.outbox.summaries(self._reading.newest_first(self.limit), self._reading.names):
             if isinstance(item, Unreadable):
                 self.unreadable.append(item)
                 yield item

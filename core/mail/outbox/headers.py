@@ -9,18 +9,10 @@ writing raw UTF-8) are read as UTF-8.
 
 Only a bounded prefix of a file is ever parsed: ``HEAD_LIMIT`` bytes, within which the
 header block must end.
-
-The standard library costs about 200 µs a message here, ten times reading the file. So
-the shapes every backend writes take a fast path each: a block of LF-ended lines, a
-subject of UTF-8 base64 words, ``Name <address>`` lists, an RFC 5322 date. Each fast
-path gives exactly what the standard library gives for what it takes, and leaves the
-rest to it (``tests/mail/test_outbox_agreement.py`` checks both on every test message
-and on generated ones).
 """
 
 from __future__ import annotations
 
-import binascii
 import contextlib
 import datetime as dt
 import email.parser
@@ -54,28 +46,9 @@ def header_block(prefix: bytes) -> bytes | None:
     return None if end == -1 else prefix[:end]
 
 
-# Every line a field or its continuation, all LF or all CRLF line breaks (the outbox backend
-# writes LF, mailserver saves what SMTP carries, CRLF): then each field is what the parser finds.
-SIMPLE_BLOCK = re.compile(rb"[!-9;-~]+:[^\r\n]*(?:\n[ \t][^\r\n]*)*(?:\n[!-9;-~]+:[^\r\n]*(?:\n[ \t][^\r\n]*)*)*\Z")
-SIMPLE_CRLF_BLOCK = re.compile(
-    rb"[!-9;-~]+:[^\r\n]*(?:\r\n[ \t][^\r\n]*)*(?:\r\n[!-9;-~]+:[^\r\n]*(?:\r\n[ \t][^\r\n]*)*)*\Z"
-)
-FIELD = re.compile(r"^([!-9;-~]+):[ \t]*(.*(?:\n[ \t].*)*)", re.M)
-
-
-def fields_stdlib(block: bytes) -> list[tuple[str, str]]:
-    return list(_parser.parsebytes(block + b"\n\n").raw_items())
-
-
 def fields(block: bytes) -> list[tuple[str, str]]:
     """``(name, raw value)`` of each field, as ``email.parser`` with ``compat32`` gives them."""
-    if SIMPLE_BLOCK.match(block):
-        return FIELD.findall(block.decode("ascii", "surrogateescape"))
-    if SIMPLE_CRLF_BLOCK.match(block):
-        # A value keeps the CRLF of its folds, as the parser keeps them, less the line's own CR.
-        text = block.decode("ascii", "surrogateescape") + "\r"
-        return [(name, value.removesuffix("\r")) for name, value in FIELD.findall(text)]
-    return fields_stdlib(block)
+    return list(_parser.parsebytes(block + b"\n\n").raw_items())
 
 
 def boundary(content_type: str) -> bytes | None:
@@ -108,64 +81,13 @@ def as_utf8(value: str) -> str:
     return value.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
-UTF8_WORD = re.compile(r"=\?utf-8\?b\?([A-Za-z0-9+/]*=*)\?=\Z", re.I | re.A)
-
-
-def text_stdlib(value: str) -> str:
+def text(value: str) -> str:
+    """An unstructured value (Subject) as people read it: unfolded, encoded words decoded."""
     value = FOLD.sub("", value)
     if "=?" in value:
         with contextlib.suppress(HeaderParseError, LookupError, UnicodeError, ValueError):  # a charset unknown
             value = str(make_header(decode_header(value)))
     return as_utf8(value).strip()
-
-
-def text(value: str) -> str:
-    """An unstructured value (Subject) as people read it: unfolded, encoded words decoded."""
-    value = FOLD.sub("", value)
-    if "=?" not in value:
-        return as_utf8(value).strip()
-    return _words(value.strip()) or text_stdlib(value)
-
-
-def _words(value: str) -> str | None:
-    """Words apart by one space, each UTF-8 base64 or plain ASCII: the plain ones as they are, each run
-    of encoded ones as the UTF-8 of their bytes joined (RFC 2047); None for anything else."""
-    groups: list[str | bytearray] = []
-    for word in value.split(" "):
-        if match := UTF8_WORD.match(word):
-            encoded = match[1] + "=" * (-len(match[1]) % 4)
-            try:
-                data = binascii.a2b_base64(encoded)
-            except binascii.Error:
-                return None
-            if groups and isinstance(groups[-1], bytearray):
-                groups[-1] += data
-            else:
-                groups.append(bytearray(data))
-        elif word and word.isascii() and word.isprintable() and "=?" not in word and "?=" not in word:
-            groups.append(word)
-        else:
-            return None
-    try:
-        return " ".join(group if isinstance(group, str) else group.decode("utf-8") for group in groups)
-    except UnicodeDecodeError:
-        return None
-
-
-ADDRESS = r"[A-Za-z0-9_%+-]+(?:\.[A-Za-z0-9_%+-]+)*@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*"
-NAME_WORD = r"(?:=\?utf-8\?b\?[A-Za-z0-9+/]*=*\?=|[A-Za-z0-9]+)"
-NAMED = re.compile(
-    rf"[ \t]*(?:({NAME_WORD}(?:[ \t]+{NAME_WORD})*)[ \t]*)?<({ADDRESS})>[ \t]*\Z|[ \t]*({ADDRESS})[ \t]*\Z",
-    re.I | re.A,
-)
-
-
-def addresses_stdlib(value: str) -> tuple[tuple[str, str], ...]:
-    value = FOLD.sub("", value)
-    pairs = [(text(name), as_utf8(address)) for name, address in getaddresses([value]) if name or address]
-    if not pairs and value.strip():
-        return (("", text(value)),)
-    return tuple(pairs)
 
 
 @functools.lru_cache(maxsize=4096)  # the same sender, and often the same recipients, on most messages
@@ -174,18 +96,11 @@ def addresses(value: str) -> tuple[tuple[str, str], ...]:
 
     A value the parser cannot read at all is kept whole, as the address, so that it is still shown.
     """
-    found = []
-    for item in FOLD.sub("", value).split(","):
-        match = NAMED.match(item)
-        if match is None:
-            return addresses_stdlib(value)
-        name, address, bare = match.groups()
-        if bare:
-            found.append(("", bare))
-        else:
-            name = " ".join((name or "").split())  # the parser joins a name's words with one space
-            found.append((text(name) if "=?" in name else name, address))
-    return tuple(found)
+    value = FOLD.sub("", value)
+    pairs = [(text(name), as_utf8(address)) for name, address in getaddresses([value]) if name or address]
+    if not pairs and value.strip():
+        return (("", text(value)),)
+    return tuple(pairs)
 
 
 def show_address(name: str, address: str) -> str:
@@ -195,15 +110,6 @@ def show_address(name: str, address: str) -> str:
 def address_texts(value: str | None) -> list[str]:
     """Each address of a header as ``Name <address>``; [] for no header."""
     return [show_address(*pair) for pair in addresses(value)] if value is not None else []
-
-
-MONTHS = {name: number for number, name in enumerate(("jan", "feb", "mar", "apr", "may", "jun"), 1)}
-MONTHS |= {name: number for number, name in enumerate(("jul", "aug", "sep", "oct", "nov", "dec"), 7)}
-DATE = re.compile(
-    r"(?:(?:mon|tue|wed|thu|fri|sat|sun), )?([0-9]{1,2}) ([a-z]{3}) ([0-9]{4}) ([0-9]{2}):([0-9]{2}):([0-9]{2}) "
-    r"([+-][0-9]{4})\Z",
-    re.I | re.A,
-)
 
 
 # A moment within a day of the ends of datetime's range has no UTC or local time in some zone
@@ -217,29 +123,21 @@ def in_range(moment: datetime | None) -> datetime | None:
     return moment if moment is not None and EARLIEST <= moment <= LATEST else None
 
 
-def date_stdlib(value: str | None) -> datetime | None:
-    if not value:
+# A year of four digits below 1000 (``0001``): the standard library reads it as a two-digit year
+# (2001), so it is refused here, as out of range. A zone (-0000) is no year.
+EARLY_YEAR = re.compile(r"(?<![+\-\d])0\d{3}\b")
+
+
+def date(value: str | None) -> datetime | None:
+    """The Date header as an aware datetime (a date without a zone is local time); None when unreadable
+    or out of range (``in_range``, ``EARLY_YEAR``)."""
+    if not value or EARLY_YEAR.search(value):
         return None
     try:
         moment = parsedate_to_datetime(FOLD.sub("", value).strip())
         return in_range(moment if moment.tzinfo else timezone.make_aware(moment))
     except (TypeError, ValueError, IndexError, OverflowError):
         return None
-
-
-def date(value: str | None) -> datetime | None:
-    """The Date header as an aware datetime (a date without a zone is local time); None when unreadable
-    or out of range (``in_range``)."""
-    match = DATE.match(value) if value else None
-    if match and match[7] != "-0000" and match[2].lower() in MONTHS:  # -0000: no zone, so local time
-        day, month, year, hour, minute, second, zone = match.groups()
-        minutes = int(zone[1:3]) * 60 + int(zone[3:])
-        with contextlib.suppress(ValueError):  # 30 February: the standard library says what it is
-            offset = dt.timezone(dt.timedelta(minutes=-minutes if zone[0] == "-" else minutes))
-            return in_range(
-                datetime(int(year), MONTHS[month.lower()], int(day), int(hour), int(minute), int(second), 0, offset)
-            )
-    return date_stdlib(value)
 
 
 def escaped(value: str, keep: str = "") -> str:

@@ -4,8 +4,8 @@ Each profile holds what the provider does that a learner trips over: its ports a
 security, a login required before MAIL FROM, any password but the app password
 refused, a sender other than the mailbox logged in as refused (Gmail rewrites it
 instead), and its message size limit. The reply texts are the providers' own as
-they are publicly quoted; ``SOURCES`` says where each comes from, and where a text
-is not publicly documented the profile says so and uses a standard one.
+they are publicly quoted (README's table says where each comes from); where a text is
+not publicly documented the profile uses a standard one.
 
 What a rehearsal cannot copy: the ports. 465 and 587 need root, so the server
 listens on ``--port`` with the profile's security (``--ssl``, the default, stands for
@@ -38,7 +38,6 @@ class Profile:
     bad_login: str  # the reply to a wrong login or password (an account password is one)
     not_owner: str  # the reply to MAIL FROM other than the login; "" when the provider rewrites From instead
     too_big: str  # the reply to a message over size_limit
-    app_passwords: str  # where a user makes an app password
 
 
 YANDEX = Profile(
@@ -54,7 +53,6 @@ YANDEX = Profile(
     bad_login="535 5.7.8 Error: authentication failed: Invalid user or password!",
     not_owner="553 5.7.1 Sender address rejected: not owned by auth user.",
     too_big="552 5.3.4 Message size exceeds fixed limit",
-    app_passwords="https://id.yandex.ru/security/app-passwords",
 )
 
 GMAIL = Profile(
@@ -73,7 +71,6 @@ GMAIL = Profile(
     not_owner="",
     too_big="552-5.2.3 Your message exceeded Google's message size limits. For more information, go to\n"
     "552 5.2.3  https://support.google.com/mail/?p=MaxSizeError rehearsal - gsmtp",
-    app_passwords="https://myaccount.google.com/apppasswords",
 )
 
 MAILRU = Profile(
@@ -90,32 +87,6 @@ MAILRU = Profile(
     "/ Application password is REQUIRED",
     not_owner="550 not local sender over smtp",
     too_big="552 5.3.4 Message size exceeds fixed limit",
-    app_passwords="https://help.mail.ru/mail/security/protection/external",
 )
 
 PROFILES = {profile.name: profile for profile in (YANDEX, GMAIL, MAILRU)}
-
-# Where each reply text and limit comes from (README's table is made from this).
-SOURCES = {
-    "yandex": {
-        "greeting, SIZE 53477376": "EHLO transcripts of smtp.yandex.ru:465 quoted in public repositories (2023, 2025)",
-        "503 send AUTH command first": "Postfix's text, as Yandex's MAIL FROM before AUTH is widely quoted",
-        "535 Invalid user or password!": "widely quoted replies of smtp.yandex.ru to a wrong or account password",
-        "553 not owned by auth user": "widely quoted reply of smtp.yandex.ru; the lessons name it",
-        "552 size": "not publicly quoted for Yandex: Postfix's standard text",
-    },
-    "gmail": {
-        "SIZE 35882577": "EHLO of smtp.gmail.com, in many public transcripts",
-        "530 WantAuthError": "widely quoted reply of smtp.gmail.com to MAIL FROM without a login",
-        "535 BadCredentials": "Google's reply to a password that is not an app password, widely quoted",
-        "From rewritten": "Gmail replaces a From that is not the account or a verified alias (Gmail Help: Send emails "
-        "from a different address)",
-        "552 MaxSizeError": "widely quoted reply of Gmail to a message over its limit",
-    },
-    "mailru": {
-        "535 Application password is REQUIRED": "widely quoted reply of smtp.mail.ru to an account password",
-        "550 not local sender over smtp": "widely quoted reply of smtp.mail.ru to a sender other than the login",
-        "530 and 552": "not publicly quoted for Mail.ru: standard texts",
-        "SIZE 73400320": "not publicly documented for SMTP: an assumption (70 MB)",
-    },
-}

@@ -33,7 +33,6 @@ import math
 from dataclasses import dataclass, field
 
 STAGES = ("connect", "login", "mail", "rcpt", "data")
-MATCH_APPLIES_TO = {"mail": "the sender", "rcpt": "the recipient", "data": "any recipient", "login": "the login"}
 EXAMPLES = "for example data:451, data:451:first=2, rcpt:550:match=*@blocked.example, data:drop:every=3"
 MAX_DELAY = 3600.0
 

@@ -12,6 +12,7 @@ import sys
 from django.core.management.base import CommandParser
 from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
+from django.utils.text import Truncator
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
@@ -30,8 +31,8 @@ encode = json.JSONEncoder(ensure_ascii=False).encode  # one encoder for every ba
 
 
 def cut(text: str, width: int) -> str:
-    text = escaped(" ".join(text.split()))
-    return text if len(text) <= width else text[: width - 1] + "…"
+    """A table cell: on one line, control characters escaped, at most ``width`` characters (Django's ``Truncator``)."""
+    return Truncator(escaped(" ".join(text.split()))).chars(width)
 
 
 class ActionParser(CommandParser):
