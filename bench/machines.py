@@ -13,7 +13,7 @@ accepted reset.
 
 PostgreSQL and Redis are servers of the run's own on 127.0.0.1
 (testsupport/services.py, as in the tests); PostgreSQL keeps its durable defaults and
-the site keeps its connections (``conn_max_age=60``, as README's Deployment says).
+the site keeps its connections (``conn_max_age=60``, as docs/deployment.md says).
 """
 
 from __future__ import annotations

@@ -129,7 +129,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # takes the write lock when a transaction begins, so two transactions never
     # deadlock upgrading from read to write; WAL lets readers run beside a writer.
     # synchronous=NORMAL (SQLite's advice for WAL): safe when any process is
-    # killed; a power loss may undo the last commits (README: "Password reset under load").
+    # killed; a power loss may undo the last commits (docs/reset-and-queue.md).
     DATABASES["default"]["OPTIONS"] = {
         "timeout": 20,
         "transaction_mode": "IMMEDIATE",
@@ -219,7 +219,7 @@ MAIL_RETRY_DELAY = env.seconds("MAIL_RETRY_DELAY", 30.0)
 # it held is queued again by the other workers (core/mail/worker.py). Before, RESET_WORKER_TIMEOUT.
 MAIL_WORKER_TIMEOUT = env.seconds("MAIL_WORKER_TIMEOUT", 60.0)
 
-# SIGN-UP (users/views.py, core/mail/signup.py; README: "Sign-up and confirmed addresses")
+# SIGN-UP (users/views.py, core/mail/signup.py; docs/signup-and-notices.md)
 # ------------------------------------------------------------------------------
 # How long a confirmation link works, in seconds (3 days, as django-allauth's).
 SIGNUP_CONFIRM_TIMEOUT = env.int("SIGNUP_CONFIRM_TIMEOUT", 3 * 24 * 3600, minimum=1)
@@ -231,7 +231,7 @@ SIGNUP_RATE_PER_ADDRESS = env.get("SIGNUP_RATE_PER_ADDRESS", ratelimit.rates, ["
 SIGNUP_RESEND_RATE_PER_CLIENT = env.get("SIGNUP_RESEND_RATE_PER_CLIENT", ratelimit.rates, ["20/m"])
 SIGNUP_RESEND_RATE_PER_ADDRESS = env.get("SIGNUP_RESEND_RATE_PER_ADDRESS", ratelimit.rates, ["5/m", "10/h"])
 
-# CHANGE OF ADDRESS (users/views.py, core/mail/notices.py; README: "Security notices and changing the address")
+# CHANGE OF ADDRESS (users/views.py, core/mail/notices.py; docs/signup-and-notices.md)
 # ------------------------------------------------------------------------------
 # How long the link sent to the new address works, in seconds (3 days, as the sign-up's).
 EMAIL_CHANGE_TIMEOUT = env.int("EMAIL_CHANGE_TIMEOUT", 3 * 24 * 3600, minimum=1)
@@ -245,7 +245,7 @@ EMAIL_CHANGE_RATE_PER_ADDRESS = env.get("EMAIL_CHANGE_RATE_PER_ADDRESS", ratelim
 SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
 # With DEBUG off the site is served over HTTPS: cookies travel only there.
-# HSTS and SSL redirect are left to the proxy in front (README: "check --deploy").
+# HSTS and SSL redirect are left to the proxy in front (docs/deployment.md).
 SESSION_COOKIE_SECURE = not DEBUG
 CSRF_COOKIE_SECURE = not DEBUG
 # Debug page and error mail: also hide every configured password and SECRET_KEY by

@@ -1,4 +1,4 @@
-"""The lessons' mail settings where this project reads them, as real processes (README: "From the lessons")."""
+"""The lessons' mail settings where this project reads them, as real processes (docs/configuration.md)."""
 
 import json
 

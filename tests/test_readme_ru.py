@@ -1,4 +1,4 @@
-"""README.ru.md stays true to the code: its commands, make targets, variables and addresses exist."""
+"""The Russian guide (README.ru.md, docs/ru/) stays true to the code: its commands, targets, variables, addresses."""
 
 import itertools
 import re
@@ -11,7 +11,8 @@ from django.core.management.base import CommandError
 from django.urls import Resolver404, resolve
 
 ROOT = Path(__file__).resolve().parent.parent
-GUIDE = (ROOT / "README.ru.md").read_text()
+# Read as a learner walks it: the README first, then its pages.
+GUIDE = "\n".join(page.read_text() for page in [ROOT / "README.ru.md", *sorted(ROOT.glob("docs/ru/*.md"))])
 CODE = "\n".join(re.findall(r"```[a-z]*\n(.*?)```", GUIDE, re.S))
 COMMANDS = [line.strip() for line in CODE.splitlines() if line.strip().startswith("python manage.py ")]
 

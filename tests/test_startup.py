@@ -61,7 +61,7 @@ def test_traceback_is_shown_when_asked_for():
 @pytest.mark.parametrize(
     ("mail_env", "expected"),
     [
-        # A real mailer, as the README's deployment notes ask for.
+        # A real mailer, as docs/deployment.md asks for.
         (
             {"EMAIL_URL": f"smtp+ssl://site%40example.com:{SECRET}@localhost:465"},
             ["security.W004", "security.W008"],

@@ -1,6 +1,6 @@
 """Exit codes and the one error type the toolkit reports to its commands.
 
-The codes are the contract in README.md's exit-code table, the same in every command.
+The codes are the contract in docs/sendtestmail.md's exit-code table, the same in every command.
 Library code raises ``MailProblem``; a command turns it into its exit status,
 one sentence on stderr and a ``Hint:`` line.
 """

@@ -189,7 +189,7 @@ class Rule:
     functions of the Failure where the words depend on more.
     """
 
-    failure: str  # the failure in the README table's words
+    failure: str  # the failure in the docs table's words
     error: type | tuple[type, ...]  # the exceptions it matches
     exit: ExitCode
     retry: bool  # whether the worker tries again later (a temporary failure) or gives up at once
@@ -198,7 +198,7 @@ class Rule:
     replies: range | None = None  # the SMTP reply codes it matches (Failure.code)
     when: Callable[[Failure], bool] = _always  # what else the failure must be
     mailer: type = SmtpBackend  # the backends it applies to
-    why: str = ""  # the reason for the exit code or the retry, where it is not plain (README)
+    why: str = ""  # the reason for the exit code or the retry, where it is not plain (docs)
 
     def matches(self, failure: Failure) -> bool:
         return (
@@ -360,8 +360,8 @@ SESSION_HINT = gettext_noop(
 )
 ANSWERED = gettext_noop("%(where)s answered %(reply)s.")
 
-# The failure table: the first row that matches a failure says all about it. README.md's "Mail
-# failures" table is this table (tests/mail/test_failures.py keeps them the same). A reply code
+# The failure table: the first row that matches a failure says all about it. docs/sendtestmail.md's
+# "Mail failures" table is this table (tests/mail/test_failures.py keeps them the same). A reply code
 # decides the retry as RFC 5321 does: 4xx is temporary, 5xx permanent.
 RULES = (
     Rule(

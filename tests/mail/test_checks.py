@@ -17,7 +17,7 @@ def ids(settings) -> list[str]:
 
 @pytest.fixture
 def good_smtp(settings):
-    """An SMTP mailer set up as the README says: SSL on 465, full login, sender = login."""
+    """An SMTP mailer set up as docs/configuration.md says: SSL on 465, full login, sender = login."""
     settings.MAILERS = mailers_for("smtp.yandex.ru", 465, ssl=True, user=LOGIN, password=PASSWORD, timeout=10)
     settings.DEFAULT_FROM_EMAIL = f"Site <{LOGIN}>"
     settings.DEBUG = False

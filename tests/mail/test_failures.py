@@ -1,4 +1,4 @@
-"""The failure table (core.mail.explain.RULES): every row read by both of its readers, and README.md's copy of it.
+"""The failure table (core.mail.explain.RULES): every row read by both of its readers, and the docs' copy of it.
 
 The readers are ``sendtestmail`` (its exit code and sentence: the probe it runs) and
 the worker (whether it tries again, and the sentence it stores as the delivery's last
@@ -39,7 +39,7 @@ from testsupport.smtp_servers import (
 )
 from users.models import User
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "sendtestmail.md"
 
 
 @dataclass
@@ -249,10 +249,10 @@ def test_a_refusal_of_several_recipients_is_permanent_when_one_of_them_is(settin
     assert explain(smtplib.SMTPRecipientsRefused(refused), get_backend()).retry is True
 
 
-# ---------------------------------------------------------------- README.md's table is this table
+# ---------------------------------------------------------------- docs/sendtestmail.md's table is this table
 
 
-def readme_row(rule: Rule) -> str:
+def docs_row(rule: Rule) -> str:
     errors = rule.error if isinstance(rule.error, tuple) else (rule.error,)
     raised = ", ".join(f"`{error.__name__}`" for error in errors)
     if rule.replies:
@@ -264,15 +264,15 @@ def readme_row(rule: Rule) -> str:
     return f"| {rule.failure} | {raised} | {int(rule.exit)} | {worker}{': ' + rule.why if rule.why else ''} |"
 
 
-def test_the_readme_table_is_the_failure_table():
+def test_the_docs_table_is_the_failure_table():
     header = "| failure | raised as | exit | the worker |"
-    lines = README.read_text().splitlines()
+    lines = DOCS.read_text().splitlines()
     rows = lines[lines.index(header) + 2 :]
     table = rows[: rows.index("")]
-    expected = [readme_row(rule) for rule in RULES]
-    assert table == expected, "README.md's failure table, as the code has it:\n" + "\n".join(expected)
+    expected = [docs_row(rule) for rule in RULES]
+    assert table == expected, "docs/sendtestmail.md's failure table, as the code has it:\n" + "\n".join(expected)
 
 
-def test_the_readme_row_names_no_rule_twice():
+def test_the_docs_row_names_no_rule_twice():
     assert len({rule.failure for rule in RULES}) == len(RULES)
     assert all(re.fullmatch(r"[^|]+", rule.failure + rule.why) for rule in RULES)  # nothing breaks the table

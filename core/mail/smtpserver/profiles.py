@@ -4,7 +4,7 @@ Each profile holds what the provider does that a learner trips over: its ports a
 security, a login required before MAIL FROM, any password but the app password
 refused, a sender other than the mailbox logged in as refused (Gmail rewrites it
 instead), and its message size limit. The reply texts are the providers' own as
-they are publicly quoted (README's table says where each comes from); where a text is
+they are publicly quoted (docs/mailserver.md's table says where each comes from); where a text is
 not publicly documented the profile uses a standard one.
 
 What a rehearsal cannot copy: the ports. 465 and 587 need root, so the server

@@ -66,7 +66,7 @@ class Command(ProjectCommand):
             default=[],
             metavar="RULE",
             help="A fault, STAGE:ACTION[:OPTION]..., like data:451:first=2 or rcpt:550:match=*@blocked.example "
-            "(see the README).",
+            "(see docs/mailserver.md).",
         )
         parser.add_argument("--max-size", type=size, metavar="BYTES", help="Refuse larger messages (default: 32 MiB).")
         parser.add_argument(
