@@ -87,3 +87,26 @@ def test_every_variable_the_english_docs_set_is_in_env_sample():
     used = set(re.findall(r"^\s*([A-Z][A-Z0-9_]+)=", ENGLISH_CODE, re.M))
     used |= set(re.findall(r"`([A-Z][A-Z0-9_]+)=", ENGLISH)) - {"NAME"}  # `NAME=`: any variable set to nothing
     assert used and used <= documented, used - documented
+
+
+def test_contributings_layout_names_every_module_and_folder():
+    """CONTRIBUTING.md's layout table matches the tree: a module or folder added without a row fails here."""
+    text = (ROOT / "CONTRIBUTING.md").read_text()
+    modules = [
+        path
+        for package in ("core", "testsupport")
+        for path in (ROOT / package).rglob("*.py")
+        if "migrations" not in path.parts and path.name != "__init__.py"
+    ]
+    missing = [
+        str(path.relative_to(ROOT))
+        for path in modules
+        # a command is named as people type it (`sendtestmail`), a module by its file name
+        if (path.stem if path.parent.name == "commands" else path.name) not in text
+    ]
+    missing += [
+        f"{folder.name}/"
+        for folder in ROOT.iterdir()
+        if folder.is_dir() and not folder.name.startswith((".", "_")) and f"`{folder.name}" not in text
+    ]
+    assert not missing, f"CONTRIBUTING.md's layout has no row for: {', '.join(missing)}"
