@@ -163,3 +163,18 @@ def smtp_refusing_login() -> Iterator[SmtpServer]:
     """A plain SMTP server that offers AUTH and refuses every login with 535 (``login:535``). Unpacks as host, port."""
     with smtp_server(logins=LOGINS, fail=["login:535"]) as server:
         yield server
+
+
+def parses_as_written(line: str, words: list[str]) -> None:
+    """``words`` (a command's name and arguments, from ``line`` of a doc) parse as the command would parse them."""
+    from django.core.management import get_commands, load_command_class
+    from django.core.management.base import CommandError
+
+    name, *args = words
+    app = get_commands().get(name)
+    assert app, f"no command {name!r}"
+    parser = load_command_class(app, name).create_parser("manage.py", name)
+    try:
+        parser.parse_args(args)
+    except CommandError as error:
+        pytest.fail(f"{line}: {error}")

@@ -6,9 +6,9 @@ import shlex
 from pathlib import Path
 
 import pytest
-from django.core.management import get_commands, load_command_class
-from django.core.management.base import CommandError
 from django.urls import Resolver404, resolve
+
+from tests.conftest import parses_as_written
 
 ROOT = Path(__file__).resolve().parent.parent
 # Read as a learner walks it: the README first, then its pages.
@@ -25,14 +25,7 @@ def test_the_guide_has_the_steps_of_both_lessons():
 
 @pytest.mark.parametrize("line", COMMANDS)
 def test_every_command_and_option_exists(line):
-    name, *args = shlex.split(line.split("#")[0])[2:]
-    app = get_commands().get(name)
-    assert app, f"no command {name!r}"
-    parser = load_command_class(app, name).create_parser("manage.py", name)
-    try:
-        parser.parse_args(args)
-    except CommandError as error:
-        pytest.fail(f"{line}: {error}")
+    parses_as_written(line, shlex.split(line.split("#")[0])[2:])
 
 
 def test_every_make_target_exists():
