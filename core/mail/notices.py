@@ -34,12 +34,11 @@ from datetime import datetime
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core import signing
 from django.db import IntegrityError, transaction
 from django.urls import reverse
-from django.utils.crypto import constant_time_compare, salted_hmac
 
 from core.addresses import mailbox
+from core.mail import keys
 from core.mail.reset import MessageOptions, reset_context, site_link
 from core.mail.signup import exists_context
 
@@ -82,15 +81,16 @@ def masked(address: str) -> str:
 # ---------------------------------------------------------------- the change key
 
 
+FIELDS = ("email_confirmed", "password")  # with the address: a key made before any of them changes dies
+
+
 def change_state(user) -> str:
     """Changes when the address, its confirmation or the password changes: a key made before stops working."""
-    email = mailbox(getattr(user, user.get_email_field_name()) or "")
-    text = f"{user.pk}:{email}:{user.email_confirmed}:{user.password}"
-    return salted_hmac(SALT, text, algorithm="sha256").hexdigest()[:32]
+    return keys.account_state(user, SALT, FIELDS)
 
 
 def change_key(user, new_email: str, state: str | None = None) -> str:
-    return signing.dumps([user.pk, new_email, change_state(user) if state is None else state], salt=SALT)
+    return keys.make_key(user, SALT, [new_email], change_state(user) if state is None else state)
 
 
 def _taken_by_another(user, email: str) -> bool:
@@ -99,16 +99,12 @@ def _taken_by_another(user, email: str) -> bool:
 
 def change_for_key(key: str):
     """``(user, new address)`` for a key, or None: forged, expired, used, the account changed, the address taken."""
-    try:
-        pk, new_email, state = signing.loads(key, salt=SALT, max_age=settings.EMAIL_CHANGE_TIMEOUT)
-    except (signing.BadSignature, ValueError, TypeError):
+    active = get_user_model()._default_manager.filter(is_active=True)
+    found = keys.read_key(key, SALT, max_age=settings.EMAIL_CHANGE_TIMEOUT, fields=FIELDS, users=active)
+    if found is None or len(found[1]) != 1 or not isinstance(found[1][0], str):
         return None
-    if not isinstance(new_email, str) or not isinstance(state, str):
-        return None
-    user = get_user_model()._default_manager.filter(pk=pk, is_active=True).first()
-    if user is None or not constant_time_compare(state, change_state(user)) or _taken_by_another(user, new_email):
-        return None
-    return user, new_email
+    user, [new_email] = found
+    return None if _taken_by_another(user, new_email) else (user, new_email)
 
 
 def apply_change(user, new_email: str) -> bool:

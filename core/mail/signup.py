@@ -17,12 +17,10 @@ from dataclasses import replace
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core import signing
 from django.urls import reverse
-from django.utils.crypto import constant_time_compare, salted_hmac
 from django.utils.translation import gettext as _
 
-from core.addresses import mailbox
+from core.mail import keys
 from core.mail.errors import ExitCode, MailProblem
 from core.mail.reset import (
     MessageOptions,
@@ -54,26 +52,18 @@ SALT = "core.mail.signup.confirm"
 # ---------------------------------------------------------------- the confirmation key
 
 
-def _state(user) -> str:
-    """Changes when the address is confirmed or replaced: an old key stops working."""
-    email = mailbox(getattr(user, user.get_email_field_name()) or "")
-    return salted_hmac(SALT, f"{user.pk}:{email}:{user.email_confirmed}", algorithm="sha256").hexdigest()[:32]
+FIELDS = ("email_confirmed",)  # a key dies when the address is confirmed or replaced
 
 
 def confirm_key(user) -> str:
-    return signing.dumps([user.pk, _state(user)], salt=SALT)
+    return keys.make_key(user, SALT, [], keys.account_state(user, SALT, FIELDS))
 
 
 def user_for_key(key: str):
     """The unconfirmed user a key was made for, or None: forged, expired, already used, address changed."""
-    try:
-        pk, state = signing.loads(key, salt=SALT, max_age=settings.SIGNUP_CONFIRM_TIMEOUT)
-    except (signing.BadSignature, ValueError, TypeError):
-        return None
-    user = get_user_model()._default_manager.filter(pk=pk, is_active=True, email_confirmed=False).first()
-    if user is None or not constant_time_compare(state, _state(user)):
-        return None
-    return user
+    unconfirmed = get_user_model()._default_manager.filter(is_active=True, email_confirmed=False)
+    found = keys.read_key(key, SALT, max_age=settings.SIGNUP_CONFIRM_TIMEOUT, fields=FIELDS, users=unconfirmed)
+    return found[0] if found and not found[1] else None
 
 
 def confirm(user) -> bool:
