@@ -9,21 +9,16 @@ import json
 
 from django.utils.text import Truncator
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
+from django.utils.translation import gettext_lazy, ngettext
 
 from core.mail import queue
 from core.mail.errors import ExitCode, MailProblem
-from core.management.base import ProjectCommand, command_error, labelled
+from core.management.base import ProjectCommand, command_error, labelled, number
 
-
-def seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(_("%(text)r is not a number of seconds") % {"text": text}) from None
-    if not 0 <= value < float("inf"):
-        raise argparse.ArgumentTypeError(_("must be 0 or more"))
-    return value
+# --max-wait, --max-silence: from 0 (any wait is too long) to a year.
+seconds = number(
+    float, 0, 365 * 86400, gettext_lazy("a number of seconds"), gettext_lazy("must be between 0 and 31536000 (a year)")
+)
 
 
 def delivery_id(text: str) -> int:
