@@ -3,7 +3,7 @@
     .venv/bin/python -m bench.mailserver_bench [--messages 2000] [--rounds 3]
 
 Both servers run in this process, one after the other, each in a thread of its own
-(``core.mail.smtpserver.running``; aiosmtpd's ``Controller`` with a handler that
+(``mailserver.running``; aiosmtpd's ``Controller`` with a handler that
 answers 250 and keeps nothing: the limit of the protocol in Python). The clients are
 separate processes (1, 4 and 16 at once), each with one smtplib connection, sending
 its share of ``--messages`` reset-sized messages (about 4 KB, text and HTML) one
@@ -108,7 +108,7 @@ def discarding_server():
 
 @contextlib.contextmanager
 def saving_server(folder: Path):
-    from core.mail.smtpserver import Config, running
+    from mailserver import Config, running
 
     with running(Config(folder=folder, port=0)) as server:
         yield server.port

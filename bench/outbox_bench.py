@@ -37,7 +37,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from core.mail.outbox.index import INDEX_NAME  # noqa: E402 -- after the path is set
+from outbox.index import INDEX_NAME  # noqa: E402 -- after the path is set
 
 ENV = {"PATH": os.environ.get("PATH", ""), "DJANGO_ENV_FILE": "", "DEBUG": "true"}
 

@@ -160,7 +160,7 @@ def write_attachment_message(folder: Path, size: int) -> str:
     from django.core.mail import EmailMultiAlternatives
     from django.test import override_settings
 
-    from core.mail import outbox as ob
+    import outbox as ob
     from core.mail.config import OUTBOX_BACKEND
 
     link = f"{SITE}/users/reset/MQ/c4v-0123456789abcdef/"
@@ -281,8 +281,8 @@ def run(
 
     ``source``: a folder of ``messages`` generated messages to reuse (``--keep``); written into ``work`` otherwise.
     """
-    from core.mail import outbox as ob
-    from core.mail.outbox.index import INDEX_NAME
+    import outbox as ob
+    from outbox.index import INDEX_NAME
 
     result: dict = {"rounds": rounds}
     if source is None or not source.is_dir():

@@ -15,8 +15,8 @@ from django.utils.translation import gettext as _
 
 from core.mail.checks import ignored_variables_warning
 from core.mail.mailers import describe_mailer
-from core.mail.outbox.links import DEFAULT_PORTS, is_local
 from core.management.base import mailer_text
+from outbox.links import DEFAULT_PORTS, is_local
 
 
 def site_url_warning(host: str, port: int) -> tuple[str, str] | None:

@@ -84,6 +84,7 @@ INSTALLED_APPS = [
     "django_tasks_db",
     "django_ratelimit",
     "users",
+    "outbox",  # the web outbox's template filters
 ]
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",

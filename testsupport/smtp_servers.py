@@ -1,10 +1,10 @@
 """Real SMTP servers on 127.0.0.1 for the tests and the benchmarks: ones that work, and ones written to fail.
 
 The project's one SMTP test-server module, a thin layer over the server of
-``manage.py mailserver`` (``core.mail.smtpserver``), run in-process in a thread on a
+``manage.py mailserver`` (``mailserver``), run in-process in a thread on a
 port of 127.0.0.1 (never any other address). What a server refuses is written as
 the command's ``--fail`` rules (``STAGE:ACTION[:OPTION]...``, see
-core/mail/smtpserver/rules.py), so the tests exercise the rules a person types::
+mailserver/rules.py), so the tests exercise the rules a person types::
 
     from testsupport.smtp_servers import TRY_LATER, mailers_for, refusal, smtp_server
 
@@ -60,8 +60,8 @@ from pathlib import Path
 from urllib.parse import quote
 
 from core.mail.config import SMTP_BACKEND
-from core.mail.smtpserver import Certificates, Config, Event, Faults, certificates, running, store
-from core.mail.smtpserver.server import LOGIN_REQUIRED as LOGIN_REQUIRED
+from mailserver import Certificates, Config, Event, Faults, certificates, running, store
+from mailserver.server import LOGIN_REQUIRED as LOGIN_REQUIRED
 
 HOST = "127.0.0.1"
 LOGIN = "sender@example.com"

@@ -8,7 +8,7 @@ hidden temporary file in the same folder, which is then renamed into place.
 
 File names are ``YYYYMMDD-HHMMSS-ffffff-<random>.eml`` in local time, the same
 prefix as Django's ``.log`` files, so sorting by name sorts by time. Each file
-also gets a line in the folder's summary index (``core.mail.outbox.index``), so that
+also gets a line in the folder's summary index (``outbox.index``), so that
 ``outbox list`` need not parse every file again.
 
 Configure it with ``EMAIL_URL=outbox://sent_emails`` or in ``MAILERS``::
@@ -36,9 +36,9 @@ from django.core.mail.backends.filebased import EmailBackend as FileEmailBackend
 from django.core.mail.backends.smtp import EmailBackend as DjangoSmtpBackend
 from django.utils.functional import cached_property
 
-from core.mail.outbox import index
-from core.mail.outbox.files import EML_SUFFIX, TEMP_PREFIX, Span, message_id
-from core.mail.outbox.messages import Summary, summarize
+from outbox import index
+from outbox.files import EML_SUFFIX, TEMP_PREFIX, Span, message_id
+from outbox.messages import Summary, summarize
 
 
 def message_bytes(email_message) -> bytes:

@@ -6,7 +6,7 @@ import threading
 from django.core import mail
 from django.core.mail import EmailMessage, EmailMultiAlternatives
 
-from core.mail.outbox import index
+from outbox import index
 from tests.conftest import read_eml, saved_messages
 
 CYRILLIC_SUBJECT = "Восстановление пароля на «Киноцентре»"

@@ -14,7 +14,7 @@ from core.mail.config import CAFILE_SMTP_BACKEND, SMTP_BACKEND, ConfigError, mai
 from core.mail.errors import MailProblem
 from core.mail.mailers import describe_mailer
 from core.mail.probe import send_test_messages
-from core.mail.smtpserver import Config, certificates, running
+from mailserver import Config, certificates, running
 
 
 @pytest.fixture(scope="module")

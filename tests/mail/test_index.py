@@ -1,4 +1,4 @@
-"""core.mail.outbox.index: the summary index, a cache that must never change what `outbox` shows."""
+"""outbox.index: the summary index, a cache that must never change what `outbox` shows."""
 
 import os
 import stat
@@ -6,9 +6,9 @@ import threading
 
 import pytest
 
-from core.mail import outbox as ob
-from core.mail.outbox import index
-from core.mail.outbox.folder import INDEX_AFTER
+import outbox as ob
+from outbox import index
+from outbox.folder import INDEX_AFTER
 from tests.outbox_samples import cyrillic_reset, log_file, plain, send, use_folders
 
 MANY = INDEX_AFTER + 30  # enough that the listing goes past the files it reads directly

@@ -1,4 +1,4 @@
-"""core.mail.outbox.links: the verdict on each link of a saved message, with real users, tokens and URLs."""
+"""outbox.links: the verdict on each link of a saved message, with real users, tokens and URLs."""
 
 import dataclasses
 import json
@@ -11,7 +11,8 @@ from django.utils import translation
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
-from core.mail.outbox.links import (
+from core.mail.reset import reset_context
+from outbox.links import (
     AFTER_REDIRECT_TOKEN,
     ELSEWHERE,
     MAIL,
@@ -23,7 +24,6 @@ from core.mail.outbox.links import (
     check_link,
     check_links,
 )
-from core.mail.reset import reset_context
 from testsupport.smtp_servers import HOST, free_port
 from users.models import User
 

@@ -1,4 +1,4 @@
-"""core.mail.outbox: reading, filtering and deleting saved messages (.eml and Django's .log)."""
+"""outbox: reading, filtering and deleting saved messages (.eml and Django's .log)."""
 
 import os
 import time
@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.core.mail import EmailMessage, EmailMultiAlternatives
 
-from core.mail import outbox as ob
+import outbox as ob
 from core.mail.errors import ExitCode, MailProblem
-from core.mail.outbox.clearing import IN_THREADS
+from outbox.clearing import IN_THREADS
 from tests.outbox_samples import (
     CYRILLIC_SUBJECT,
     DASHES,

@@ -1,5 +1,5 @@
 """`list` and `show` agree on every header of every test message, and `show`'s way round big
-attachments (core.mail.outbox.mime) gives what the email package gives when it parses every byte."""
+attachments (outbox.mime) gives what the email package gives when it parses every byte."""
 
 import base64
 import email
@@ -11,11 +11,11 @@ import pytest
 from django.core.mail import EmailMessage
 from django.utils import timezone
 
-from core.mail import outbox as ob
-from core.mail.outbox import headers as hd
-from core.mail.outbox import mime
-from core.mail.outbox.files import Span
-from core.mail.outbox.messages import parse_message
+import outbox as ob
+from outbox import headers as hd
+from outbox import mime
+from outbox.files import Span
+from outbox.messages import parse_message
 from tests.outbox_samples import cyrillic_reset, log_file, plain, send, use_folders
 
 BIG = os.urandom(3 * mime.CUT)

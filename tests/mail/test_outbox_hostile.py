@@ -14,10 +14,10 @@ import threading
 
 import pytest
 
-from core.mail import outbox as ob
+import outbox as ob
 from core.mail.errors import MailProblem
-from core.mail.outbox.logfile import SEPARATOR
-from core.mail.outbox.messages import SHOW_LIMIT
+from outbox.logfile import SEPARATOR
+from outbox.messages import SHOW_LIMIT
 from tests.conftest import ROOT, manage
 from tests.outbox_samples import plain, send, use_folders
 from tests.outbox_samples import run_outbox as run

@@ -6,9 +6,9 @@ import time
 
 import pytest
 
-from core.mail import outbox as ob
-from core.mail.smtpserver import Config, Faults, certificates, running
-from core.mail.smtpserver.profiles import GMAIL
+import outbox as ob
+from mailserver import Config, Faults, certificates, running
+from mailserver.profiles import GMAIL
 
 MESSAGE = b"From: anna@example.com\r\nTo: boris@example.com\r\nSubject: Hello\r\n\r\nHi.\r\n"
 

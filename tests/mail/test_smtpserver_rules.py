@@ -2,7 +2,7 @@
 
 import pytest
 
-from core.mail.smtpserver.rules import Faults, parse_rule
+from mailserver.rules import Faults, parse_rule
 
 
 @pytest.mark.parametrize(

@@ -7,7 +7,7 @@ import pytest
 import requests
 from django.core.mail import EmailMessage, EmailMultiAlternatives
 
-from core.mail import outbox as ob
+import outbox as ob
 from tests.conftest import manage
 from tests.outbox_samples import CYRILLIC_SUBJECT, cyrillic_reset, log_file, plain, send, use_folders
 from tests.users.test_reset_flow import csrf_post

@@ -7,10 +7,10 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
 from core.mail.errors import MailProblem
-from core.mail.smtpserver import launch
-from core.mail.smtpserver.profiles import PROFILES
-from core.mail.smtpserver.server import DEFAULT_PORT
 from core.management.base import ProjectCommand, command_error, number, seconds
+from mailserver import launch
+from mailserver.profiles import PROFILES
+from mailserver.server import DEFAULT_PORT
 
 SECURITY_WORDS = {
     "none": gettext_lazy("no encryption"),

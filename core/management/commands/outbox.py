@@ -1,6 +1,6 @@
 """``manage.py outbox list|show|clear``: the saved messages, from a terminal.
 
-Reading, filtering and deleting are ``core.mail.outbox``; this module parses
+Reading, filtering and deleting are ``outbox``; this module parses
 arguments and renders its results as text or JSON.
 """
 
@@ -16,11 +16,11 @@ from django.utils.text import Truncator
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from core.mail import outbox as ob
+import outbox as ob
 from core.mail.errors import ExitCode, MailProblem
-from core.mail.outbox.documents import message_document, summary_document
-from core.mail.outbox.headers import escaped
 from core.management.base import ProjectCommand, command_error, given, labelled, whole
+from outbox.documents import message_document, summary_document
+from outbox.headers import escaped
 
 
 def dumps(data) -> str:
@@ -297,7 +297,7 @@ class Command(ProjectCommand):
 
     def show_link_checks(self, message, as_json):
         """One line per link (URL, mark, verdict), or the list as JSON; exit 7 (unhealthy) when one does not work."""
-        from core.mail.outbox.links import check_links  # loads the URL configuration: only when asked
+        from outbox.links import check_links  # loads the URL configuration: only when asked
 
         checks = check_links(message.links)
         if as_json:

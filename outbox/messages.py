@@ -1,6 +1,6 @@
 """One saved message: its summary for ``list``, all of it for ``show``, or why it cannot be read.
 
-Both read the headers with ``core.mail.outbox.headers``. A summary needs only the
+Both read the headers with ``outbox.headers``. A summary needs only the
 header block (from a bounded prefix) and a scan of the bytes for attachments; ``show``
 parses the whole message with the standard library, up to ``SHOW_LIMIT`` bytes and
 ``MAX_MULTIPARTS`` nested parts, so that no file can make it crash or take minutes.
@@ -20,9 +20,9 @@ from html.parser import HTMLParser
 from django.utils import timezone
 from django.utils.translation import gettext_lazy
 
-from core.mail.outbox import headers as hd
-from core.mail.outbox import mime
-from core.mail.outbox.files import STAMPED, Span
+from outbox import headers as hd
+from outbox import mime
+from outbox.files import STAMPED, Span
 
 SHOW_LIMIT = 64 << 20  # bytes: a 25 MB attachment is about 34 MB once encoded
 MAX_MULTIPARTS = 100
@@ -79,7 +79,7 @@ class Summary:
         since=None,
         before=None,
     ) -> bool:
-        """Every filter holds (``core.mail.outbox.search`` says what each means); letter case never counts."""
+        """Every filter holds (``outbox.search`` says what each means); letter case never counts."""
         if to is not None and to.casefold() not in self.addresses:
             return False
         if sender is not None and sender.casefold() not in self.sender.casefold():

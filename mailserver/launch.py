@@ -25,12 +25,12 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext as _
 
 from core.mail.errors import ExitCode, MailProblem
-from core.mail.outbox.folder import folder_for, project_outbox
-from core.mail.smtpserver import certificates
-from core.mail.smtpserver.profiles import PROFILES, Profile
-from core.mail.smtpserver.rules import Faults
-from core.mail.smtpserver.server import Config, MailServer
 from core.security import MASK
+from mailserver import certificates
+from mailserver.profiles import PROFILES, Profile
+from mailserver.rules import Faults
+from mailserver.server import Config, MailServer
+from outbox.folder import folder_for, project_outbox
 
 STATE_DIR = ".mailserver"
 APP_PASSWORD_LENGTH = 16  # Yandex's and Google's app passwords are 16 letters

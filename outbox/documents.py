@@ -7,7 +7,7 @@ from datetime import tzinfo
 
 from django.utils import timezone
 
-from core.mail.outbox.messages import Attachment, Message, Summary, Unreadable
+from outbox.messages import Attachment, Message, Summary, Unreadable
 
 
 def summary_document(item: Summary | Unreadable, tz: tzinfo | None = None) -> dict:

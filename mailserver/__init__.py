@@ -8,11 +8,11 @@
 * ``launch``: the command's arguments checked into a ``Config``, and the ``.env`` lines.
 """
 
-from core.mail.smtpserver.certificates import Certificates, ensure
-from core.mail.smtpserver.profiles import PROFILES, Profile
-from core.mail.smtpserver.rules import Faults, Rule, parse_rule
-from core.mail.smtpserver.server import Config, Event, MailServer, running
-from core.mail.smtpserver.store import Received
+from mailserver.certificates import Certificates, ensure
+from mailserver.profiles import PROFILES, Profile
+from mailserver.rules import Faults, Rule, parse_rule
+from mailserver.server import Config, Event, MailServer, running
+from mailserver.store import Received
 
 __all__ = [
     "PROFILES",

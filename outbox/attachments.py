@@ -8,7 +8,7 @@ from pathlib import Path
 from django.utils.translation import gettext as _
 
 from core.mail.errors import ExitCode, MailProblem
-from core.mail.outbox.messages import Message
+from outbox.messages import Message
 
 NAME_BYTES = 200  # file systems allow 255 bytes a name: room for a "-999" before the extension
 

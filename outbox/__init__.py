@@ -14,19 +14,20 @@ file backend (``.log`` files of many messages). The modules, one concern each:
 * ``search``: what a person types to search (``reset to:anna@x.ru since:2h``) as the filters;
 * ``attachments``: saving attachments as files; ``when``: the filters' times;
 * ``links``: whether a message's links work on this site (``check_links``); imported on its own,
-  as ``from core.mail.outbox.links import check_links``, since it loads the URL configuration.
+  as ``from outbox.links import check_links``, since it loads the URL configuration;
+* ``views``, ``urls``, ``templatetags``: the web outbox at ``/outbox/`` (this package is also its app).
 
 Nothing here prints: the ``outbox`` command and any web view render the same dataclasses.
 Problems a person can act on are ``MailProblem``.
 """
 
-from core.mail.outbox.attachments import safe_filename, save_attachments
-from core.mail.outbox.clearing import ClearPlan, ClearResult, clear, plan_clear
-from core.mail.outbox.files import EML_SUFFIX, LOG_SUFFIX, os_reason
-from core.mail.outbox.folder import DEFAULT_LIMIT, LATEST, Listing, Outbox, folder_for, mailer_folder
-from core.mail.outbox.messages import Attachment, Message, Summary, Unreadable, header_label
-from core.mail.outbox.search import parse_search
-from core.mail.outbox.when import parse_when
+from outbox.attachments import safe_filename, save_attachments
+from outbox.clearing import ClearPlan, ClearResult, clear, plan_clear
+from outbox.files import EML_SUFFIX, LOG_SUFFIX, os_reason
+from outbox.folder import DEFAULT_LIMIT, LATEST, Listing, Outbox, folder_for, mailer_folder
+from outbox.messages import Attachment, Message, Summary, Unreadable, header_label
+from outbox.search import parse_search
+from outbox.when import parse_when
 
 __all__ = [
     "DEFAULT_LIMIT",

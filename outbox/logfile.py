@@ -16,8 +16,8 @@ import os
 from array import array
 from dataclasses import dataclass
 
-from core.mail.outbox.files import message_id
-from core.mail.outbox.headers import HEADER_START
+from outbox.files import message_id
+from outbox.headers import HEADER_START
 
 SEPARATOR = b"\n" + b"-" * 79 + b"\n"
 LOOKAHEAD = 1000  # bytes after a separator in which the next message's first header name must end

@@ -23,7 +23,7 @@ from datetime import datetime
 from django.utils.translation import gettext as _
 
 from core.mail.errors import ExitCode, MailProblem
-from core.mail.outbox.when import parse_when
+from outbox.when import parse_when
 
 PREFIX = re.compile(r"(to|from|subject|since|before):(.*)\Z", re.I | re.S)
 FILTER = {"to": "to", "from": "sender", "subject": "subject", "since": "since", "before": "before"}

@@ -16,11 +16,11 @@ from collections.abc import Callable, Collection
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from core.mail.outbox import index, logfile
-from core.mail.outbox.files import LOG_SUFFIX, TEMP_PREFIX, opened, os_reason, read_folder, scan
-from core.mail.outbox.folder import Outbox
-from core.mail.outbox.messages import Summary, Unreadable
-from core.mail.outbox.search import active
+from outbox import index, logfile
+from outbox.files import LOG_SUFFIX, TEMP_PREFIX, opened, os_reason, read_folder, scan
+from outbox.folder import Outbox
+from outbox.messages import Summary, Unreadable
+from outbox.search import active
 
 IN_THREADS = 1000  # from this many files, stat and unlink run in two threads
 

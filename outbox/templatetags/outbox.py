@@ -2,7 +2,7 @@
 
 from django import template
 
-from core.mail.outbox.headers import escaped
+from outbox.headers import escaped
 
 register = template.Library()
 

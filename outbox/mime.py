@@ -17,7 +17,7 @@ import binascii
 import re
 from dataclasses import dataclass
 
-from core.mail.outbox import headers as hd
+from outbox import headers as hd
 
 CUT = 64 * 1024
 MAX_PARTS = 1000

@@ -1,4 +1,4 @@
-"""The web outbox at ``/outbox/``: the saved messages in the browser, for staff, from ``core.mail.outbox``.
+"""The web outbox at ``/outbox/``: the saved messages in the browser, for staff, from ``outbox``.
 
 Pages (list with search, a message, its HTML in a sandboxed frame, its source, its
 attachments, delete and clear) and a small JSON API (``api/...``) that the live list
@@ -35,11 +35,11 @@ from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.csp import csp_override
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from core.mail import outbox as ob
+import outbox as ob
 from core.mail.errors import MailProblem
-from core.mail.outbox.documents import message_document, summary_document
-from core.mail.outbox.links import check_links
-from core.mail.outbox.messages import html_to_text
+from outbox.documents import message_document, summary_document
+from outbox.links import check_links
+from outbox.messages import html_to_text
 
 PER_PAGE = 50
 # The HTML frame's height, in lines of 1.5em: a sandboxed frame without scripts cannot say how tall

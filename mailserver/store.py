@@ -20,8 +20,8 @@ from pathlib import Path
 from django.core.exceptions import ImproperlyConfigured
 
 from core.mail.backends import EmailBackend
-from core.mail.outbox import headers
-from core.mail.outbox.files import TEMP_PREFIX
+from outbox import headers
+from outbox.files import TEMP_PREFIX
 
 RECEIVED_BY = "mailserver"
 

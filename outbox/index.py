@@ -29,9 +29,9 @@ from collections.abc import Collection, Iterable
 from datetime import datetime
 from pathlib import Path
 
-from core.mail.outbox.files import regular
-from core.mail.outbox.headers import in_range
-from core.mail.outbox.messages import Summary
+from outbox.files import regular
+from outbox.headers import in_range
+from outbox.messages import Summary
 
 INDEX_NAME = ".outbox-index-v3.jsonl"
 OLD_NAMES = (".outbox-index-v1.jsonl", ".outbox-index-v2.jsonl")  # earlier formats: removed by clear

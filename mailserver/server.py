@@ -32,10 +32,10 @@ from pathlib import Path
 
 from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
 
-from core.mail.smtpserver.certificates import Certificates
-from core.mail.smtpserver.profiles import Profile
-from core.mail.smtpserver.rules import Faults, Rule
-from core.mail.smtpserver.store import Received, Store, rewrite_from
+from mailserver.certificates import Certificates
+from mailserver.profiles import Profile
+from mailserver.rules import Faults, Rule
+from mailserver.store import Received, Store, rewrite_from
 
 DEFAULT_PORT = 1025
 DEFAULT_SIZE = 32 * 1024 * 1024  # aiosmtpd's own default, Mailpit's order of size
@@ -289,7 +289,7 @@ class MailServer:
         if config.security not in SECURITIES:
             raise ValueError(f"security must be one of {SECURITIES}, not {config.security!r}")
         if config.security != "none" and config.certificates is None:
-            raise ValueError("SSL and STARTTLS need certificates (core.mail.smtpserver.certificates.ensure)")
+            raise ValueError("SSL and STARTTLS need certificates (mailserver.certificates.ensure)")
         self.config = config
         self.store = Store(config.folder)  # InvalidMailer: a folder that cannot be made or written
         self.handler = Handler(config, self.store)

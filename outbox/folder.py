@@ -6,7 +6,7 @@ is one reading of it (the names it found then), consumed as it is iterated, so t
 100,000 messages need little memory.
 
 A summary comes from the file itself for the newest ``INDEX_AFTER`` files, and past them
-from the index (``core.mail.outbox.index``) wherever it holds a line for the very file;
+from the index (``outbox.index``) wherever it holds a line for the very file;
 every file it had to parse then gets a line, for the next time.
 """
 
@@ -22,8 +22,8 @@ from django.utils.translation import gettext as _
 
 from core.mail.config import DEFAULT_OUTBOX_DIR
 from core.mail.errors import ExitCode, MailProblem
-from core.mail.outbox import index, logfile
-from core.mail.outbox.files import (
+from outbox import index, logfile
+from outbox.files import (
     EML_SUFFIX,
     ID_LENGTH,
     LOG_SUFFIX,
@@ -34,8 +34,8 @@ from core.mail.outbox.files import (
     opened,
     os_reason,
 )
-from core.mail.outbox.messages import Message, Summary, Unreadable, parse_message, summarize
-from core.mail.outbox.search import active
+from outbox.messages import Message, Summary, Unreadable, parse_message, summarize
+from outbox.search import active
 
 DEFAULT_LIMIT = 20
 LATEST = "latest"

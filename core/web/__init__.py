@@ -1,1 +1,0 @@
-"""The site's own pages that are not account pages: the web outbox (``core.web.outbox``)."""
