@@ -105,7 +105,7 @@ from django.conf import settings
 from django.core import mail
 from django.core.mail import EmailMultiAlternatives
 options = {{"file_path": {str(folder)!r}}}
-settings.MAILERS = {{"default": {{"BACKEND": "core.mail.backends.EmailBackend", "OPTIONS": options}}}}
+settings.MAILERS = {{"default": {{"BACKEND": "outbox.backend.EmailBackend", "OPTIONS": options}}}}
 message = EmailMultiAlternatives("Отчёт", "Отчёт во вложении.\\n", "a@example.com", ["b@example.com"])
 message.attach_alternative("<p>Отчёт во вложении.</p>", "text/html")
 message.attach("отчёт.bin", os.urandom(25_000_000), "application/octet-stream")

@@ -19,8 +19,8 @@ from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 
-from core.mail.backends import EmailBackend
 from outbox import headers
+from outbox.backend import EmailBackend
 from outbox.files import TEMP_PREFIX
 
 RECEIVED_BY = "mailserver"

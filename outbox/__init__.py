@@ -1,7 +1,7 @@
 """The outbox: the messages saved in a folder, read, filtered and deleted (``manage.py outbox``, any view).
 
 Two formats are read, side by side in one folder: the project's backend
-(``core.mail.backends``, one ``.eml`` file a message, written atomically) and Django's
+(``outbox.backend``, one ``.eml`` file a message, written atomically) and Django's
 file backend (``.log`` files of many messages). The modules, one concern each:
 
 * ``files``: which names are messages, in what order, and how a file is opened and read safely;

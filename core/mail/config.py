@@ -47,7 +47,7 @@ from django.core.validators import validate_email
 
 from core.env import ENCODE_HINT, ConfigError, Env, boolean, check_url_credentials, read, seconds, tcp_port
 
-OUTBOX_BACKEND = "core.mail.backends.EmailBackend"
+OUTBOX_BACKEND = "outbox.backend.EmailBackend"
 SMTP_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
 CAFILE_SMTP_BACKEND = "core.mail.backends.SmtpEmailBackend"  # SMTP_BACKEND with ssl_cafile
 FILE_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
@@ -73,6 +73,8 @@ DUMMY_BACKEND = "django.core.mail.backends.dummy.EmailBackend"
 # EMAIL_BACKEND's accepted values: the lessons' dotted paths and the project's outbox.
 BACKENDS = (SMTP_BACKEND, FILE_BACKEND, CONSOLE_BACKEND, MEMORY_BACKEND, DUMMY_BACKEND, OUTBOX_BACKEND)
 FOLDER_BACKENDS = {FILE_BACKEND, OUTBOX_BACKEND}
+# The outbox backend's path before it moved into the outbox app: an .env written then keeps working.
+MOVED_BACKENDS = {"core.mail.backends.EmailBackend": OUTBOX_BACKEND}
 SEPARATE_VARIABLES = (
     "EMAIL_HOST",
     "EMAIL_PORT",
@@ -247,6 +249,7 @@ def check_ascii(variable: str, login: str, password: str) -> None:
 def mailer_from_variables(env: Env, base_dir: Path, timeout: float) -> dict | None:
     """One ``MAILERS`` entry from ``EMAIL_BACKEND``, ``EMAIL_HOST`` and friends, or None if unset."""
     backend = env.text("EMAIL_BACKEND")
+    backend = MOVED_BACKENDS.get(backend, backend)
     host = env.text("EMAIL_HOST")
     folder = env.text("EMAIL_FILE_PATH")
     if backend and backend not in BACKENDS:

@@ -140,6 +140,11 @@ def default_of(env):
             {"BACKEND": OUTBOX_BACKEND, "OPTIONS": {"file_path": "/srv/project/box"}},
             id="backend-outbox",
         ),
+        pytest.param(  # its path before it moved into the outbox app, in an .env written then
+            {"EMAIL_BACKEND": "core.mail.backends.EmailBackend", "EMAIL_FILE_PATH": "box"},
+            {"BACKEND": OUTBOX_BACKEND, "OPTIONS": {"file_path": "/srv/project/box"}},
+            id="backend-outbox-old-path",
+        ),
         pytest.param(
             {"EMAIL_FILE_PATH": "box"},
             {"BACKEND": OUTBOX_BACKEND, "OPTIONS": {"file_path": "/srv/project/box"}},
