@@ -40,9 +40,9 @@ SITE_URL = "https://cinemahub.example"
 SETUP = """
 import sys
 from django.contrib.auth.hashers import make_password
-from core.addresses import mailbox
+from users.addresses import mailbox
 from users.models import User
-from core.mail.tasks import enqueue_password_reset
+from users.tasks import enqueue_password_reset
 emails = sys.stdin.read().split()
 password = make_password("bench-Passw0rd")
 User.objects.bulk_create(User(username=e, email=e, mailbox=mailbox(e), password=password) for e in emails)
@@ -53,7 +53,7 @@ for e in emails:
 LOOP = """
 import sys, time
 from users.models import User
-from core.mail.reset import send_reset_message
+from users.reset import send_reset_message
 users = list(User.objects.filter(username__startswith="%(prefix)s").order_by("pk"))
 start = time.perf_counter()
 for user in users:
@@ -64,12 +64,13 @@ print(len(users), time.perf_counter() - start)
 CLEANUP = """
 from django_tasks_db.models import DBTaskResult
 from users.models import User
-from core.models import Delivery
+from delivery.models import Delivery
 sent = Delivery.objects.filter(email__startswith="%(prefix)s", status="sent").count()
 ids = list(Delivery.objects.filter(email__startswith="%(prefix)s").values_list("request_id", flat=True))
 print(sent)
 DBTaskResult.objects.filter(args_kwargs__kwargs__email__startswith="%(prefix)s").delete()
 DBTaskResult.objects.filter(pk__in=ids).delete()
+Delivery.objects.filter(email__startswith="%(prefix)s").delete()
 User.objects.filter(username__startswith="%(prefix)s").delete()
 """
 

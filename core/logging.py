@@ -30,7 +30,7 @@ class AdminEmailHandler(log.AdminEmailHandler):
 
 
 class ExplainedTaskFailures(logging.Filter):
-    """No traceback for a delivery that failed: core.mail.tasks has already said why, in one line.
+    """No traceback for a delivery that failed: delivery.attempts has already said why, in one line.
 
     Django logs every failed task with its traceback; for ``DeliveryFailed`` that
     is forty lines around a sentence the log already holds (with sendtestmail's
@@ -40,7 +40,7 @@ class ExplainedTaskFailures(logging.Filter):
 
     def filter(self, record):
         error = record.exc_info[1] if record.exc_info else None
-        # By name: importing core.mail.tasks here would load models while logging is configured.
+        # By name: importing delivery.attempts here would load models while logging is configured.
         explained = error is not None and type(error).__name__ == "DeliveryFailed"
         if explained and not logging.getLogger(record.name).isEnabledFor(logging.DEBUG):
             record.exc_info = None

@@ -23,7 +23,7 @@ what it *holds*:
 and the variables of every traceback frame, nested in dicts, lists and tuples
 too; ``SecretsReporter`` to the exception's own text; ``SecretsFormatter`` to the
 log; ``diffsettings`` reuses the filter, and the delivery queue stores errors
-through ``mask_text`` (core/mail/tasks.py).
+through ``mask_text`` (delivery/attempts.py).
 """
 
 from __future__ import annotations

@@ -12,10 +12,11 @@ from pathlib import Path
 
 import environ
 
-from core import counters, ratelimit
+from core import counters
 from core.env import Env, check_env_file, database_from_url, resolve_proxies, time_zone
 from core.mail import config as mailconfig
 from core.mail.config import ConfigError
+from users import limits
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -83,6 +84,7 @@ INSTALLED_APPS = [
     "core",  # before django_tasks_db: its db_worker command (heartbeats, recovery) wins
     "django_tasks_db",
     "django_ratelimit",
+    "delivery",  # the queue every message goes through
     "users",
     "outbox",  # the web outbox's template filters
 ]
@@ -190,26 +192,26 @@ if env.text("ADMINS_EMAIL_URL"):
         raise ConfigError("ADMINS_EMAIL_URL", error.problem, error.hint) from None
 MANAGERS = env.get("MANAGERS", mailconfig.addresses, ADMINS)
 
-# PASSWORD RESET AND LOGIN (rate limits; see core/ratelimit.py)
+# PASSWORD RESET AND LOGIN (rate limits; see users/limits.py)
 # ------------------------------------------------------------------------------
 # Budgets as comma-separated rates, N per s/m/h/d. Defaults as strict as
 # django-allauth's (20/m per client, 5/m per address) plus an hourly cap.
-RESET_RATE_PER_CLIENT = env.get("RESET_RATE_PER_CLIENT", ratelimit.rates, ["20/m"])
-RESET_RATE_PER_ADDRESS = env.get("RESET_RATE_PER_ADDRESS", ratelimit.rates, ["5/m", "10/h"])
+RESET_RATE_PER_CLIENT = env.get("RESET_RATE_PER_CLIENT", limits.rates, ["20/m"])
+RESET_RATE_PER_ADDRESS = env.get("RESET_RATE_PER_ADDRESS", limits.rates, ["5/m", "10/h"])
 # Failed logins (every login form: /users/login/ and /admin/login/), counted
 # per client and per username; as strict as django-allauth's defaults.
-LOGIN_RATE_PER_CLIENT = env.get("LOGIN_RATE_PER_CLIENT", ratelimit.rates, ["10/m"])
-LOGIN_RATE_PER_USERNAME = env.get("LOGIN_RATE_PER_USERNAME", ratelimit.rates, ["5/5m"])
+LOGIN_RATE_PER_CLIENT = env.get("LOGIN_RATE_PER_CLIENT", limits.rates, ["10/m"])
+LOGIN_RATE_PER_USERNAME = env.get("LOGIN_RATE_PER_USERNAME", limits.rates, ["5/5m"])
 # Guesses at the current password on /users/password_change/, per client and per
 # account, as strict as the login's.
-PASSWORD_CHANGE_RATE_PER_CLIENT = env.get("PASSWORD_CHANGE_RATE_PER_CLIENT", ratelimit.rates, ["10/m"])
-PASSWORD_CHANGE_RATE_PER_ACCOUNT = env.get("PASSWORD_CHANGE_RATE_PER_ACCOUNT", ratelimit.rates, ["5/5m"])
+PASSWORD_CHANGE_RATE_PER_CLIENT = env.get("PASSWORD_CHANGE_RATE_PER_CLIENT", limits.rates, ["10/m"])
+PASSWORD_CHANGE_RATE_PER_ACCOUNT = env.get("PASSWORD_CHANGE_RATE_PER_ACCOUNT", limits.rates, ["5/5m"])
 # How many proxies in front of the site append to X-Forwarded-For. 0: the header
 # is ignored and the client is REMOTE_ADDR (anyone can write the header).
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", 0, minimum=0)
-RATELIMIT_IP_META_KEY = "core.ratelimit.client_ip"
+RATELIMIT_IP_META_KEY = "users.limits.client_ip"
 
-# MAIL QUEUE (every message the site sends: core/mail/tasks.py, core/mail/worker.py)
+# MAIL QUEUE (every message the site sends: delivery/attempts.py, delivery/worker.py)
 # ------------------------------------------------------------------------------
 # Attempts at one message, and the first wait between them (doubling): 8 attempts
 # from 30 s cover an outage of about an hour. Before, RESET_SEND_ATTEMPTS and
@@ -217,29 +219,29 @@ RATELIMIT_IP_META_KEY = "core.ratelimit.client_ip"
 MAIL_SEND_ATTEMPTS = env.int("MAIL_SEND_ATTEMPTS", 8, minimum=1)
 MAIL_RETRY_DELAY = env.seconds("MAIL_RETRY_DELAY", 30.0)
 # A worker that has not written its heartbeat for this long is dead: the attempt
-# it held is queued again by the other workers (core/mail/worker.py). Before, RESET_WORKER_TIMEOUT.
+# it held is queued again by the other workers (delivery/worker.py). Before, RESET_WORKER_TIMEOUT.
 MAIL_WORKER_TIMEOUT = env.seconds("MAIL_WORKER_TIMEOUT", 60.0)
 
-# SIGN-UP (users/views.py, core/mail/signup.py; docs/signup-and-notices.md)
+# SIGN-UP (users/views.py, users/signup.py; docs/signup-and-notices.md)
 # ------------------------------------------------------------------------------
 # How long a confirmation link works, in seconds (3 days, as django-allauth's).
 SIGNUP_CONFIRM_TIMEOUT = env.int("SIGNUP_CONFIRM_TIMEOUT", 3 * 24 * 3600, minimum=1)
 # Budgets as the reset's: over the per-client one the page answers 429, over the
 # per-address one it answers as usual and queues nothing. Sign-up per client as
 # django-allauth's (20/m); per address as the reset's, so nobody can flood a mailbox.
-SIGNUP_RATE_PER_CLIENT = env.get("SIGNUP_RATE_PER_CLIENT", ratelimit.rates, ["20/m"])
-SIGNUP_RATE_PER_ADDRESS = env.get("SIGNUP_RATE_PER_ADDRESS", ratelimit.rates, ["5/m", "10/h"])
-SIGNUP_RESEND_RATE_PER_CLIENT = env.get("SIGNUP_RESEND_RATE_PER_CLIENT", ratelimit.rates, ["20/m"])
-SIGNUP_RESEND_RATE_PER_ADDRESS = env.get("SIGNUP_RESEND_RATE_PER_ADDRESS", ratelimit.rates, ["5/m", "10/h"])
+SIGNUP_RATE_PER_CLIENT = env.get("SIGNUP_RATE_PER_CLIENT", limits.rates, ["20/m"])
+SIGNUP_RATE_PER_ADDRESS = env.get("SIGNUP_RATE_PER_ADDRESS", limits.rates, ["5/m", "10/h"])
+SIGNUP_RESEND_RATE_PER_CLIENT = env.get("SIGNUP_RESEND_RATE_PER_CLIENT", limits.rates, ["20/m"])
+SIGNUP_RESEND_RATE_PER_ADDRESS = env.get("SIGNUP_RESEND_RATE_PER_ADDRESS", limits.rates, ["5/m", "10/h"])
 
-# CHANGE OF ADDRESS (users/views.py, core/mail/notices.py; docs/signup-and-notices.md)
+# CHANGE OF ADDRESS (users/views.py, users/notices.py; docs/signup-and-notices.md)
 # ------------------------------------------------------------------------------
 # How long the link sent to the new address works, in seconds (3 days, as the sign-up's).
 EMAIL_CHANGE_TIMEOUT = env.int("EMAIL_CHANGE_TIMEOUT", 3 * 24 * 3600, minimum=1)
 # Change requests per client and per account (over it 429, as allauth's 20/m), and
 # per new address (over it the usual page and nothing queued: no mailbox flooded).
-EMAIL_CHANGE_RATE_PER_CLIENT = env.get("EMAIL_CHANGE_RATE_PER_CLIENT", ratelimit.rates, ["20/m"])
-EMAIL_CHANGE_RATE_PER_ADDRESS = env.get("EMAIL_CHANGE_RATE_PER_ADDRESS", ratelimit.rates, ["5/m", "10/h"])
+EMAIL_CHANGE_RATE_PER_CLIENT = env.get("EMAIL_CHANGE_RATE_PER_CLIENT", limits.rates, ["20/m"])
+EMAIL_CHANGE_RATE_PER_ADDRESS = env.get("EMAIL_CHANGE_RATE_PER_ADDRESS", limits.rates, ["5/m", "10/h"])
 
 # SECURITY
 # ------------------------------------------------------------------------------
@@ -262,7 +264,7 @@ LOGGING = {
     "disable_existing_loggers": False,
     "filters": {
         "require_debug_false": {"()": "django.utils.log.RequireDebugFalse"},
-        # A failed delivery is one line from core.mail.tasks; its traceback only with db_worker -v2.
+        # A failed delivery is one line from delivery.attempts; its traceback only with db_worker -v2.
         "explained_task_failures": {"()": "core.logging.ExplainedTaskFailures"},
     },
     "formatters": {"masked": {"()": "core.security.SecretsFormatter"}},  # every secret, in a traceback too
@@ -280,7 +282,7 @@ LOGGING = {
     "loggers": {
         "django": {"handlers": ["mail_admins"], "level": "INFO"},
         # Task outcomes go to the console only. A failed attempt at a message
-        # is retried, and a lost one is reported by core.mail.tasks through the
+        # is retried, and a lost one is reported by delivery.attempts through the
         # "admins" mailer; mail_admins would try the default mailer, the failing one.
         "django.tasks": {
             "handlers": ["console"],

@@ -286,7 +286,7 @@ def _check(url: str, site: _Site) -> LinkCheck:
             "relative",
             _("An address without a scheme and host."),
             _("In a message it leads nowhere: there is no page to be relative to."),
-            _("build the link with SITE_URL (as core.mail.reset does), not with reverse() alone"),
+            _("build the link with SITE_URL (as users.reset does), not with reverse() alone"),
         )
     if scheme not in DEFAULT_PORTS:
         return _result(url, OTHER, "not_web", _("Not a web link; not checked."))
@@ -509,7 +509,7 @@ def _check_reset(url: str, kwargs: dict) -> LinkCheck:
             "reset_after_redirect",
             _("The address the reset page redirects to (…/set-password/)."),
             _("It works only in the browser session that opened the real link, which holds the token."),
-            _("mail the link with the token (reset_url of core.mail.reset.reset_context)"),
+            _("mail the link with the token (reset_url of users.reset.reset_context)"),
             RESET_URL_NAME,
         )
     user = _reset_user(uidb64)

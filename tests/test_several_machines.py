@@ -17,7 +17,7 @@ from testsupport.site import Site
 
 ENQUEUE = """
 import sys
-from core.mail.tasks import enqueue_password_reset
+from users.tasks import enqueue_password_reset
 for email in sys.stdin.read().split():
     enqueue_password_reset(email, "https://cinemahub.example")
 """

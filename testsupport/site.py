@@ -22,15 +22,15 @@ from testsupport.smtp_servers import HOST, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 TASKS_TABLE = "django_tasks_database_dbtaskresult"
-DELIVERIES_TABLE = "core_delivery"
-SEND_TASK = "core.mail.tasks.send_delivery"
-REQUEST_TASK = "core.mail.tasks.request_password_reset"
+DELIVERIES_TABLE = "delivery_delivery"
+SEND_TASK = "delivery.attempts.send_delivery"
+REQUEST_TASK = "users.tasks.request_password_reset"
 SIGNUP_PASSWORD = "bench-Sign-up-passphrase"
 
 CREATE_USERS = """
 import sys
 from django.contrib.auth.hashers import make_password
-from core.addresses import mailbox
+from users.addresses import mailbox
 from users.models import User
 password = make_password("bench-Passw0rd")
 emails = sys.stdin.read().split()
@@ -170,7 +170,7 @@ class Site:
             return db.execute(query, params).fetchone()[0]
 
     def deliveries(self, statuses: tuple[str, ...] = ()) -> list[tuple[str, int]]:
-        """``(status, attempts)`` of every delivery (core.models.Delivery), or of those in ``statuses``."""
+        """``(status, attempts)`` of every delivery (delivery.models.Delivery), or of those in ``statuses``."""
         query = f"SELECT status, attempts FROM {DELIVERIES_TABLE}"  # noqa: S608 - constant table name
         if statuses:
             query += f" WHERE status IN ({','.join('?' * len(statuses))})"

@@ -4,9 +4,9 @@ from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from core.mail.tasks import enqueue_signup_confirmation
 from users.forms import AdminAuthenticationForm, UserCreationForm
 from users.models import User
+from users.tasks import enqueue_signup_confirmation
 from users.views import site_url
 
 # The admin's login is throttled like the site's (users.forms.ThrottledLoginMixin).

@@ -6,11 +6,11 @@ from django.core.exceptions import ValidationError
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
-from core import ratelimit
-from core.addresses import same_mailbox
-from core.mail.reset import MessageOptions, generator_path
-from core.mail.tasks import enqueue_password_reset
+from users import limits
+from users.addresses import same_mailbox
+from users.messages import MessageOptions, generator_path
 from users.models import User, validate_visible
+from users.tasks import enqueue_password_reset
 
 
 class AddressField(forms.EmailField):
@@ -36,7 +36,7 @@ class SignupForm(auth_forms.UserCreationForm):
     """/users/signup/: username, address, password twice (AUTH_PASSWORD_VALIDATORS).
 
     The address is required but not checked against the accounts here: a taken
-    one must get the same answer as a free one (the worker decides, core.mail.tasks).
+    one must get the same answer as a free one (the worker decides, users.tasks).
     The form is never saved; the view queues the account.
     """
 
@@ -57,7 +57,7 @@ class EmailChangeForm(forms.Form):
     """/users/email/: the new address and the current password (checked here).
 
     Whether another account uses the new address is not checked: a taken one
-    gets the same answer as a free one (the worker decides, core.mail.tasks).
+    gets the same answer as a free one (the worker decides, users.tasks).
     """
 
     error_messages = {
@@ -95,7 +95,7 @@ class PasswordResetForm(auth_forms.PasswordResetForm):
     account uses it, so the page takes the same time either way. The worker
     chooses the users as Django's form does (active, usable password, email
     matched regardless of case) and builds the message with the functions
-    ``resetuser`` uses (``core.mail.reset``).
+    ``resetuser`` uses (``users.reset``).
     """
 
     email = AddressField(label=_("Email"))
@@ -130,7 +130,7 @@ THROTTLED = _("Too many login attempts. Please wait %(wait)s, then try again.")
 
 
 class ThrottledLoginMixin:
-    """Login attempts limited per client and per username (``core.ratelimit``), for every login form of the site.
+    """Login attempts limited per client and per username (``users.limits``), for every login form of the site.
 
     Each attempt is counted before the password is checked (a successful one
     too: the budgets are roomy for people and tight for guessing). Over a
@@ -141,9 +141,9 @@ class ThrottledLoginMixin:
     def clean(self):
         username = self.cleaned_data.get("username")
         if username is not None and self.cleaned_data.get("password"):
-            verdict = ratelimit.check_login(self.request, username)
+            verdict = limits.check_login(self.request, username)
             if verdict.limited:
-                wait = ratelimit.in_words(verdict.retry_after)
+                wait = limits.in_words(verdict.retry_after)
                 raise ValidationError(THROTTLED, code="throttled", params={"wait": wait})
         return super().clean()
 
@@ -165,9 +165,9 @@ class PasswordChangeForm(auth_forms.PasswordChangeForm):
         super().__init__(user, *args, **kwargs)
 
     def clean_old_password(self):
-        verdict = ratelimit.check_password_change(self.request)
+        verdict = limits.check_password_change(self.request)
         if verdict.limited:
-            wait = ratelimit.in_words(verdict.retry_after)
+            wait = limits.in_words(verdict.retry_after)
             raise ValidationError(self.error_messages["throttled"], code="throttled", params={"wait": wait})
         return super().clean_old_password()
 

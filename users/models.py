@@ -5,7 +5,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from core.addresses import invisible_characters, mailbox
+from users.addresses import invisible_characters, mailbox
 
 ADDRESS_TAKEN = _("A user with this email address already exists.")
 
@@ -30,14 +30,14 @@ class UserManager(DjangoUserManager):
     model's unique ``mailbox`` still decides when two requests race.
     """
 
-    def using_address(self, address: str):
-        """The accounts whose address reaches the mailbox ``address`` does (``core.addresses.mailbox``)."""
+    def with_address(self, address: str):
+        """The accounts whose address reaches the mailbox ``address`` does (``users.addresses.mailbox``)."""
         key = mailbox(address)
         return self.filter(mailbox=key) if key else self.none()
 
     def refuse_taken(self, email) -> None:
         """A ValidationError on ``email`` when an account already uses the mailbox it reaches."""
-        if email and self.using_address(email).exists():
+        if email and self.with_address(email).exists():
             raise ValidationError({"email": ADDRESS_TAKEN})
 
     def create_user(self, username, email=None, password=None, **extra_fields):
@@ -52,10 +52,10 @@ class UserManager(DjangoUserManager):
 class User(AbstractUser):
     """The site's user. An email address belongs to one account, whatever its spelling.
 
-    ``mailbox``: the key of the mailbox the address reaches (``core.addresses.mailbox``),
+    ``mailbox``: the key of the mailbox the address reaches (``users.addresses.mailbox``),
     kept by ``save`` and unique, so ``ANNA@Example.COM`` and ``anna@ｅｘａｍｐｌｅ.com`` are
     one account's; NULL without an address. Every lookup by address goes through
-    ``User.objects.using_address``. ``bulk_create`` and ``QuerySet.update`` skip ``save``:
+    ``User.objects.with_address``. ``bulk_create`` and ``QuerySet.update`` skip ``save``:
     code that writes addresses so must set ``mailbox=mailbox(email)`` itself (as bench/ does).
 
     ``email_confirmed``: the owner of the address has shown they read its mail
@@ -93,6 +93,6 @@ class User(AbstractUser):
         Forms that leave the address out of validation (sign-up: the worker decides) are not told.
         """
         super().validate_constraints(exclude)
-        others = type(self)._default_manager.using_address(self.email).exclude(pk=self.pk)
+        others = type(self)._default_manager.with_address(self.email).exclude(pk=self.pk)
         if self.email and "email" not in (exclude or ()) and others.exists():
             raise ValidationError({"email": ADDRESS_TAKEN})

@@ -15,18 +15,17 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.views.generic import FormView, TemplateView, View
 
-from core import ratelimit
-from core.mail import notices, signup
-from core.mail.tasks import (
+from users import limits, notices, signup
+from users.forms import EmailChangeForm, PasswordChangeForm, PasswordResetForm, ResendConfirmationForm, SignupForm
+from users.limits import client_ip, in_words
+from users.models import User
+from users.tasks import (
     enqueue_email_change,
     enqueue_notice,
     enqueue_password_changed,
     enqueue_signup,
     enqueue_signup_confirmation,
 )
-from core.ratelimit import client_ip, in_words
-from users.forms import EmailChangeForm, PasswordChangeForm, PasswordResetForm, ResendConfirmationForm, SignupForm
-from users.models import User
 
 logger = logging.getLogger(__name__)
 
@@ -36,7 +35,7 @@ def home(request):
 
 
 class PasswordResetView(auth_views.PasswordResetView):
-    """Django's reset request, rate limited (core.ratelimit) and sending in the background.
+    """Django's reset request, rate limited (users.limits) and sending in the background.
 
     Too many requests from one client: 429 with Retry-After. Too many for one
     address: the usual "check your email" page and no message, so the limit
@@ -49,7 +48,7 @@ class PasswordResetView(auth_views.PasswordResetView):
     limited_template_name = "registration/password_reset_limited.html"
 
     def post(self, request, *args, **kwargs):
-        verdict = ratelimit.check_client(request)
+        verdict = limits.check_client(request)
         if verdict.limited:
             context = {"retry_after": verdict.retry_after, "wait": in_words(verdict.retry_after)}
             response = render(request, self.limited_template_name, context, status=429)
@@ -58,7 +57,7 @@ class PasswordResetView(auth_views.PasswordResetView):
         return super().post(request, *args, **kwargs)
 
     def form_valid(self, form):
-        if ratelimit.check_address(self.request, form.cleaned_data["email"]).limited:
+        if limits.check_address(self.request, form.cleaned_data["email"]).limited:
             if settings.DEBUG:  # for the developer at the terminal; the page says nothing
                 logger.warning(
                     "Password reset for %s dropped: over RESET_RATE_PER_ADDRESS (%s); nothing queued",
@@ -123,7 +122,7 @@ def too_many(request, verdict):
 
 
 class QueuedRequestView(FormView):
-    """A form whose accepted request queues mail, under two budgets of ``core.ratelimit``.
+    """A form whose accepted request queues mail, under two budgets of ``users.limits``.
 
     Per client (``client_budget``): over it, 429 with Retry-After. Per address, once
     the form is valid (``address_budget``): over it, the same answer as always and
@@ -132,8 +131,8 @@ class QueuedRequestView(FormView):
     what queues it.
     """
 
-    client_budget = staticmethod(ratelimit.check_client)
-    address_budget = staticmethod(ratelimit.check_address)
+    client_budget = staticmethod(limits.check_client)
+    address_budget = staticmethod(limits.check_address)
     address_setting = ""  # the budget's setting, for the developer's log line
     what = ""  # "Sign-up", for the same line
 
@@ -167,8 +166,8 @@ class SignupView(QueuedRequestView):
     template_name = "account/signup.html"
     form_class = SignupForm
     success_url = reverse_lazy("signup_done")
-    client_budget = staticmethod(ratelimit.check_signup_client)
-    address_budget = staticmethod(ratelimit.check_signup_address)
+    client_budget = staticmethod(limits.check_signup_client)
+    address_budget = staticmethod(limits.check_signup_address)
     address_setting, what = "SIGNUP_RATE_PER_ADDRESS", "Sign-up"
 
     def queued(self, form):
@@ -190,8 +189,8 @@ class ResendConfirmationView(QueuedRequestView):
     template_name = "account/resend_form.html"
     form_class = ResendConfirmationForm
     success_url = reverse_lazy("signup_resend_done")
-    client_budget = staticmethod(ratelimit.check_resend_client)
-    address_budget = staticmethod(ratelimit.check_resend_address)
+    client_budget = staticmethod(limits.check_resend_client)
+    address_budget = staticmethod(limits.check_resend_address)
     address_setting, what = "SIGNUP_RESEND_RATE_PER_ADDRESS", "Resend"
 
     def queued(self, form):
@@ -230,8 +229,8 @@ class EmailChangeView(LoginRequiredMixin, QueuedRequestView):
     template_name = "account/email_change.html"
     form_class = EmailChangeForm
     success_url = reverse_lazy("email_change_done")
-    client_budget = staticmethod(ratelimit.check_email_change_client)
-    address_budget = staticmethod(ratelimit.check_email_change_address)
+    client_budget = staticmethod(limits.check_email_change_client)
+    address_budget = staticmethod(limits.check_email_change_address)
     address_setting, what = "EMAIL_CHANGE_RATE_PER_ADDRESS", "Change of address"
 
     def get_form_kwargs(self):

@@ -9,7 +9,7 @@ import pytest
 from django.core.mail import EmailMultiAlternatives
 
 from tests.browser.conftest import needs_chromium, no_sideways_scrolling, screenshot
-from tests.mail.queue import drain
+from tests.delivery.queue import drain
 from tests.outbox_samples import cyrillic_reset, plain, send
 from users.models import User
 

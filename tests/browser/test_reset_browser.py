@@ -6,7 +6,7 @@ import pytest
 
 from tests.browser.conftest import needs_chromium
 from tests.conftest import saved_messages
-from tests.mail.queue import drain
+from tests.delivery.queue import drain
 from users.models import User
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True), needs_chromium]

@@ -18,7 +18,7 @@ RU = {"LANGUAGE_CODE": "ru"}
 SETUP = """
 from datetime import timedelta
 from django.utils import timezone
-from core.models import Delivery, WorkerBeat
+from delivery.models import Delivery, WorkerBeat
 from users.models import User
 now = timezone.now()
 anna = User.objects.filter(username="anna").first()
@@ -26,8 +26,8 @@ anna = anna or User.objects.create_user("anna", "anna@example.com", "old-passwor
 def delivery(status, minutes_ago, **fields):
     moment = now - timedelta(minutes=minutes_ago)
     return Delivery.objects.create(
-        request_id=f"r-{status}-{minutes_ago}", user=anna, email=anna.email,
-        site_url="https://cinemahub.example", status=status,
+        request_id=f"r-{status}-{minutes_ago}", key=f"user:{anna.pk}", kind="reset", email=anna.email,
+        payload={"user": anna.pk, "site_url": "https://cinemahub.example", "options": {}}, status=status,
         created_at=moment, updated_at=moment, next_attempt_at=moment, **fields,
     ).pk
 """
@@ -159,7 +159,7 @@ def reset_for_anna(env) -> None:
     """A reset request, as the page queues it."""
     shell(
         env,
-        "from core.mail.tasks import enqueue_password_reset; enqueue_password_reset(anna.email, 'https://x.example')",
+        "from users.tasks import enqueue_password_reset; enqueue_password_reset(anna.email, 'https://x.example')",
     )
 
 
@@ -214,7 +214,7 @@ def test_a_failure_before_a_message_sent_is_no_outage(site):
     with smtp_server() as server:
         shell(
             env,
-            "from core.mail.tasks import enqueue_password_reset; "
+            "from users.tasks import enqueue_password_reset; "
             "boris = User.objects.create_user('boris', 'boris@example.com', 'old-password-1'); "
             "enqueue_password_reset(boris.email, 'https://x.example')",
         )
@@ -227,7 +227,7 @@ def test_a_failure_before_a_message_sent_is_no_outage(site):
 
 
 REQUESTS_OF_EVERY_KIND = """
-from core.mail.tasks import enqueue_email_change, enqueue_password_changed, enqueue_signup, enqueue_signup_confirmation
+from users.tasks import enqueue_email_change, enqueue_password_changed, enqueue_signup, enqueue_signup_confirmation
 from django.contrib.auth.hashers import make_password
 site = dict(site_url="https://x.example", language="en")
 enqueue_signup(username="boris", email="boris@example.com", password=make_password("pw-1-long-enough"), **site)

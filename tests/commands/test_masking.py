@@ -81,7 +81,7 @@ def test_a_reply_quoting_the_password_is_stored_masked_for_mailqueue_and_the_mai
         assert manage("migrate", "--noinput", "-v0", env=env).returncode == 0
         setup = (
             "from users.models import User\n"
-            "from core.mail.tasks import enqueue_password_reset\n"
+            "from users.tasks import enqueue_password_reset\n"
             "User.objects.create_user('anna', 'anna@example.com', 'old-password-1')\n"
             "enqueue_password_reset('anna@example.com', 'https://cinemahub.example')\n"
         )

@@ -9,7 +9,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from tests.conftest import manage, saved_messages
-from tests.mail.queue import drain
+from tests.delivery.queue import drain
 from testsupport.smtp_servers import LOGIN, PASSWORD, env_for
 from users.models import User
 

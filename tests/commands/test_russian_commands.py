@@ -88,7 +88,7 @@ def site(tmp_path):
     env = {"DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}", **RU}
     assert manage("migrate", "--noinput", "-v0", env=env).returncode == 0
     setup = (
-        "from users.models import User; from core.mail.tasks import enqueue_password_reset; "
+        "from users.models import User; from users.tasks import enqueue_password_reset; "
         "User.objects.create_user('anna', 'anna@example.com', 'old-password-1'); "
         "enqueue_password_reset('anna@example.com', 'https://cinemahub.example')"
     )

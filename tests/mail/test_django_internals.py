@@ -10,7 +10,7 @@ from django_tasks_db.models import DBTaskResult
 
 from core.mail.config import FILE_BACKEND
 from core.mail.django_internals import file_backend_log, requeue_running_task, take_half_open_connection
-from core.mail.tasks import send_delivery
+from delivery.attempts import send_delivery
 from testsupport.smtp_servers import LOGIN, PASSWORD, mailers_for
 
 UPDATE = "update core/mail/django_internals.py from Django's django/core/mail/backends/"

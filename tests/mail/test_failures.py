@@ -23,10 +23,10 @@ from django.core.mail.backends.smtp import EmailBackend as SmtpBackend
 from core.mail.config import OUTBOX_BACKEND
 from core.mail.explain import RULES, Failure, Rule, explain, rule_for
 from core.mail.mailers import get_backend
-from core.mail.tasks import enqueue_password_reset, judge, last_error
-from core.models import Delivery
 from core.security import mask_text
-from tests.mail.queue import drain
+from delivery.attempts import judge, last_error
+from delivery.models import Delivery
+from tests.delivery.queue import drain
 from tests.mail.sending import failure
 from testsupport.smtp_servers import (
     LOGIN,
@@ -38,6 +38,7 @@ from testsupport.smtp_servers import (
     smtp_server,
 )
 from users.models import User
+from users.tasks import enqueue_password_reset
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "sendtestmail.md"
 

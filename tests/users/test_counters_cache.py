@@ -13,8 +13,8 @@ from django.test import RequestFactory
 from django.utils.module_loading import import_string
 
 from core.counters import ALIAS, counters_cache
-from core.ratelimit import check_address
 from tests.conftest import ROOT
+from users.limits import check_address
 
 ROUNDS = 150
 FLOOD = 5000

@@ -3,8 +3,8 @@
 import pytest
 from django.test import RequestFactory
 
-from core.ratelimit import client_ip
 from tests.users.test_reset_limits import reset  # noqa: F401
+from users.limits import client_ip
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("fresh_counters")]
 

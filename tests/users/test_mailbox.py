@@ -1,4 +1,4 @@
-"""One rule decides which mailbox an address is (core.addresses.mailbox): for accounts, limits and lookups alike.
+"""One rule decides which mailbox an address is (users.addresses.mailbox): for accounts, limits and lookups alike.
 
 The rule is the one sending uses (Django converts the domain with IDNA, whose
 mapping turns ``ｅｘａｍｐｌｅ.com`` into ``example.com``), so a look-alike spelling
@@ -13,15 +13,15 @@ from django.core.management import call_command
 from django.db import IntegrityError
 from django_tasks_db.models import DBTaskResult
 
-from core.mail.reset import find_user
-from core.models import Delivery
+from delivery.models import Delivery
 from tests.conftest import saved_messages
-from tests.mail.queue import drain
+from tests.delivery.queue import drain
 from tests.users.test_notices import PASSWORD, ask_change, change_link, logged_in, press
 from tests.users.test_reset_flow import csrf_post
 from tests.users.test_signup import sign_up
 from users.forms import UserCreationForm
 from users.models import User
+from users.reset import find_user
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("fresh_counters", "still_clock")]
 
@@ -42,7 +42,7 @@ def test_a_look_alike_sign_up_makes_no_second_account_and_tells_the_owner(live_s
     assert list(User.objects.values_list("username", flat=True)) == ["bob"]
     [message] = saved_messages(outbox_dir)
     assert message["To"] == "bob@example.com"
-    assert [delivery.options["kind"] for delivery in Delivery.objects.all()] == ["signup_exists"]  # no confirmation
+    assert [delivery.kind for delivery in Delivery.objects.all()] == ["signup_exists"]  # no confirmation
 
 
 @pytest.mark.parametrize(
@@ -81,7 +81,7 @@ def test_a_change_to_a_look_alike_of_anothers_address_warns_its_owner(live_serve
     User.objects.create_user("anna", "anna@example.com", PASSWORD)
     ask_change(live_server, logged_in(live_server, "anna"), FULL_WIDTH)
     drain()
-    kinds = sorted((delivery.email, delivery.options["kind"]) for delivery in Delivery.objects.all())
+    kinds = sorted((delivery.email, delivery.kind) for delivery in Delivery.objects.all())
     assert kinds == [("anna@example.com", "email_change_requested"), ("bob@example.com", "email_taken")]
 
 
@@ -116,7 +116,7 @@ def test_plus_tags_share_the_mailboxs_budget(settings, live_server, bob, path, s
 def test_plus_tagged_addresses_are_still_distinct_accounts():
     User.objects.create_user("carol", "carol@example.com")
     User.objects.create_user("carol1", "carol+1@example.com")
-    assert [user.username for user in User.objects.using_address("CAROL+1@Example.com")] == ["carol1"]
+    assert [user.username for user in User.objects.with_address("CAROL+1@Example.com")] == ["carol1"]
 
 
 def test_the_model_refuses_a_second_account_for_a_mailbox_however_spelt(bob):
@@ -181,4 +181,4 @@ def test_the_upgrade_gives_every_account_its_mailbox_and_keeps_old_look_alikes_w
     executor.migrate(executor.loader.graph.leaf_nodes())
     mailboxes = dict(User.objects.values_list("username", "mailbox"))
     assert mailboxes == {"bob": "bob@example.com", "mallory": None, "nomail": None}
-    assert [user.username for user in User.objects.using_address("BOB@example.com")] == ["bob"]
+    assert [user.username for user in User.objects.with_address("BOB@example.com")] == ["bob"]

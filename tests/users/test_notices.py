@@ -12,12 +12,12 @@ from django.tasks import TaskResultStatus
 from django.utils import formats, timezone
 from django_tasks_db.models import DBTaskResult
 
-from core.mail import notices
-from core.mail.tasks import attempt_delivery
-from core.models import Delivery
+from delivery.attempts import attempt_delivery
+from delivery.models import Delivery
 from tests.conftest import read_eml, saved_messages
-from tests.mail.queue import drain
+from tests.delivery.queue import drain
 from tests.users.test_reset_flow import LINK, csrf_post, without_token
+from users import notices
 from users.models import User
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("fresh_counters")]
@@ -73,7 +73,7 @@ def press(session, link):
 
 def shown_time(delivery: Delivery) -> str:
     """The request's time as the message shows it: in TIME_ZONE, the language's format."""
-    when = timezone.localtime(datetime.fromisoformat(delivery.options["extra_email_context"]["when"]))
+    when = timezone.localtime(datetime.fromisoformat(delivery.payload["options"]["extra_email_context"]["when"]))
     return f"{formats.date_format(when, 'DATETIME_FORMAT')} ({when.tzname()})"
 
 
@@ -102,12 +102,12 @@ def test_changing_the_password_tells_the_address_when_and_from_where(live_server
     drain()
     [message] = saved_messages(outbox_dir)
     [delivery] = Delivery.objects.all()
-    assert (message["To"], delivery.email, delivery.options["kind"]) == (
+    assert (message["To"], delivery.email, delivery.kind) == (
         "anna@example.com",
         "anna@example.com",
         "password_changed",
     )
-    assert delivery.options["extra_email_context"]["ip"] == "127.0.0.1"
+    assert delivery.payload["options"]["extra_email_context"]["ip"] == "127.0.0.1"
     assert_password_notice(live_server, message, delivery)
 
 
@@ -130,7 +130,7 @@ def test_a_completed_reset_tells_the_address(live_server, outbox_dir, anna):
 
     drain()
     _reset, notice = saved_messages(outbox_dir)
-    delivery = Delivery.objects.get(options__kind="password_changed")
+    delivery = Delivery.objects.get(kind="password_changed")
     assert notice["To"] == "anna@example.com"
     assert_password_notice(live_server, notice, delivery)
 
@@ -151,7 +151,7 @@ def test_change_of_address_from_request_to_logging_in_and_resetting_with_the_new
     drain()
     by_recipient = {message["To"]: message for message in saved_messages(outbox_dir)}
     assert set(by_recipient) == {"Anna.New@example.com", "anna@example.com"}  # the domain normalised
-    assert {(delivery.email, delivery.options["kind"]) for delivery in Delivery.objects.all()} == {
+    assert {(delivery.email, delivery.kind) for delivery in Delivery.objects.all()} == {
         ("Anna.New@example.com", "email_change_confirm"),
         ("anna@example.com", "email_change_requested"),
     }
@@ -163,7 +163,7 @@ def test_change_of_address_from_request_to_logging_in_and_resetting_with_the_new
 
     told = by_recipient["anna@example.com"]
     assert told["Subject"] == f"A change of your email address was requested on {host(live_server)}"
-    requested = Delivery.objects.get(options__kind="email_change_requested")
+    requested = Delivery.objects.get(kind="email_change_requested")
     for body in (text_of(told), html_of(told)):
         assert f"On {shown_time(requested)} someone asked, from the address 127.0.0.1," in body
         assert "to A***@e***.com." in body  # masked: the old mailbox may no longer be the owner's
@@ -198,7 +198,7 @@ def test_change_of_address_from_request_to_logging_in_and_resetting_with_the_new
 def test_a_retry_sends_the_same_message_to_the_new_address(live_server, outbox_dir, anna):
     ask_change(live_server, logged_in(live_server), "new@example.com")
     drain()
-    delivery = Delivery.objects.get(options__kind="email_change_confirm")
+    delivery = Delivery.objects.get(kind="email_change_confirm")
     Delivery.objects.filter(pk=delivery.pk).update(status=Delivery.Status.QUEUED)  # as if its worker had died
     assert attempt_delivery(delivery.pk).status == Delivery.Status.SENT
     first, retried = (message for message in saved_messages(outbox_dir) if message["To"] == "new@example.com")
@@ -210,7 +210,7 @@ def test_a_request_run_again_after_its_worker_died_sends_each_message_once(live_
     """The worker died after sending the link to the new address, before the notice to the old one was made."""
     ask_change(live_server, logged_in(live_server), "new@example.com")
     drain()
-    notice = Delivery.objects.get(request_id__endswith=":old")
+    notice = Delivery.objects.get(key__endswith=":old")
     for path in outbox_dir.glob("*.eml"):  # as if that notice had never been made, nor sent
         if read_eml(path)["To"] == "anna@example.com":
             path.unlink()
@@ -366,7 +366,7 @@ def test_every_message_is_in_the_language_of_the_page_that_asked(settings, live_
     confirming.headers["Accept-Language"] = "ru"
     press(confirming, link)
     drain()
-    kinds = {delivery.options["kind"]: delivery.options["language"] for delivery in Delivery.objects.all()}
+    kinds = {delivery.kind: delivery.payload["options"]["language"] for delivery in Delivery.objects.all()}
     assert kinds == {
         "password_changed": "ru",
         "email_change_confirm": "ru",

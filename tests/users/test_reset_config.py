@@ -4,8 +4,8 @@ import pytest
 
 from core.env import Env
 from core.mail.config import ConfigError
-from core.ratelimit import rates
 from tests.conftest import manage
+from users.limits import rates
 
 SECRET = "s3cr3t-marker-Zq9"
 

@@ -6,7 +6,7 @@ import pytest
 import requests
 
 from tests.conftest import saved_messages
-from tests.mail.queue import drain
+from tests.delivery.queue import drain
 from users.models import User
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -5,13 +5,13 @@ import requests
 from django.test import RequestFactory
 from django_tasks_db.models import DBTaskResult
 
-from core.addresses import mailbox
-from core.mail.tasks import request_password_reset
-from core.ratelimit import client_ip
 from tests.conftest import saved_messages
-from tests.mail.queue import drain
+from tests.delivery.queue import drain
 from tests.users.test_reset_flow import LINK, csrf_post
+from users.addresses import mailbox
+from users.limits import client_ip
 from users.models import User
+from users.tasks import request_password_reset
 from users.views import in_words
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("fresh_counters", "still_clock")]

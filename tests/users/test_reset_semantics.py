@@ -9,7 +9,7 @@ from django.contrib.auth.tokens import default_token_generator
 from django.test import Client
 
 from tests.conftest import saved_messages
-from tests.mail.queue import drain
+from tests.delivery.queue import drain
 from tests.reset_view_urls import OtherTokens
 from users.models import User
 

@@ -10,11 +10,12 @@ from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
 
-from core.mail.reset import MessageOptions, build_reset_message, reset_context
 from tests.conftest import manage, saved_messages
-from tests.mail.queue import drain
+from tests.delivery.queue import drain
 from tests.users.test_reset_flow import LINK, csrf_post
+from users.messages import MessageOptions, build_message
 from users.models import User
+from users.reset import reset_context
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -129,7 +130,7 @@ def test_the_message_is_in_the_language_of_the_page_that_asked(
 def test_every_line_of_the_russian_message_is_russian(anna):
     """No sentence of the English message is left in the Russian one (the link and the name aside)."""
     context = reset_context(anna, site_url="http://127.0.0.1:8000")
-    russian, english = (build_reset_message(context, MessageOptions(language=code)) for code in ("ru", "en"))
+    russian, english = (build_message(context, MessageOptions(language=code)) for code in ("ru", "en"))
     ru_lines = {line.strip() for line in russian.body.splitlines() if line.strip()}
     left = [line.strip() for line in english.body.splitlines() if line.strip() in ru_lines and "://" not in line]
     assert left == []

@@ -8,10 +8,10 @@ import requests
 import time_machine
 from django_tasks_db.models import DBTaskResult
 
-from core.mail import signup
 from tests.conftest import saved_messages
-from tests.mail.queue import drain
+from tests.delivery.queue import drain
 from tests.users.test_reset_flow import LINK, csrf_post, without_token
+from users import signup
 from users.models import User
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("fresh_counters")]

@@ -3,11 +3,11 @@
 import users.models
 from django.db import migrations, models
 
-from core.addresses import mailbox
+from users.addresses import mailbox
 
 
 def fill_mailboxes(apps, schema_editor):
-    """Each account's mailbox key (``core.addresses.mailbox``), oldest account first.
+    """Each account's mailbox key (``users.addresses.mailbox``), oldest account first.
 
     Accounts made before this rule whose address reaches a mailbox an older
     account already has (``bob@ｅｘａｍｐｌｅ.com`` beside ``bob@example.com``) keep

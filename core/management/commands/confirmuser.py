@@ -6,8 +6,8 @@ link and sends nothing); only the message differs.
 
 from django.utils.translation import gettext as _
 
-from core.mail.signup import confirm_user
 from core.management.commands.resetuser import Command as ResetUserCommand
+from users.signup import confirm_user
 
 
 class Command(ResetUserCommand):

@@ -1,7 +1,7 @@
 """``manage.py db_worker``: django-tasks-db's worker, same options, with a heartbeat.
 
 The heartbeat lets the workers pick up a task whose worker was killed
-(core.mail.worker); ``core`` comes before ``django_tasks_db`` in INSTALLED_APPS,
+(delivery.worker); ``core`` comes before ``django_tasks_db`` in INSTALLED_APPS,
 so this command replaces the package's under the same name.
 """
 
@@ -10,7 +10,7 @@ import os
 from django.utils.autoreload import DJANGO_AUTORELOAD_ENV
 from django_tasks_db.management.commands import db_worker
 
-from core.mail.worker import heartbeat, keep_connections
+from delivery.worker import heartbeat, keep_connections
 
 
 class Command(db_worker.Command):

@@ -1,6 +1,6 @@
 """``manage.py mailqueue [retry]``: whether mail is flowing; queue failed deliveries again.
 
-The counting and the retry are ``core.mail.queue``; this module parses the
+The counting and the retry are ``delivery.status``; this module parses the
 arguments and renders the results as text or one JSON document.
 """
 
@@ -11,9 +11,9 @@ from django.utils.text import Truncator
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
-from core.mail import queue
 from core.mail.errors import ExitCode, MailProblem
 from core.management.base import ProjectCommand, command_error, labelled, number
+from delivery import status as queue
 
 # --max-wait, --max-silence: from 0 (any wait is too long) to a year.
 seconds = number(
@@ -36,6 +36,7 @@ def delivery_id(text: str) -> int:
 
 
 def ago(value: float | None) -> str:
+    """How long ago, from seconds: "45 s ago" (Django's ``timesince`` says "0 minutes" under a minute)."""
     if value is None:
         return _("never")
     if value < 90:

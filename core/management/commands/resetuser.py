@@ -7,8 +7,8 @@ from django.utils.translation import pgettext
 
 from core.mail.errors import MailProblem
 from core.mail.mailers import describe_mailer
-from core.mail.reset import reset_user, site_url_for_links
 from core.management.base import Error, ProjectCommand, command_error, labelled, mailer_text
+from users.reset import reset_user, site_url_for_links
 
 
 class Command(ProjectCommand):

@@ -4,7 +4,7 @@ Two budgets, each a list of rates such as ``5/m,10/h`` (settings
 ``RESET_RATE_PER_CLIENT`` and ``RESET_RATE_PER_ADDRESS``):
 
 * per client address: over it the page answers 429 with ``Retry-After``;
-* per target mailbox (``core.addresses.budget_key``: the mailbox the address
+* per target mailbox (``users.addresses.budget_key``: the mailbox the address
   reaches, without a ``+tag``), so that ``A@x.ru``, ``a@Ｘ.RU`` and ``a+1@x.ru``
   share one budget: over it the page answers as usual and no message is sent, so
   the limit reveals nothing about the address.
@@ -39,7 +39,7 @@ from django.conf import settings
 from django.utils.translation import ngettext
 from django_ratelimit.core import get_usage
 
-from core.addresses import budget_key, mailbox
+from users.addresses import budget_key, mailbox
 
 RATE = re.compile(r"^([1-9][0-9]*)/([1-9][0-9]*)?([smhd])$")
 CLIENT_GROUP = "password_reset:client"
@@ -136,7 +136,7 @@ def check_client(request, group: str = CLIENT_GROUP, rates: list[str] | None = N
 
 
 def check_address(request, address: str, group: str = ADDRESS_GROUP, rates: list[str] | None = None) -> Verdict:
-    """Count one request for the mailbox ``address`` reaches, ``+tag`` dropped (``core.addresses.budget_key``),
+    """Count one request for the mailbox ``address`` reaches, ``+tag`` dropped (``users.addresses.budget_key``),
     against a budget (the reset request's unless told)."""
     key = budget_key(address)
     return _count(request, group, settings.RESET_RATE_PER_ADDRESS if rates is None else rates, lambda g, r: key)
@@ -213,7 +213,11 @@ def check_login(request, username: str) -> Verdict:
 
 
 def in_words(seconds: int) -> str:
-    """A wait in the active language: "45 seconds", "3 minutes", "2 hours"."""
+    """A wait in the active language: "45 seconds", "3 minutes", "2 hours".
+
+    Not Django's ``timeuntil``: it says "0 minutes" for a wait under a minute, which
+    is what a rate limit's wait usually is.
+    """
     if seconds < 90:
         return ngettext("%(count)d second", "%(count)d seconds", seconds) % {"count": seconds}
     minutes = round(seconds / 60)

@@ -1,25 +1,25 @@
-"""The mail queue's own records: one row per delivery (of any kind of message), one per worker.
+"""The delivery queue's records: one row per delivery (of any kind of message), one per worker.
 
 django-tasks-db keeps one row per task run; a delivery can take several runs
 (retries, a worker that died). ``Delivery`` is what a person asks about ("was
 the message sent?"): one row per message, its attempts and last error.
 ``WorkerBeat`` is when each ``db_worker`` process was last alive, so that an
-attempt whose worker died can be picked up again (core.mail.worker) and
+attempt whose worker died can be picked up again (delivery.worker) and
 ``mailqueue`` can say whether anything is working the queue.
 """
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
 
 class Delivery(models.Model):
-    """One message to one account, however many attempts it takes.
+    """One message to one recipient, however many attempts it takes.
 
-    Any kind the site sends: a password reset, a sign-up confirmation, a security notice,
-    a change of address (``options["kind"]``; the names in ``core.mail.tasks.MESSAGE_NAMES``).
+    Of any kind the site registers (``delivery.kinds``): a password reset, a sign-up
+    confirmation, a security notice, a change of address... ``payload`` is what the
+    kind needs to make the message again at each attempt, in plain JSON.
     """
 
     class Status(models.TextChoices):
@@ -28,18 +28,16 @@ class Delivery(models.Model):
         SENT = "sent"
         FAILED = "failed"  # given up; ADMINS were told
 
-    # The task run that asked for it: a request run again after its worker died
-    # finds its deliveries instead of making new ones.
+    # The task run that asked for it, and which of that run's messages this is (a request
+    # run again after its worker died finds its deliveries instead of making new ones).
     request_id = models.CharField(max_length=64)
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
-    email = models.CharField(max_length=254)  # the address at queue time (what mailqueue shows)
-    site_url = models.CharField(max_length=200)
-    # How the message is made (core.mail.reset.MessageOptions): the view's templates, sender,
-    # extra context and token generator, and the language of the page that asked.
-    options = models.JSONField(default=dict, blank=True)
+    key = models.CharField(max_length=64)
+    kind = models.CharField(max_length=32)  # a name registered in delivery.kinds
+    email = models.CharField(max_length=254)  # where it goes (what mailqueue shows)
+    payload = models.JSONField(default=dict, blank=True)
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.QUEUED)
     attempts = models.PositiveIntegerField(default=0)
-    last_error = models.TextField(blank=True)  # the SMTP reply or exception; never a password
+    last_error = models.TextField(blank=True)  # the failure table's sentence, the server's reply in it; no secret
     worker_id = models.CharField(max_length=64, blank=True)  # the worker of the latest attempt
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
@@ -48,11 +46,11 @@ class Delivery(models.Model):
 
     class Meta:
         verbose_name_plural = "deliveries"
-        constraints = [models.UniqueConstraint(fields=["request_id", "user"], name="delivery_once_per_request")]
+        constraints = [models.UniqueConstraint(fields=["request_id", "key"], name="delivery_once_per_request_key")]
         indexes = [
             # mailqueue: the oldest waiting (queued by next_attempt_at), failures since (failed by updated_at).
-            models.Index(fields=["status", "next_attempt_at"], name="delivery_status_next_idx"),
-            models.Index(fields=["status", "updated_at"], name="delivery_status_updated_idx"),
+            models.Index(fields=["status", "next_attempt_at"], name="delivery_status_next_ix"),
+            models.Index(fields=["status", "updated_at"], name="delivery_status_updated_ix"),
         ]
 
     def __str__(self) -> str:

@@ -7,7 +7,7 @@ every ``MAIL_WORKER_TIMEOUT / 4`` seconds from a thread of its own, so it
 beats during a long SMTP conversation too, and the same thread runs
 ``recover_stranded``: a task RUNNING under a worker silent for longer than
 ``MAIL_WORKER_TIMEOUT`` is made READY again and another worker runs it. The
-mail tasks are safe to run again (core.mail.tasks: a delivery is claimed
+mail tasks are safe to run again (delivery.attempts: a delivery is claimed
 before each attempt and a sent one is never sent again).
 
 The workers watch each other because they are what is always running where the
@@ -34,7 +34,7 @@ from django.utils.translation import gettext as _
 from django_tasks_db.models import DBTaskResult
 
 from core.mail.django_internals import requeue_running_task
-from core.models import WorkerBeat
+from delivery.models import WorkerBeat
 
 logger = logging.getLogger(__name__)
 

@@ -7,7 +7,7 @@ from testsupport.smtp_servers import LOGINS, closed_port, smtp_server
 
 SETUP = """
 from users.models import User
-from core.mail.tasks import enqueue_password_reset
+from users.tasks import enqueue_password_reset
 User.objects.create_user("anna", "anna@example.com", "old-password-1")
 enqueue_password_reset("anna@example.com", "https://cinemahub.example")
 """
@@ -51,7 +51,7 @@ def test_a_server_that_is_down_is_named_with_the_next_attempt(site):
 def test_with_language_code_ru_the_worker_says_in_russian_that_no_account_has_the_address(tmp_path):
     env = {"DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}", "LANGUAGE_CODE": "ru", "DEBUG": "true"}
     assert manage("migrate", "--noinput", "-v0", env=env).returncode == 0
-    enqueue = "from core.mail.tasks import enqueue_password_reset; enqueue_password_reset('nobody@example.com', 'https://x.example')"
+    enqueue = "from users.tasks import enqueue_password_reset; enqueue_password_reset('nobody@example.com', 'https://x.example')"
     assert manage("shell", "-c", enqueue, env=env).returncode == 0
     result = manage(*WORKER, env=env)
     assert result.returncode == 0

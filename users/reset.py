@@ -1,6 +1,6 @@
 """Building and sending the password-reset message, in a request or outside one.
 
-The web form's task (``core.mail.tasks``) and ``manage.py resetuser`` both
+The web form's task (``users.tasks``) and ``manage.py resetuser`` both
 call these functions, so the message (templates, token, link) cannot drift
 between them. The context is the one Django's ``PasswordResetForm`` gives its
 templates, so Django's own templates and the project's both work.
@@ -9,20 +9,16 @@ templates, so Django's own templates and the project's both work.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.contrib.auth.tokens import default_token_generator
-from django.core.mail import EmailMultiAlternatives
-from django.template import loader
 from django.urls import reverse
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
-from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
@@ -30,60 +26,7 @@ from core.mail.config import ConfigError, parse_site_url
 from core.mail.errors import ExitCode, MailProblem
 from core.mail.explain import explain
 from core.mail.mailers import describe, files_written, get_backend
-
-
-@dataclass(frozen=True)
-class MessageOptions:
-    """How the reset message is made: what Django's ``PasswordResetView`` passes its form, same names, same meaning.
-
-    ``email_template_name`` is the text body and ``html_email_template_name`` the
-    HTML alternative, as in Django (whose default text template is
-    ``registration/password_reset_email.html``); ``token_generator`` is the dotted
-    path of a token generator class, "" for Django's default. ``language`` is the
-    language of the page that asked ("" is ``LANGUAGE_CODE``). ``kind`` says which
-    account message it is: ``reset`` here, the sign-up messages in ``core.mail.signup``,
-    the security notices in ``core.mail.notices``. ``to`` is the address it goes to, ""
-    for the account's own (the confirmation of a change of address goes to the new one).
-    It travels with a queued message as a dict (``as_dict``), so every field is JSON.
-    """
-
-    subject_template_name: str = "registration/password_reset_subject.txt"
-    email_template_name: str = "registration/password_reset_email.html"
-    html_email_template_name: str | None = "registration/password_reset_html_email.html"
-    from_email: str | None = None
-    extra_email_context: dict | None = None
-    token_generator: str = ""
-    language: str = ""
-    kind: str = "reset"
-    to: str = ""
-
-    def as_dict(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict) -> MessageOptions:
-        known = {name: value for name, value in data.items() if name in cls.__dataclass_fields__}
-        return cls(**known)
-
-    def generator(self):
-        return import_string(self.token_generator)() if self.token_generator else default_token_generator
-
-
-def generator_path(token_generator) -> str:
-    """The ``token_generator`` field for a generator instance: "" for Django's default."""
-    if token_generator is default_token_generator:
-        return ""
-    cls = type(token_generator)
-    return f"{cls.__module__}.{cls.__qualname__}"
-
-
-DEFAULTS = MessageOptions()  # the project's own templates, Django's token generator, LANGUAGE_CODE
-
-
-def site_link(site_url: str, path: str) -> str:
-    """``path`` (a ``reverse()``) under the site's scheme and host: every link a message carries."""
-    parts = urlsplit(site_url)
-    return f"{parts.scheme}://{parts.netloc}{path}"
+from users.messages import DEFAULTS, MessageOptions, build_message, site_link
 
 
 def reset_context(user, *, site_url: str, options: MessageOptions = DEFAULTS) -> dict:
@@ -105,32 +48,10 @@ def reset_context(user, *, site_url: str, options: MessageOptions = DEFAULTS) ->
     }
 
 
-def build_reset_message(context: dict, options: MessageOptions = DEFAULTS) -> EmailMultiAlternatives:
-    """A message of the site (one-line subject, text, HTML alternative if any) as Django's reset form builds it.
-
-    The reset message, and every other kind built the same way from ``options``' templates:
-    sign-up confirmations and security notices (``core.mail.tasks.send_account_message``).
-    """
-    with translation.override(options.language or settings.LANGUAGE_CODE):
-        subject = "".join(loader.render_to_string(options.subject_template_name, context).splitlines())
-        body = loader.render_to_string(options.email_template_name, context)
-        html = (
-            loader.render_to_string(options.html_email_template_name, context)
-            if options.html_email_template_name
-            else None
-        )
-    message = EmailMultiAlternatives(subject, body, options.from_email, [options.to or context["email"]])
-    if html is not None:
-        message.attach_alternative(html, "text/html")
-    return message
-
-
-def send_reset_message(
-    user, *, site_url: str, options: MessageOptions = MessageOptions(), using: str | None = None
-) -> dict:
+def send_reset_message(user, *, site_url: str, options: MessageOptions = DEFAULTS, using: str | None = None) -> dict:
     """Send ``user`` the reset message (errors are raised, not swallowed); return its context."""
     context = reset_context(user, site_url=site_url, options=options)
-    build_reset_message(context, options).send(using=using)
+    build_message(context, options).send(using=using)
     return context
 
 
@@ -202,7 +123,7 @@ def find_user(argument: str, *, needs_address: bool = True):
             % {"length": len(argument), "address": ADDRESS_LENGTH, "username": username_length},
             _("give the account's email address or username"),
         )
-    users = list(manager.using_address(argument))
+    users = list(manager.with_address(argument))
     if not users:
         users = list(manager.filter(**{user_model.USERNAME_FIELD: argument}))
     if not users:
@@ -291,7 +212,7 @@ def mail_user(
     result.expires = timezone.localtime() + timedelta(seconds=valid_for)
     if dry_run:
         return result
-    message = build_reset_message(context, options)
+    message = build_message(context, options)
     try:
         backend = get_backend(using)
     except MailProblem as problem:

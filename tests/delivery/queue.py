@@ -2,7 +2,7 @@
 
 from django_tasks_db.management.commands.db_worker import Worker
 
-from core.mail.worker import heartbeat
+from delivery.worker import heartbeat
 
 
 def drain(worker_id: str = "tests") -> None:

@@ -3,8 +3,8 @@
 A key is ``signing.dumps([pk, *data, state], salt)``. ``state`` is an HMAC of the
 account's mailbox and the ``fields`` the link's use changes (its confirmation, the
 password), so a key stops working once it has been used or the account has
-changed. Sign-up's confirmation (core.mail.signup) and the change of address
-(core.mail.notices) each use it with a salt and fields of their own.
+changed. Sign-up's confirmation (users.signup) and the change of address
+(users.notices) each use it with a salt and fields of their own.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 from django.core import signing
 from django.utils.crypto import constant_time_compare, salted_hmac
 
-from core.addresses import mailbox
+from users.addresses import mailbox
 
 
 def account_state(user, salt: str, fields: tuple[str, ...]) -> str:

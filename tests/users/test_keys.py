@@ -1,10 +1,10 @@
-"""core/mail/keys.py: the signed keys of the confirmation and change-of-address links."""
+"""users/keys.py: the signed keys of the confirmation and change-of-address links."""
 
 import pytest
 from django.core import signing
 from django.utils.crypto import salted_hmac
 
-from core.mail import keys, notices, signup
+from users import keys, notices, signup
 from users.models import User
 
 

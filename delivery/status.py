@@ -1,10 +1,9 @@
 """Whether the site's mail is flowing, and queueing failed deliveries again (``manage.py mailqueue``).
 
-Counts come from ``core.models.Delivery`` (one row per message) and the request
-tasks not yet run (every task of ``core.mail.tasks`` but the retries: resets,
+Counts come from ``Delivery`` (one row per message) and the request tasks not yet
+run (every ``delivery.attempts.request_task``, whichever app queues it: resets,
 sign-ups, confirmations, notices, changes of address); "a worker was last seen"
-from the workers' heartbeats (``core.models.WorkerBeat``, written by
-``db_worker``). Mail is not flowing when:
+from the workers' heartbeats (``WorkerBeat``, written by ``db_worker``). Mail is not flowing when:
 
 - a message (or a request) due now has waited longer than ``max_wait`` seconds;
 - no worker has been seen for ``max_silence`` seconds: nothing will send it;
@@ -24,24 +23,18 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Count, Max, Min, Q
-from django.tasks import Task
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext, pgettext_lazy
 from django_tasks_db.models import DBTaskResult
 
-from core.mail import tasks
 from core.mail.errors import ExitCode, MailProblem
-from core.mail.tasks import send_delivery
-from core.models import Delivery, WorkerBeat
+from delivery.attempts import REQUEST_TASKS, send_delivery
+from delivery.models import Delivery, WorkerBeat
 
 DEFAULT_MAX_WAIT = 300.0  # seconds a due message may wait before mail counts as stalled
 DEFAULT_MAX_SILENCE = 180.0  # seconds without any worker's heartbeat (they beat every MAIL_WORKER_TIMEOUT / 4)
 FAILURE_WINDOW = timedelta(hours=24)
-# Every task a page or a command queues (a request); send_delivery's are retries, counted as deliveries.
-REQUEST_TASKS = [
-    found.module_path for found in vars(tasks).values() if isinstance(found, Task) and found is not send_delivery
-]
 # The largest delivery id the database can hold (a larger one would overflow the query).
 MAX_DELIVERY_ID = connection.ops.integer_field_range(Delivery._meta.pk.get_internal_type())[1]
 STATUS_WORDS = {  # "Delivery 5 is sent, not failed"

@@ -1,4 +1,4 @@
-"""core/mail/tasks.py: the reset message sent by the worker, retried, never twice, failures reported.
+"""users/tasks.py: the reset message sent by the worker, retried, never twice, failures reported.
 
 One delivery is one ``Delivery`` row with its attempts, whatever the retries.
 
@@ -18,17 +18,20 @@ from django.tasks import TaskResultStatus
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
-from core.mail.tasks import (
-    DeliveryFailed,
-    enqueue_password_reset,
-    enqueue_signup_confirmation,
-    send_delivery,
-)
-from core.mail.worker import recover_stranded
-from core.models import Delivery, WorkerBeat
-from tests.mail.queue import drain
+from delivery.attempts import DeliveryFailed, send_delivery
+from delivery.models import Delivery, WorkerBeat
+from delivery.worker import recover_stranded
+from tests.delivery.queue import drain
 from testsupport.smtp_servers import HOST, TRY_LATER, free_port, mailers_for, refusal, smtp_server
 from users.models import User
+from users.tasks import enqueue_password_reset, enqueue_signup_confirmation, message_for
+
+
+def queued_for(user) -> dict:
+    """A delivery's fields for the reset message to ``user``, as the reset request records them."""
+    message = message_for(user, SITE, {})
+    return {"key": message.key, "kind": message.kind, "email": message.email, "payload": message.payload}
+
 
 # The worker commits and closes connections as in production: real transactions.
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -164,16 +167,14 @@ def test_a_delivery_that_succeeded_is_not_sent_again(smtp, anna):
 
 
 def test_a_task_whose_worker_died_is_run_again_and_delivers_once(smtp, anna, settings):
-    """In-process half of the story (tests/mail/test_worker_killed.py kills a real worker)."""
+    """In-process half of the story (tests/delivery/test_worker_killed.py kills a real worker)."""
     settings.MAIL_WORKER_TIMEOUT = 60
     server = smtp()
     enqueue_password_reset("anna@example.com", SITE)
     # What a SIGKILL mid-attempt leaves: the task RUNNING, its delivery "sending", the worker silent.
     long_ago = timezone.now() - timedelta(minutes=2)
     [task] = DBTaskResult.objects.all()
-    Delivery.objects.create(
-        request_id=str(task.pk), user=anna, email=anna.email, site_url=SITE, status="sending", attempts=1
-    )
+    Delivery.objects.create(request_id=str(task.pk), **queued_for(anna), status="sending", attempts=1)
     WorkerBeat.objects.create(worker_id="killed", last_seen=long_ago)
     WorkerBeat.objects.create(worker_id="alive")
     DBTaskResult.objects.update(status=TaskResultStatus.RUNNING, started_at=long_ago, worker_ids=["alive"])
@@ -198,9 +199,7 @@ def test_a_worker_that_died_during_the_last_attempt_is_reported_to_admins(smtp, 
     mail.outbox = []
     enqueue_password_reset("anna@example.com", SITE)
     [task] = DBTaskResult.objects.all()
-    Delivery.objects.create(
-        request_id=str(task.pk), user=anna, email=anna.email, site_url=SITE, status="sending", attempts=1
-    )
+    Delivery.objects.create(request_id=str(task.pk), **queued_for(anna), status="sending", attempts=1)
     long_ago = timezone.now() - timedelta(minutes=5)
     DBTaskResult.objects.update(status=TaskResultStatus.RUNNING, started_at=long_ago, worker_ids=["killed"])
 
@@ -247,7 +246,7 @@ def test_a_permanent_refusal_is_not_retried_and_without_an_admins_mailer_is_logg
     assert (delivery.status, delivery.attempts) == ("failed", 1)
     assert "550" in delivery.last_error
     assert mail.outbox == []
-    [record] = [r for r in caplog.records if r.name == "core.mail.tasks" and r.levelname == "ERROR"]
+    [record] = [r for r in caplog.records if r.name == "delivery.attempts" and r.levelname == "ERROR"]
     assert "not delivered to anna@example.com" in record.getMessage()
     assert "refused, not retried" in record.getMessage()
 
@@ -264,5 +263,5 @@ def test_a_lost_account_message_is_reported_by_its_own_name(smtp, settings, capl
     [report] = mail.outbox
     assert report.subject.endswith("Sign-up confirmation not delivered to boris@example.com")
     assert "The sign-up confirmation for user boris <boris@example.com>" in report.body
-    [record] = [r for r in caplog.records if r.name == "core.mail.tasks" and r.levelname == "ERROR"]
+    [record] = [r for r in caplog.records if r.name == "delivery.attempts" and r.levelname == "ERROR"]
     assert record.getMessage().startswith("Sign-up confirmation not delivered to boris@example.com (refused")

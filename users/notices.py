@@ -1,8 +1,8 @@
 """Security notices, and the change of address with a link sent to the new address.
 
-Built as the sign-up messages are (``core.mail.signup``: the reset message's
+Built as the sign-up messages are (``users.signup``: the reset message's
 context and rendering, in the language of the page that asked) and sent by the
-same queued deliveries with retries (``core.mail.tasks``). The kinds:
+same queued deliveries with retries (``users.tasks``). The kinds:
 
 * ``password_changed``: to the account's address after its password was
   changed (the change page, or a completed reset): when, from which client
@@ -37,17 +37,18 @@ from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 
-from core.addresses import mailbox
-from core.mail import keys
-from core.mail.reset import MessageOptions, reset_context, site_link
-from core.mail.signup import exists_context
+from users import keys
+from users.addresses import mailbox
+from users.messages import MessageOptions, site_link
+from users.reset import reset_context
+from users.signup import exists_context
 
 PASSWORD_CHANGED = "password_changed"  # noqa: S105 (a message kind)
 EMAIL_CHANGE_CONFIRM = "email_change_confirm"
 EMAIL_CHANGE_REQUESTED = "email_change_requested"
 EMAIL_CHANGED = "email_changed"
 EMAIL_TAKEN = "email_taken"
-SALT = "core.mail.notices.email_change"
+SALT = "core.mail.notices.email_change"  # the module's old path, kept: links already sent still work
 
 
 def _options(name: str, kind: str) -> MessageOptions:
@@ -94,7 +95,7 @@ def change_key(user, new_email: str, state: str | None = None) -> str:
 
 
 def _taken_by_another(user, email: str) -> bool:
-    return type(user)._default_manager.using_address(email).exclude(pk=user.pk).exists()
+    return type(user)._default_manager.with_address(email).exclude(pk=user.pk).exists()
 
 
 def change_for_key(key: str):

@@ -11,7 +11,6 @@ from django.utils import translation
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
-from core.mail.reset import reset_context
 from outbox.links import (
     AFTER_REDIRECT_TOKEN,
     ELSEWHERE,
@@ -26,6 +25,7 @@ from outbox.links import (
 )
 from testsupport.smtp_servers import HOST, free_port
 from users.models import User
+from users.reset import reset_context
 
 SITE_URL = "https://cinema.example"
 
@@ -45,7 +45,7 @@ def anna(db):
 
 
 def reset_link(user, site_url=SITE_URL) -> str:
-    """The link the project's reset message carries (core.mail.reset builds it for resetuser and the web form)."""
+    """The link the project's reset message carries (users.reset builds it for resetuser and the web form)."""
     return reset_context(user, site_url=site_url)["reset_url"]
 
 

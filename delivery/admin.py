@@ -1,14 +1,14 @@
 from django.contrib import admin
 
-from core.models import Delivery, WorkerBeat
+from delivery.models import Delivery, WorkerBeat
 
 
 @admin.register(Delivery)
 class DeliveryAdmin(admin.ModelAdmin):
     """Read-only: deliveries change through the worker and ``manage.py mailqueue retry``."""
 
-    list_display = ["id", "email", "status", "attempts", "updated_at", "last_error"]
-    list_filter = ["status"]
+    list_display = ["id", "kind", "email", "status", "attempts", "updated_at", "last_error"]
+    list_filter = ["status", "kind"]
     search_fields = ["email"]
     ordering = ["-id"]
 

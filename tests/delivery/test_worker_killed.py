@@ -21,7 +21,7 @@ from testsupport.smtp_servers import smtp_server
 
 SHELL_SETUP = """
 from users.models import User
-from core.mail.tasks import enqueue_password_reset
+from users.tasks import enqueue_password_reset
 User.objects.create_user("anna", "anna@example.com", "old-password-1")
 enqueue_password_reset("anna@example.com", "https://cinemahub.example")
 """
@@ -53,7 +53,7 @@ def start_worker(env: dict, log) -> subprocess.Popen:
 def state(db) -> tuple:
     with sqlite3.connect(db, timeout=30) as connection:
         tasks = connection.execute("SELECT status FROM django_tasks_database_dbtaskresult").fetchall()
-        deliveries = connection.execute("SELECT status, attempts FROM core_delivery").fetchall()
+        deliveries = connection.execute("SELECT status, attempts FROM delivery_delivery").fetchall()
     return sorted(row[0] for row in tasks), deliveries
 
 

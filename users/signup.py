@@ -1,8 +1,8 @@
 """The sign-up messages: the confirmation link, and "someone tried to register with your address".
 
-Built as the reset message is (``core.mail.reset``: the same context, the same
+Built as the reset message is (``users.reset``: the same context, the same
 subject/text/HTML rendering in the language of the page that asked), and sent
-by the same queued deliveries with retries (``core.mail.tasks``); a delivery's
+by the same queued deliveries with retries (``users.tasks``); a delivery's
 ``options["kind"]`` says which message it is.
 
 The confirmation key is ``django.core.signing`` of the user's id and a hash of
@@ -20,15 +20,10 @@ from django.contrib.auth import get_user_model
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
-from core.mail import keys
 from core.mail.errors import ExitCode, MailProblem
-from core.mail.reset import (
-    MessageOptions,
-    ResetResult,
-    mail_user,
-    reset_context,
-    site_link,
-)
+from users import keys
+from users.messages import MessageOptions, site_link
+from users.reset import ResetResult, mail_user, reset_context
 
 RESET = "reset"
 CONFIRM = "signup_confirm"
@@ -46,7 +41,7 @@ EXISTS_OPTIONS = MessageOptions(
     html_email_template_name="account/account_exists_email.html",
     kind=EXISTS,
 )
-SALT = "core.mail.signup.confirm"
+SALT = "core.mail.signup.confirm"  # the module's old path, kept: links already sent still work
 
 
 # ---------------------------------------------------------------- the confirmation key
