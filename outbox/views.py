@@ -21,7 +21,7 @@ from functools import wraps
 from itertools import islice
 
 from django.conf import settings
-from django.contrib.auth.views import redirect_to_login
+from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
@@ -76,29 +76,34 @@ REMOTE_IMAGES_POLICY = {**MESSAGE_POLICY, "img-src": ["data:", "https:", "http:"
 FILE_POLICY = {"default-src": [CSP.NONE], "sandbox": True}
 
 
-def staff_only(api: bool = False):
-    """Staff users only: the outbox holds every user's reset links. Others get the login page or 403."""
+def staff_page(view):
+    """Staff users only: the outbox holds every user's reset links. Django's ``login_required`` sends a visitor
+    to the login page; a user who is logged in but not staff gets 403 (``staff_member_required`` would send them
+    to the admin's login page, where they are already logged in)."""
 
-    def decorator(view):
-        @wraps(view)
-        def wrapped(request, *args, **kwargs):
-            if request.user.is_authenticated and request.user.is_staff:
-                if not api:
-                    return view(request, *args, **kwargs)
-                try:
-                    return view(request, *args, **kwargs)
-                except Http404 as missing:
-                    return JsonResponse({"ok": False, "error": str(missing)}, status=404)
-            if api:
-                message = _("Log in as a staff user to read the outbox.")
-                return JsonResponse({"ok": False, "error": message}, status=403)
-            if not request.user.is_authenticated:
-                return redirect_to_login(request.get_full_path())
+    @login_required
+    @wraps(view)
+    def wrapped(request, *args, **kwargs):
+        if not request.user.is_staff:
             raise PermissionDenied
+        return view(request, *args, **kwargs)
 
-        return wrapped
+    return wrapped
 
-    return decorator
+
+def staff_api(view):
+    """The API's ``staff_page``: JSON, never a page: 403 when not logged in as staff, 404 for a missing message."""
+
+    @wraps(view)
+    def wrapped(request, *args, **kwargs):
+        if not (request.user.is_authenticated and request.user.is_staff):
+            return JsonResponse({"ok": False, "error": _("Log in as a staff user to read the outbox.")}, status=403)
+        try:
+            return view(request, *args, **kwargs)
+        except Http404 as missing:
+            return JsonResponse({"ok": False, "error": str(missing)}, status=404)
+
+    return wrapped
 
 
 # ---------------------------------------------------------------- which folder
@@ -188,7 +193,7 @@ def message_or_404(outbox: ob.Outbox, ref: str):
 
 
 @require_GET
-@staff_only()
+@staff_page
 @csp_override(PAGE_POLICY)
 def message_list(request):
     outbox, using = chosen_outbox(request)
@@ -212,7 +217,7 @@ def message_list(request):
 
 
 @require_GET
-@staff_only()
+@staff_page
 @csp_override(PAGE_POLICY)
 def message_detail(request, ref):
     outbox, using = chosen_outbox(request)
@@ -242,7 +247,7 @@ def message_detail(request, ref):
 
 
 @require_GET
-@staff_only()
+@staff_page
 @xframe_options_sameorigin
 def message_html(request, ref):
     outbox, _using = chosen_outbox(request)
@@ -257,7 +262,7 @@ def message_html(request, ref):
 
 
 @require_GET
-@staff_only()
+@staff_page
 @csp_override(FILE_POLICY)
 def message_raw(request, ref):
     outbox, _using = chosen_outbox(request)
@@ -274,7 +279,7 @@ def message_raw(request, ref):
 
 
 @require_GET
-@staff_only()
+@staff_page
 @csp_override(FILE_POLICY)
 def message_attachment(request, ref, number):
     outbox, _using = chosen_outbox(request)
@@ -290,7 +295,7 @@ def message_attachment(request, ref, number):
 
 
 @require_POST
-@staff_only()
+@staff_page
 def message_delete(request, ref):
     outbox, using = chosen_outbox(request)
     delete_messages(outbox, ids=[resolved_id(outbox, ref)])
@@ -298,7 +303,7 @@ def message_delete(request, ref):
 
 
 @require_http_methods(["GET", "POST"])
-@staff_only()
+@staff_page
 @csp_override(PAGE_POLICY)
 def message_clear(request):
     """GET: what would go, and a button; POST: delete it (all, or what the search finds)."""
@@ -334,7 +339,7 @@ def delete_messages(outbox: ob.Outbox, **filters) -> ob.ClearResult:
 
 
 @require_GET
-@staff_only(api=True)
+@staff_api
 def api_list(request):
     """``?q=`` (the search box's language), ``?page=``, ``?per_page=`` (1 to 500), ``?using=``."""
     outbox, _using = chosen_outbox(request)
@@ -361,7 +366,7 @@ def api_list(request):
 
 
 @require_http_methods(["GET", "DELETE"])
-@staff_only(api=True)
+@staff_api
 def api_message(request, ref):
     outbox, _using = chosen_outbox(request)
     if request.method == "DELETE":
@@ -374,7 +379,7 @@ def api_message(request, ref):
 
 
 @require_GET
-@staff_only(api=True)
+@staff_api
 def api_links(request, ref):
     outbox, _using = chosen_outbox(request)
     message = message_or_404(outbox, ref)
