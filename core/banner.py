@@ -49,7 +49,8 @@ def banner(host: str, port: int) -> list[str]:
     lines = [
         _("Open %(url)s (Ctrl+C stops the server and the worker; after editing .env, start make run again)")
         % {"url": f"http://{host}:{port}/"},
-        _("Mailer %(mailer)s") % {"mailer": mailer_text(describe_mailer())},
+        _("Mailer %(mailer)s") % {"mailer": mailer_text(describe_mailer())}
+        + (" " + _("(mail is queued: the worker started beside the server sends it)") if settings.MAIL_QUEUE else ""),
     ]
     problems = []
     if settings.MAIL_IGNORED_VARIABLES:

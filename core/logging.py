@@ -2,8 +2,11 @@
 
 import logging
 
+from django.core import mail
+from django.db import DatabaseError
 from django.utils import log
 
+from core.mail.mailers import sending_alias
 from core.security import mask_text
 
 
@@ -15,6 +18,9 @@ class AdminEmailHandler(log.AdminEmailHandler):
     itself fail (a request, the task worker). Here a failure to send is reported
     as every other logging handler reports its own errors, on stderr.
 
+    The report is queued like all mail (``delivery.backend``) and, when the database
+    cannot take it, sent at once through the mailer behind the queue.
+
     The report is made by ``DEFAULT_EXCEPTION_REPORTER`` (core.security); the
     subject, which holds the logged message, is masked as the log is.
     """
@@ -24,6 +30,13 @@ class AdminEmailHandler(log.AdminEmailHandler):
             super().emit(record)
         except Exception:
             self.handleError(record)
+
+    def send_mail(self, subject, message, *args, **kwargs):
+        """Queued as all mail is; when it cannot be (the database is what failed, often), sent at once."""
+        try:
+            super().send_mail(subject, message, *args, **kwargs)
+        except DatabaseError:
+            mail.mail_admins(subject, message, *args, using=sending_alias(self.using or "default"), **kwargs)
 
     def format_subject(self, subject):
         return super().format_subject(mask_text(subject))

@@ -179,6 +179,17 @@ MAILERS = mailconfig.mailers_from_env(env, BASE_DIR)
 # SMTP variables that EMAIL_BACKEND (a file or console backend) or EMAIL_URL overrides: check warns (W008).
 MAIL_IGNORED_VARIABLES = mailconfig.ignored_variables(env, MAILERS)
 DEFAULT_FROM_EMAIL = mailconfig.default_from_email(env, MAILERS)
+# Every message the site sends is queued (delivery/backend.py): send_mail() returns once it is stored, and
+# `manage.py db_worker` sends it through "direct", the mailer configured above (send_mail(..., using="direct")
+# sends at once). MAIL_QUEUE=false: "default" sends at once too, as Django does.
+MAIL_QUEUE = env.bool("MAIL_QUEUE", True)
+MAIL_MAX_SIZE_MB = env.int("MAIL_MAX_SIZE_MB", 25, minimum=1)  # a larger message is refused when it is sent
+MAILERS = {
+    "default": {"BACKEND": "delivery.backend.QueueBackend", "OPTIONS": {"sends_through": "direct"}}
+    if MAIL_QUEUE
+    else MAILERS["default"],
+    "direct": MAILERS["default"],
+}
 SERVER_EMAIL = env.get("SERVER_EMAIL", mailconfig.address, DEFAULT_FROM_EMAIL)
 ADMINS = env.get("ADMINS", mailconfig.addresses, [])
 # A second mailer, used only to tell ADMINS that a message of the site was not

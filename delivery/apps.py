@@ -6,3 +6,8 @@ class DeliveryConfig(AppConfig):
 
     name = "delivery"
     verbose_name = "Mail delivery"
+
+    def ready(self):
+        from delivery import kinds, stored
+
+        kinds.register(kinds.Kind(stored.KIND, stored.send, stored.TITLE, stored.recipient))

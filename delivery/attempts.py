@@ -216,10 +216,10 @@ def attempt_delivery(delivery_id: int, worker_id: str = "", *, claimed: Delivery
         if problem.retry and delivery.attempts < attempts:
             return schedule_retry(delivery, problem)
         what = gave_up(delivery.attempts) if problem.retry else _("refused, not retried")
-        return give_up(delivery, what, last_error(problem), said=in_words(problem))
+        return give_up(delivery, what, last_error(problem), said=in_words(problem), hint=mask_text(problem.hint))
     now = timezone.now()
     Delivery.objects.filter(pk=delivery.pk).update(
-        status=Delivery.Status.SENT, sent_at=now, updated_at=now, last_error=""
+        status=Delivery.Status.SENT, sent_at=now, updated_at=now, last_error="", hint=""
     )
     return Outcome(Delivery.Status.SENT, "sent")
 
@@ -235,7 +235,11 @@ def schedule_retry(delivery: Delivery, problem: MailProblem) -> Outcome:
     delay = retry_delay(delivery.attempts)
     when = timezone.now() + timedelta(seconds=delay)
     Delivery.objects.filter(pk=delivery.pk).update(
-        status=Delivery.Status.QUEUED, next_attempt_at=when, updated_at=timezone.now(), last_error=last_error(problem)
+        status=Delivery.Status.QUEUED,
+        next_attempt_at=when,
+        updated_at=timezone.now(),
+        last_error=last_error(problem),
+        hint=mask_text(problem.hint),
     )
     send_delivery.using(run_after=when).enqueue(delivery_id=delivery.pk)
     logger.warning(
@@ -252,10 +256,10 @@ def schedule_retry(delivery: Delivery, problem: MailProblem) -> Outcome:
     return Outcome(Delivery.Status.QUEUED, f"attempt {delivery.attempts} failed; next in {delay:g} s")
 
 
-def give_up(delivery: Delivery, what: str, error: str, *, said: str = "") -> Outcome:
+def give_up(delivery: Delivery, what: str, error: str, *, said: str = "", hint: str = "") -> Outcome:
     """Record the delivery as failed and tell ADMINS (``said``: the error in sendtestmail's words, for the log)."""
     Delivery.objects.filter(pk=delivery.pk).update(
-        status=Delivery.Status.FAILED, updated_at=timezone.now(), last_error=error
+        status=Delivery.Status.FAILED, updated_at=timezone.now(), last_error=error, hint=hint
     )
     tell_admins(delivery, what, error, said=said)
     return Outcome(Delivery.Status.FAILED, f"{kind_of(delivery).title} (delivery {delivery.pk}) not delivered ({what})")

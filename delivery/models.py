@@ -34,10 +34,13 @@ class Delivery(models.Model):
     key = models.CharField(max_length=64)
     kind = models.CharField(max_length=32)  # a name registered in delivery.kinds
     email = models.CharField(max_length=254)  # where it goes (what mailqueue shows)
+    subject = models.CharField(max_length=255, blank=True)  # when known at queue time (a message queued whole)
     payload = models.JSONField(default=dict, blank=True)
+    message = models.BinaryField(null=True, blank=True)  # a message queued whole: its bytes (delivery.stored)
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.QUEUED)
     attempts = models.PositiveIntegerField(default=0)
     last_error = models.TextField(blank=True)  # the failure table's sentence, the server's reply in it; no secret
+    hint = models.TextField(blank=True)  # the failure table's hint for the last error: what to do about it
     worker_id = models.CharField(max_length=64, blank=True)  # the worker of the latest attempt
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)

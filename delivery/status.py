@@ -30,6 +30,7 @@ from django_tasks_db.models import DBTaskResult
 
 from core.mail.errors import ExitCode, MailProblem
 from delivery.attempts import REQUEST_TASKS, send_delivery
+from delivery.kinds import kind_of
 from delivery.models import Delivery, WorkerBeat
 
 DEFAULT_MAX_WAIT = 300.0  # seconds a due message may wait before mail counts as stalled
@@ -41,6 +42,7 @@ STATUS_WORDS = {  # "Delivery 5 is sent, not failed"
     Delivery.Status.QUEUED: pgettext_lazy("delivery", "queued"),
     Delivery.Status.SENDING: pgettext_lazy("delivery", "being sent"),
     Delivery.Status.SENT: pgettext_lazy("delivery", "sent"),
+    Delivery.Status.FAILED: pgettext_lazy("delivery", "failed"),
 }
 
 
@@ -270,5 +272,20 @@ def retry(ids: list[int] | None = None, *, failed: bool = False) -> Retried:
 
 
 def recent_failures(limit: int = 20) -> list[Delivery]:
-    """The latest failed deliveries (for the command's listing)."""
-    return list(Delivery.objects.filter(status=Delivery.Status.FAILED).order_by("-updated_at")[:limit])
+    """The latest failed deliveries (for the command's listing); never their messages' bytes."""
+    return list(
+        Delivery.objects.filter(status=Delivery.Status.FAILED)
+        .defer("message", "payload")
+        .order_by("-updated_at")[:limit]
+    )
+
+
+def oldest_waiting(limit: int = 10) -> list[Delivery]:
+    """The deliveries waiting longest (queued or being sent), oldest first; never their messages' bytes."""
+    waiting = Delivery.objects.filter(status__in=[Delivery.Status.QUEUED, Delivery.Status.SENDING])
+    return list(waiting.defer("message", "payload").order_by("created_at")[:limit])
+
+
+def what(delivery: Delivery) -> str:
+    """What a person knows the message by: its subject, else its kind's name ("Password reset message")."""
+    return delivery.subject or _(kind_of(delivery).title)

@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 
 from core.mail.config import DEFAULT_OUTBOX_DIR
 from core.mail.errors import ExitCode, MailProblem
+from core.mail.mailers import sending_alias
 from outbox import index, logfile
 from outbox.files import (
     EML_SUFFIX,
@@ -81,7 +82,7 @@ def mailer_folder(alias: str) -> Path | None:
             _("There is no mailer named %(alias)r in MAILERS.") % {"alias": alias},
             _("known aliases: %(known)s") % {"known": known},
         )
-    file_path = (mailers[alias].get("OPTIONS") or {}).get("file_path")
+    file_path = (mailers[sending_alias(alias)].get("OPTIONS") or {}).get("file_path")  # a queue's: its mailer's
     return Path(file_path) if file_path else None
 
 

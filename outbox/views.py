@@ -17,12 +17,9 @@ rendered as HTML by the site's origin.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import wraps
 from itertools import islice
 
 from django.conf import settings
-from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -37,6 +34,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 import outbox as ob
 from core.mail.errors import MailProblem
+from core.staff import staff_api, staff_page
 from outbox.documents import message_document, summary_document
 from outbox.links import check_links
 from outbox.messages import html_to_text
@@ -76,48 +74,22 @@ REMOTE_IMAGES_POLICY = {**MESSAGE_POLICY, "img-src": ["data:", "https:", "http:"
 FILE_POLICY = {"default-src": [CSP.NONE], "sandbox": True}
 
 
-def staff_page(view):
-    """Staff users only: the outbox holds every user's reset links. Django's ``login_required`` sends a visitor
-    to the login page; a user who is logged in but not staff gets 403 (``staff_member_required`` would send them
-    to the admin's login page, where they are already logged in)."""
-
-    @login_required
-    @wraps(view)
-    def wrapped(request, *args, **kwargs):
-        if not request.user.is_staff:
-            raise PermissionDenied
-        return view(request, *args, **kwargs)
-
-    return wrapped
-
-
-def staff_api(view):
-    """The API's ``staff_page``: JSON, never a page: 403 when not logged in as staff, 404 for a missing message."""
-
-    @wraps(view)
-    def wrapped(request, *args, **kwargs):
-        if not (request.user.is_authenticated and request.user.is_staff):
-            return JsonResponse({"ok": False, "error": _("Log in as a staff user to read the outbox.")}, status=403)
-        try:
-            return view(request, *args, **kwargs)
-        except Http404 as missing:
-            return JsonResponse({"ok": False, "error": str(missing)}, status=404)
-
-    return wrapped
-
-
 # ---------------------------------------------------------------- which folder
 
 
 def file_mailers() -> list[str]:
-    """The aliases of the mailers that save to a folder, in MAILERS' order."""
-    return [alias for alias in settings.MAILERS if ob.mailer_folder(alias)]
+    """The aliases of the mailers that save to a folder, in MAILERS' order, one per folder ("default" queues
+    into "direct": one folder)."""
+    folders = {}
+    for alias in settings.MAILERS:
+        folders.setdefault(ob.mailer_folder(alias), alias)
+    return [alias for folder, alias in folders.items() if folder]
 
 
 def chosen_outbox(request) -> tuple[ob.Outbox, str | None]:
     """The folder of ``?using=ALIAS`` (a mailer that saves to a folder), else the command's default."""
     using = request.GET.get("using") or None
-    if using is not None and using not in file_mailers():
+    if using is not None and (using not in settings.MAILERS or not ob.mailer_folder(using)):
         raise Http404(_("No mailer saves to a folder under that name."))
     return ob.Outbox(ob.folder_for(using=using)), using
 

@@ -38,3 +38,4 @@ atexit.register(shutil.rmtree, os.environ["CACHE_URL"].removeprefix("diskcache:/
 from core.settings import *  # noqa: E402, F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast tests
+INSTALLED_APPS = [*INSTALLED_APPS, "tests.lesson_app"]  # noqa: F405 - the lesson's Task project, its mail as written

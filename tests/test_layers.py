@@ -11,9 +11,9 @@ ROOT = Path(__file__).resolve().parents[1]
 # What each package may import of the project, besides itself.
 ALLOWED = {
     "core.mail": {"core.env", "core.security"},
-    "delivery": {"core.mail", "core.security"},
+    "delivery": {"core.mail", "core.security", "core.staff"},
     "users": {"delivery", "core.mail", "core.security", "core.counters", "core.env"},
-    "outbox": {"core.mail", "core.security"},
+    "outbox": {"core.mail", "core.security", "core.staff"},
     "mailserver": {"outbox", "core.mail", "core.security"},
 }
 PROJECT = ("core", "delivery", "users", "outbox", "mailserver")

@@ -10,7 +10,7 @@ FILE = "django.core.mail.backends.filebased.EmailBackend"
 SMTP = "django.core.mail.backends.smtp.EmailBackend"
 SHOW = (
     "import json; from django.conf import settings; "
-    "print(json.dumps([settings.MAILERS['default'], settings.DEFAULT_FROM_EMAIL, settings.SERVER_EMAIL]))"
+    "print(json.dumps([settings.MAILERS['direct'], settings.DEFAULT_FROM_EMAIL, settings.SERVER_EMAIL]))"
 )
 
 

@@ -26,7 +26,8 @@ def test_the_banner_names_the_address_and_the_mailer():
     assert lines == [
         "Open http://127.0.0.1:8417/ (Ctrl+C stops the server and the worker; after editing .env, "
         "start make run again)",
-        "Mailer default: django.core.mail.backends.console.EmailBackend, prints to the terminal",
+        "Mailer direct: django.core.mail.backends.console.EmailBackend, prints to the terminal "
+        "(mail is queued: the worker started beside the server sends it)",
     ]
 
 
@@ -66,7 +67,8 @@ def test_the_banner_is_russian_with_language_code_ru_and_says_why_smtp_is_not_us
     assert banner("PORT=8001", env=env) == [
         "Откройте http://127.0.0.1:8001/ (Ctrl+C останавливает сервер и обработчик почты; после правки .env снова "
         "запустите make run)",
-        f"Почта: default: {FILE}, сохраняет в {tmp_path}",
+        f"Почта: direct: {FILE}, сохраняет в {tmp_path} (письма ставятся в очередь: их отправляет обработчик, "
+        "запущенный рядом с сервером)",
         f"Внимание: Почта не отправляется через SMTP: EMAIL_BACKEND выбирает {FILE}, а он не читает EMAIL_HOST, "
         "EMAIL_HOST_USER.",
         f"Hint: Чтобы отправлять через SMTP, удалите строку EMAIL_BACKEND из .env; чтобы оставить {FILE}, удалите "

@@ -28,6 +28,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from core.mail.errors import ExitCode, MailProblem
+from core.mail.mailers import sending_alias
 from delivery import kinds
 from delivery.attempts import Message, begun, deliver, request_task
 from users import notices
@@ -51,13 +52,14 @@ TITLES = {
 CONTEXTS = {CONFIRM: confirm_context, EXISTS: exists_context, **notices.CONTEXTS}  # the rest: the reset's
 
 
-def send_account_message(user, *, site_url: str, options: MessageOptions) -> dict:
-    """Send ``user`` the message ``options.kind`` names (errors are raised); return its context."""
+def send_account_message(user, *, site_url: str, options: MessageOptions, using: str | None = None) -> dict:
+    """Send ``user`` the message ``options.kind`` names through ``MAILERS[using]`` (errors are raised);
+    return its context."""
     context_for = CONTEXTS.get(options.kind)
     if context_for is None:  # the reset message
-        return send_reset_message(user, site_url=site_url, options=options)
+        return send_reset_message(user, site_url=site_url, options=options, using=using)
     context = context_for(user, site_url=site_url, options=options)
-    build_message(context, options).send()
+    build_message(context, options).send(using=using)
     return context
 
 
@@ -88,7 +90,8 @@ def send_queued(delivery) -> None:
     """An attempt at a queued account message: made again from its account, site URL and options."""
     payload = delivery.payload
     options = MessageOptions.from_dict(payload["options"])
-    send_account_message(account_of(delivery), site_url=payload["site_url"], options=options)
+    # Through the mailer that sends for the default one: a queued message is not queued again.
+    send_account_message(account_of(delivery), site_url=payload["site_url"], options=options, using=sending_alias())
 
 
 def recipient(delivery) -> str:

@@ -24,13 +24,17 @@ from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 
 from core.mail.explain import port_hint
+from core.mail.mailers import sending_alias
 
 PLACEHOLDER_FROM = "webmaster@localhost"  # Django's default DEFAULT_FROM_EMAIL
 
 
 @register(Tags.mail)
 def check_mailers(app_configs=None, **kwargs) -> list:
-    return [message for alias in getattr(settings, "MAILERS", {}) for message in mailer_messages(alias)]
+    mailers = getattr(settings, "MAILERS", {})
+    # Each configuration once: with MAIL_QUEUE=false "default" and "direct" are the same mailer.
+    aliases = [alias for number, alias in enumerate(mailers) if mailers[alias] not in list(mailers.values())[:number]]
+    return [message for alias in aliases for message in mailer_messages(alias)]
 
 
 def mailer_messages(alias: str) -> list:
@@ -45,7 +49,7 @@ def mailer_messages(alias: str) -> list:
     if not isinstance(backend, type):
         return []
     options = config.get("OPTIONS", {})
-    messages = [ignored_variables_warning()] if alias == "default" and settings.MAIL_IGNORED_VARIABLES else []
+    messages = [ignored_variables_warning()] if alias == sending_alias() and settings.MAIL_IGNORED_VARIABLES else []
     if issubclass(backend, SmtpBackend):
         messages += _smtp_messages(alias, options)
     elif issubclass(backend, FileBackend):
@@ -72,7 +76,7 @@ def ignored_variables_warning() -> Warning:
     """The default mailer is a file or console backend while SMTP variables are set (MAIL_IGNORED_VARIABLES)."""
     ignored = settings.MAIL_IGNORED_VARIABLES
     values = {
-        "backend": settings.MAILERS["default"]["BACKEND"],
+        "backend": settings.MAILERS[sending_alias()]["BACKEND"],
         "chosen_by": ignored["chosen_by"],
         "variables": ", ".join(ignored["variables"]),
     }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.core import mail
 from django.core.exceptions import ImproperlyConfigured
 from django.core.mail.backends.console import EmailBackend as ConsoleBackend
@@ -14,8 +15,17 @@ from core.mail.django_internals import file_backend_log
 from core.mail.explain import config_problem
 
 
+def sending_alias(alias: str = "default") -> str:
+    """The alias of the mailer that sends for ``MAILERS[alias]``: a queueing mailer's ``sends_through``
+    (``"direct"`` behind the default one, see ``MAIL_QUEUE``), else ``alias`` itself."""
+    config = getattr(settings, "MAILERS", {}).get(alias) or {}
+    return (config.get("OPTIONS") or {}).get("sends_through") or alias
+
+
 def get_backend(alias: str = "default"):
-    """A fresh backend instance for ``MAILERS[alias]``; MailProblem(CONFIG) if it cannot be made."""
+    """A fresh backend instance of the mailer that sends for ``MAILERS[alias]`` (``sending_alias``);
+    MailProblem(CONFIG) if it cannot be made."""
+    alias = sending_alias(alias)
     try:
         return mail.mailers[alias]
     except ImproperlyConfigured as error:

@@ -251,6 +251,25 @@ def test_requests_of_every_kind_count_as_waiting_and_stall_when_nothing_runs_the
     assert result.stderr.startswith("Error: Mail is not flowing: a message has waited ")
 
 
+def test_the_sites_own_send_mail_is_queued_and_listed_by_subject_and_recipients_never_its_body(site):
+    """The lessons' send_mail() in any code of the site: queued, counted, listed; a failure listed the same way."""
+    _, env = site
+    shell(
+        env,
+        "from django.core.mail import send_mail; WorkerBeat.objects.create(worker_id='w1'); "
+        "send_mail('Weekly report', 'BODY-MARKER', 'qwerty@mail.ru', ['user1@mail.ru', 'user2@mail.ru']); "
+        "failed = Delivery.objects.create(request_id='f', key='message', kind='message', email='user3@mail.ru', "
+        "subject='Monthly report', status='failed', attempts=3, last_error='The server refused it.')",
+    )
+    result = manage("mailqueue", env=env)
+    assert result.returncode == 7  # a delivery failed and none was sent since: mail is failing
+    assert "deliveries waiting:         1 (oldest waiting " in result.stdout
+    assert "Waiting longest:\n" in result.stdout
+    assert "user1@mail.ru, user2@mail.ru  'Weekly report'  queued\n" in result.stdout
+    assert "user3@mail.ru  'Monthly report'  3 attempts: The server refused it.\n" in result.stdout
+    assert "BODY-MARKER" not in result.stdout
+
+
 @pytest.mark.parametrize("given", ["99999999999999999999999", "9223372036854775808", "0", "-1", "1" * 5000])
 def test_retry_of_an_id_the_database_cannot_hold_is_bad_input(site, given):
     _, env = site

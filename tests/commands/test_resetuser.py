@@ -122,7 +122,7 @@ def test_sends_and_reports_without_printing_the_link(site_env):
     assert (result.returncode, result.stderr) == (0, "")
     [new] = sorted(set(outbox_files(outbox)) - set(before))
     assert "Reset message sent to anna <Anna@example.com>" in result.stdout
-    assert "mailer:  default" in result.stdout
+    assert "mailer:  direct" in result.stdout
     assert f"saved:   {new}" in result.stdout
     assert re.search(r"expires: \d{4}-\d\d-\d\d \d\d:\d\d UTC", result.stdout)
     assert "/users/reset/" not in result.stdout
@@ -213,7 +213,7 @@ def test_through_a_real_smtp_server(site_env, smtp_with_login):
     smtp = env_for(*smtp_with_login, user=LOGIN, password=PASSWORD, sender=LOGIN)
     result = manage("resetuser", "anna", "--verbosity", "3", env={**env, **smtp, "SITE_URL": SITE})
     assert (result.returncode, result.stderr) == (0, "")
-    assert f"mailer:  default: SMTP {smtp_with_login.host}:{smtp_with_login.port}, no encryption" in result.stdout
+    assert f"mailer:  direct: SMTP {smtp_with_login.host}:{smtp_with_login.port}, no encryption" in result.stdout
     [received] = smtp_with_login.messages
     assert received.rcpt_tos == ("Anna@example.com",)
     assert received.message()["Subject"] == "Password reset on cinemahub.example"

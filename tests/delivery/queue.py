@@ -1,6 +1,11 @@
 """Running the task queue inside a test, as `manage.py db_worker --batch` would."""
 
+import time
+import uuid
+
+from django.tasks import TaskResultStatus
 from django_tasks_db.management.commands.db_worker import Worker
+from django_tasks_db.models import DBTaskResult
 
 from delivery.worker import heartbeat
 
@@ -23,3 +28,13 @@ def drain(worker_id: str = "tests") -> None:
             max_tasks=None,
             worker_id=worker_id,
         ).run()
+
+
+def drain_until_settled(rounds=8):
+    """Drain, wait out the retry delay, drain again: each round a new worker, as after a restart."""
+    for _ in range(rounds):
+        drain(worker_id=uuid.uuid4().hex)
+        if not DBTaskResult.objects.filter(status=TaskResultStatus.READY).exists():
+            return
+        time.sleep(0.25)
+    raise AssertionError("the queue did not settle")

@@ -7,8 +7,6 @@ are down, refuse for a while, or refuse for good.
 """
 
 import contextlib
-import time
-import uuid
 from datetime import timedelta
 
 import pytest
@@ -21,7 +19,7 @@ from django_tasks_db.models import DBTaskResult
 from delivery.attempts import DeliveryFailed, send_delivery
 from delivery.models import Delivery, WorkerBeat
 from delivery.worker import recover_stranded
-from tests.delivery.queue import drain
+from tests.delivery.queue import drain, drain_until_settled
 from testsupport.smtp_servers import HOST, TRY_LATER, free_port, mailers_for, refusal, smtp_server
 from users.models import User
 from users.tasks import enqueue_password_reset, enqueue_signup_confirmation, message_for
@@ -64,16 +62,6 @@ def smtp(settings):
 
 def failed_tasks():
     return list(DBTaskResult.objects.filter(status=TaskResultStatus.FAILED))
-
-
-def drain_until_settled(rounds=8):
-    """Drain, wait out the retry delay, drain again: each round a new worker, as after a restart."""
-    for _ in range(rounds):
-        drain(worker_id=uuid.uuid4().hex)
-        if not DBTaskResult.objects.filter(status=TaskResultStatus.READY).exists():
-            return
-        time.sleep(0.25)
-    raise AssertionError("the queue did not settle")
 
 
 def test_the_worker_sends_the_message_resetuser_would_send(smtp, anna):

@@ -29,7 +29,7 @@ def test_unknown_alias_is_a_configuration_error(settings):
     with pytest.raises(MailProblem) as caught:
         describe_mailer("bulk")
     assert caught.value.code == ExitCode.CONFIG
-    assert caught.value.message == "There is no mailer 'bulk' in MAILERS (configured: 'default')."
+    assert caught.value.message == "There is no mailer 'bulk' in MAILERS (configured: 'default', 'direct')."
 
 
 def test_ssl_and_starttls_both_on_is_a_configuration_error(settings):

@@ -121,6 +121,11 @@ class Command(ProjectCommand):
             (_("worker last seen"), seen),
         ]
         self.stdout.write("\n".join(labelled(rows, colon=":")))
+        waiting = queue.oldest_waiting() if status.queued or status.scheduled or status.sending else []
+        if waiting:
+            self.stdout.write(_("Waiting longest:"))
+            for delivery in waiting:
+                self.stdout.write(f"  {self.row(delivery)}  {queue.STATUS_WORDS[delivery.status]}")
         failures = queue.recent_failures() if status.failed_24h else []
         if failures:
             self.stdout.write(_("Latest failures (python manage.py mailqueue retry ID... to queue them again):"))
@@ -128,7 +133,12 @@ class Command(ProjectCommand):
                 attempts = ngettext("%(count)d attempt", "%(count)d attempts", delivery.attempts) % {
                     "count": delivery.attempts
                 }
-                self.stdout.write(f"  {delivery.pk}  {delivery.email}  {attempts}: {delivery.last_error}")
+                self.stdout.write(f"  {self.row(delivery)}  {attempts}: {delivery.last_error}")
+
+    @staticmethod
+    def row(delivery) -> str:
+        """ "5  anna@example.com  'Weekly report'": the id, the recipients and what the message is."""
+        return f"{delivery.pk}  {Truncator(delivery.email).chars(60)}  {Truncator(queue.what(delivery)).chars(60)!r}"
 
     def retry(self, options):
         retried = queue.retry(options["ids"], failed=options["failed"])

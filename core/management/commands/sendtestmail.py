@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy, ngettext, pgettext
 
 from core.mail import checks, compose, probe
 from core.mail.errors import MailProblem
+from core.mail.mailers import sending_alias
 from core.management.base import ProjectCommand, command_error, labelled, mailer_text, number, seconds, where
 
 # --count: a test of a mailer, or of its speed, needs no more; each message is built as it is sent.
@@ -76,7 +77,7 @@ class Command(ProjectCommand):
         except MailProblem as problem:
             raise command_error(problem) from problem  # with --json, ProjectCommand prints it
         problem = report.problem()  # some recipients refused, others accepted
-        warnings = checks.mailer_messages(options["using"])
+        warnings = checks.mailer_messages(sending_alias(options["using"]))
         if options["json"]:
             document = {"ok": problem is None, **report.as_dict()}
             document["warnings"] = [{"id": w.id, "message": w.msg, "hint": w.hint or ""} for w in warnings]
