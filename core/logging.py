@@ -6,7 +6,7 @@ from django.core import mail
 from django.db import DatabaseError
 from django.utils import log
 
-from core.mail.mailers import sending_alias
+from core.mail.config import sending_alias
 from core.security import mask_text
 
 

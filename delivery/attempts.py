@@ -38,13 +38,15 @@ from django.tasks import TaskContext, task
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
+from django_tasks_db.models import DBTaskResult
 
 from core.mail.errors import MailProblem
 from core.mail.explain import explain
 from core.mail.mailers import get_backend
 from core.security import mask_text
 from delivery.kinds import kind_of
-from delivery.models import Delivery
+from delivery.models import Delivery, WorkerBeat
+from delivery.stored import KIND as STORED
 
 logger = logging.getLogger(__name__)
 
@@ -176,23 +178,29 @@ class Outcome:
         return self.status == Delivery.Status.FAILED
 
 
-def claim(delivery_id: int, worker_id: str) -> bool:
-    """Take the next attempt of a delivery that is queued (or whose worker died); False if none is due.
+def alive_workers():
+    """The ids of the workers alive now: seen within ``MAIL_WORKER_TIMEOUT``, not stopped (a subquery)."""
+    cutoff = timezone.now() - timedelta(seconds=settings.MAIL_WORKER_TIMEOUT)
+    return WorkerBeat.objects.filter(last_seen__gte=cutoff, stopped_at__isnull=True).values("pk")
 
-    One conditional UPDATE, so two workers never both attempt it and a sent or
-    failed delivery is never attempted again.
-    """
-    now = timezone.now()
-    return bool(
-        Delivery.objects.filter(pk=delivery_id)
-        .filter(Q(status=Delivery.Status.QUEUED) | Q(status=Delivery.Status.SENDING))
-        .update(
-            status=Delivery.Status.SENDING,
-            attempts=F("attempts") + 1,
-            worker_id=worker_id,
-            updated_at=now,
-        )
+
+def claimable() -> Q:
+    """Deliveries an attempt may be taken of: queued, or being sent by a worker that is no longer alive (its
+    attempt died with it)."""
+    return Q(status=Delivery.Status.QUEUED) | (Q(status=Delivery.Status.SENDING) & ~Q(worker_id__in=alive_workers()))
+
+
+def take(deliveries, worker_id: str) -> int:
+    """Take the next attempt of each of ``deliveries`` that is still claimable: one conditional UPDATE, so two
+    workers never both attempt a delivery and a sent or failed one is never attempted again."""
+    return deliveries.filter(claimable()).update(
+        status=Delivery.Status.SENDING, attempts=F("attempts") + 1, worker_id=worker_id, updated_at=timezone.now()
     )
+
+
+def claim(delivery_id: int, worker_id: str) -> bool:
+    """Take the next attempt of one delivery; False when there is none to take."""
+    return bool(take(Delivery.objects.filter(pk=delivery_id), worker_id))
 
 
 def attempt_delivery(delivery_id: int, worker_id: str = "", *, claimed: Delivery | None = None) -> Outcome:
@@ -203,7 +211,67 @@ def attempt_delivery(delivery_id: int, worker_id: str = "", *, claimed: Delivery
     if claimed is None and not claim(delivery_id, worker_id):
         status = Delivery.objects.filter(pk=delivery_id).values_list("status", flat=True).first()
         return Outcome("skipped", f"already {status}" if status else "no such delivery")
-    delivery = claimed or Delivery.objects.get(pk=delivery_id)
+    return attempt(claimed or Delivery.objects.get(pk=delivery_id))
+
+
+# ---------------------------------------------------------------- messages queued whole, in batches
+
+BATCH = 100  # messages one worker takes at a time
+
+
+def due_stored():
+    """Messages queued whole whose attempt is to be taken now: never attempted and due, or held by a dead worker."""
+    waiting = Q(status=Delivery.Status.QUEUED, attempts=0, next_attempt_at__lte=timezone.now())
+    orphaned = Q(status=Delivery.Status.SENDING) & ~Q(worker_id__in=alive_workers())
+    return Delivery.objects.filter(waiting | orphaned, kind=STORED)
+
+
+def claim_due(worker_id: str, limit: int = BATCH) -> list[Delivery]:
+    """Take the first attempt of up to ``limit`` messages queued whole (``delivery.backend``) and due, and the
+    attempts dead workers held of such messages; the deliveries this worker got (two workers asking at once
+    never get the same one)."""
+    candidates = due_stored().order_by("pk")
+    with transaction.atomic():
+        ids = list(candidates.select_for_update(skip_locked=True).values_list("pk", flat=True)[:limit])
+        take(Delivery.objects.filter(pk__in=ids), worker_id)
+    return list(Delivery.objects.filter(pk__in=ids, status=Delivery.Status.SENDING, worker_id=worker_id).order_by("pk"))
+
+
+def queue_sending() -> None:
+    """Make sure a ``send_due`` task is waiting (one is enough: it sends everything due, in batches)."""
+    if not DBTaskResult.objects.ready().filter(task_path=send_due.module_path).exists():
+        send_due.enqueue()
+
+
+def sweep() -> None:
+    """A ``send_due`` task for messages that wait without one: stored while the last one was already running
+    and committed after it looked, or held by a worker that died (the workers' heartbeat calls this, so they
+    wait one beat at most)."""
+    if due_stored().exists():
+        queue_sending()
+
+
+@task(takes_context=True)
+def send_due(context: TaskContext) -> str:
+    """Send the messages queued whole that are due, ``BATCH`` at a time, until none is left; while more wait,
+    another ``send_due`` is queued so that a second worker shares them."""
+    worker = worker_of(context)
+    sent, failed = 0, []
+    while batch := claim_due(worker):
+        if len(batch) == BATCH:
+            queue_sending()
+        for delivery in batch:
+            outcome = attempt(delivery)
+            sent += outcome.status == Delivery.Status.SENT
+            if outcome.failed:
+                failed.append(outcome.text)
+    if failed:
+        raise DeliveryFailed("; ".join(failed))
+    return f"{sent} sent"
+
+
+def attempt(delivery: Delivery) -> Outcome:
+    """The attempt just taken of ``delivery``: send it, and record what happened on it."""
     attempts = settings.MAIL_SEND_ATTEMPTS
     if delivery.attempts > attempts:  # the last attempt's worker died during it
         stopped = "the worker of the last attempt stopped during it"

@@ -23,7 +23,7 @@ from django.core.mail.backends.base import BaseEmailBackend
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from delivery.attempts import send_delivery
+from delivery.attempts import queue_sending
 from delivery.models import Delivery
 from delivery.stored import KIND, envelope_of
 
@@ -82,7 +82,7 @@ class QueueBackend(BaseEmailBackend):
                 )
             )
         with transaction.atomic():
-            for row in rows:
-                row.save()
-                send_delivery.enqueue(delivery_id=row.pk)
+            Delivery.objects.bulk_create(rows)
+            if rows:
+                queue_sending()  # one waiting send_due task sends them all, in batches
         return len(rows)

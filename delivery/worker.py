@@ -34,6 +34,7 @@ from django.utils.translation import gettext as _
 from django_tasks_db.models import DBTaskResult
 
 from core.mail.django_internals import requeue_running_task
+from delivery.attempts import sweep
 from delivery.models import WorkerBeat
 
 logger = logging.getLogger(__name__)
@@ -108,6 +109,7 @@ class Heart(threading.Thread):
                     close_old_connections()
                     beat(self.worker_id)
                     recover_stranded()
+                    sweep()
                 except Exception:  # a locked or unreachable database: try again at the next beat
                     logger.exception(_("Heartbeat of worker %(worker)s failed") % {"worker": self.worker_id})
         finally:
@@ -139,6 +141,7 @@ def heartbeat(worker_id: str, *, heart: bool = True) -> Iterator[None]:
     and record a clean stop as it ends."""
     beat(worker_id)
     recover_stranded()
+    sweep()
     thread = Heart(worker_id) if heart else None
     if thread:
         thread.start()

@@ -20,9 +20,8 @@ from pathlib import Path
 from django.conf import settings
 from django.utils.translation import gettext as _
 
-from core.mail.config import DEFAULT_OUTBOX_DIR
+from core.mail.config import DEFAULT_OUTBOX_DIR, sending_alias
 from core.mail.errors import ExitCode, MailProblem
-from core.mail.mailers import sending_alias
 from outbox import index, logfile
 from outbox.files import (
     EML_SUFFIX,

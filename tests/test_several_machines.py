@@ -95,3 +95,27 @@ def test_two_workers_on_postgresql_deliver_500_queued_resets_exactly_once(postgr
         site.drain(workers=2)  # running them again sends nothing more
     assert len(list(outbox.glob("*.eml"))) == 500
     assert recipients(outbox) == Counter(emails)
+
+
+SEND_MAIL = """
+import sys
+from django.core.mail import send_mail
+for email in sys.stdin.read().split():
+    send_mail("Новый комментарий к задаче", "К вашей задаче добавлен комментарий.", "noreply@task.local", [email])
+"""
+
+
+@pytest.mark.timeout(300)
+def test_two_workers_on_postgresql_deliver_500_send_mail_messages_exactly_once(postgres, tmp_path):
+    """The lessons' send_mail(), queued by the default mailer: two workers at once, every message once."""
+    emails = [f"reader{i}@example.com" for i in range(500)]
+    outbox = tmp_path / "outbox"
+    env = {"DATABASE_URL": postgres.create_database(), "EMAIL_URL": f"outbox://{outbox}"}
+    with Site(tmp_path, env) as site:
+        site.manage("migrate", "--noinput", "-v0")
+        site.manage("shell", "-c", SEND_MAIL, input="\n".join(emails))
+        assert recipients(outbox) == Counter()  # queued, not sent
+
+        site.drain(workers=2)
+        site.drain(workers=2)  # again: nothing more
+    assert recipients(outbox) == Counter(emails)

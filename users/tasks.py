@@ -27,8 +27,8 @@ from django.tasks import TaskContext
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
+from core.mail.config import sending_alias
 from core.mail.errors import ExitCode, MailProblem
-from core.mail.mailers import sending_alias
 from delivery import kinds
 from delivery.attempts import Message, begun, deliver, request_task
 from users import notices

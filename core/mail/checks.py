@@ -23,8 +23,8 @@ from django.core.mail.handler import DEFAULT_MAILER_BACKEND
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 
+from core.mail.config import sending_alias
 from core.mail.explain import port_hint
-from core.mail.mailers import sending_alias
 
 PLACEHOLDER_FROM = "webmaster@localhost"  # Django's default DEFAULT_FROM_EMAIL
 

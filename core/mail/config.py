@@ -41,7 +41,7 @@ from pathlib import Path
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 import environ
-from django.conf import DEPRECATED_EMAIL_SETTINGS
+from django.conf import DEPRECATED_EMAIL_SETTINGS, settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
@@ -429,3 +429,10 @@ def refuse_email_settings(namespace: Mapping[str, object], base_dir: Path) -> No
             "(Django 6.1 refuses EMAIL_* settings beside MAILERS)",
             f"delete those lines from the settings file and write in .env, one per line: {env_lines}",
         )
+
+
+def sending_alias(alias: str = "default") -> str:
+    """The alias of the mailer that sends for ``MAILERS[alias]``: a queueing mailer's ``sends_through``
+    (``"direct"`` behind the default one, see ``MAIL_QUEUE``), else ``alias`` itself."""
+    config = getattr(settings, "MAILERS", {}).get(alias) or {}
+    return (config.get("OPTIONS") or {}).get("sends_through") or alias

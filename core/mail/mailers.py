@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.core import mail
 from django.core.exceptions import ImproperlyConfigured
 from django.core.mail.backends.console import EmailBackend as ConsoleBackend
@@ -11,15 +10,9 @@ from django.core.mail.backends.filebased import EmailBackend as FileBackend
 from django.core.mail.backends.locmem import EmailBackend as MemoryBackend
 from django.core.mail.backends.smtp import EmailBackend as SmtpBackend
 
+from core.mail.config import sending_alias
 from core.mail.django_internals import file_backend_log
 from core.mail.explain import config_problem
-
-
-def sending_alias(alias: str = "default") -> str:
-    """The alias of the mailer that sends for ``MAILERS[alias]``: a queueing mailer's ``sends_through``
-    (``"direct"`` behind the default one, see ``MAIL_QUEUE``), else ``alias`` itself."""
-    config = getattr(settings, "MAILERS", {}).get(alias) or {}
-    return (config.get("OPTIONS") or {}).get("sends_through") or alias
 
 
 def get_backend(alias: str = "default"):

@@ -298,7 +298,7 @@ def test_mailqueue_speaks_russian_and_json_keeps_english_keys(site):
     assert lines[0] == "Почта идёт."
     assert lines[1].split(":")[0].strip() == "запросов ещё не взято"
     assert "  отправлено за последние 24 ч: 1" in lines
-    assert lines[-1].endswith("anna@example.com  2 попытки: x")
+    assert lines[-1].endswith("anna@example.com  'Письмо для сброса пароля'  2 попытки: x")
     assert all(not any("a" <= c <= "z" for c in line.split("(w1)")[0]) for line in lines[:8])  # no English left
 
     port = closed_port()

@@ -92,7 +92,9 @@ def test_a_reply_quoting_the_password_is_stored_masked_for_mailqueue_and_the_mai
     [report] = admins.messages
     body = report.message().get_body(("plain",)).get_content()
     [last_error] = [line for line in body.splitlines() if line.startswith("Last error: ")]
-    [failure] = [line for line in queue.stdout.splitlines() if "anna@example.com  1 attempt:" in line]
+    [failure] = [
+        line for line in queue.stdout.splitlines() if "anna@example.com  'Password reset message'  1 attempt:" in line
+    ]
     for shown in (last_error, failure):  # the reply is there, its password is not
         assert "535" in shown and f"'{MASK}'" in shown and f"smtp://{MASK}@relay.example" in shown
     for output in (body, report.data.decode(), queue.stdout, queue.stderr, worker.stdout, worker.stderr):

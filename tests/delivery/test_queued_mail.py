@@ -14,11 +14,14 @@ import pytest
 from django.core import mail
 from django.core.mail import EmailMessage, EmailMultiAlternatives, mail_admins, send_mail, send_mass_mail
 from django.db import OperationalError, transaction
+from django.db.models import QuerySet
 from django_tasks_db.models import DBTaskResult
 
+from delivery.attempts import claim_due
 from delivery.backend import MessageTooLarge
 from delivery.models import Delivery
 from delivery.status import queue_status
+from delivery.worker import beat
 from tests.conftest import manage
 from tests.delivery.queue import drain, drain_until_settled
 from testsupport.smtp_servers import RECIPIENT_UNKNOWN, TRY_LATER, mailers_for, refusal, smtp_server
@@ -81,6 +84,7 @@ def test_the_whole_message_survives_the_queue(smtp, settings):
     drain()
 
     [received] = server.messages
+    assert received.data.replace(b"\r\n", b"\n") == bytes(Delivery.objects.get().message)  # byte for byte
     parsed = received.message()
     assert sorted(received.rcpt_tos) == ["anna@example.com", "boris@example.com", "secret@example.com"]
     assert received.mail_from == "reports@example.com"
@@ -135,7 +139,7 @@ def test_fail_silently_never_loses_a_message_without_a_word(smtp, caplog, monkey
     def database_down(*args, **kwargs):
         raise OperationalError("database is locked")
 
-    monkeypatch.setattr(Delivery, "save", database_down)
+    monkeypatch.setattr(QuerySet, "bulk_create", database_down)
     with pytest.warns(PendingDeprecationWarning, match="fail_silently"):  # Django 6.1's own word on the argument
         sent = send_mail("Тема", "Текст", "task_form@task.local", ["admin@task.local"], fail_silently=True)
     assert sent == 0
@@ -208,3 +212,36 @@ def test_a_bad_queue_setting_is_one_line_and_exit_3(variable, value, problem):
     result = manage("check", env={variable: value})
     assert result.returncode == 3
     assert result.stderr.startswith(problem) and len(result.stderr.strip().splitlines()) <= 2
+
+
+def test_a_batch_is_shared_never_doubled_between_two_workers(smtp):
+    smtp()
+    send_mass_mail([("Тема", "Текст", None, [f"r{i}@example.com"]) for i in range(7)])
+    for worker in ("worker-a", "worker-b", "worker-c"):
+        beat(worker)  # alive: what one holds, the others leave alone
+    first = claim_due("worker-a", limit=4)
+    second = claim_due("worker-b", limit=4)
+    assert (len(first), len(second)) == (4, 3)
+    assert not {d.pk for d in first} & {d.pk for d in second}
+    assert claim_due("worker-c") == []
+
+
+def test_a_message_left_without_a_task_is_picked_up_by_the_next_worker(smtp):
+    """Stored after the running send_due looked, its commit came later: the workers' heartbeat queues another."""
+    server = smtp()
+    send_mail("Тема", "Текст", None, ["u@example.com"])
+    DBTaskResult.objects.all().delete()  # as if the only send_due had already run
+    drain()  # a worker starts: its first beat sweeps
+    assert server.recipients() == {"u@example.com": 1}
+
+
+def test_a_message_a_dead_worker_was_sending_is_sent_once_by_another(smtp):
+    server = smtp()
+    send_mail("Тема", "Текст", None, ["u@example.com"])
+    [taken] = claim_due("worker-that-dies")  # never beats: as good as dead
+    assert Delivery.objects.get().status == "sending"
+    DBTaskResult.objects.all().delete()
+    drain()
+    assert server.recipients() == {"u@example.com": 1}
+    delivery = Delivery.objects.get()
+    assert (delivery.pk, delivery.status, delivery.attempts) == (taken.pk, "sent", 2)

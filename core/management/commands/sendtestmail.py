@@ -7,8 +7,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext, pgettext
 
 from core.mail import checks, compose, probe
+from core.mail.config import sending_alias
 from core.mail.errors import MailProblem
-from core.mail.mailers import sending_alias
 from core.management.base import ProjectCommand, command_error, labelled, mailer_text, number, seconds, where
 
 # --count: a test of a mailer, or of its speed, needs no more; each message is built as it is sent.
