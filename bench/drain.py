@@ -22,7 +22,6 @@ tests and bench.machines start it), or ``DATABASE_URL`` from the environment
 from __future__ import annotations
 
 import argparse
-import os
 import subprocess
 import sys
 import tempfile
@@ -31,7 +30,7 @@ import uuid
 from contextlib import ExitStack
 from pathlib import Path
 
-from testsupport.services import PostgreSQL
+from bench.databases import database_url, process_env
 from testsupport.site import manage
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -75,20 +74,12 @@ User.objects.filter(username__startswith="%(prefix)s").delete()
 """
 
 
-def run(n: int = 2000, workers: int = 2, database_url: str = "") -> dict:
+def run(n: int = 2000, workers: int = 2, url: str = "") -> dict:
     prefix = f"drain-{uuid.uuid4().hex[:8]}-"
     emails = [f"{prefix}{i}@bench.example" for i in range(n)]
     with tempfile.TemporaryDirectory(prefix="bench-drain-") as folder:
         folder = Path(folder)
-        env = {
-            "PATH": os.environ.get("PATH", ""),
-            "HOME": os.environ.get("HOME", ""),
-            "DJANGO_ENV_FILE": "",
-            "DEBUG": "true",
-            "DATABASE_URL": database_url or f"sqlite:///{folder / 'db.sqlite3'}",
-            "CACHE_URL": f"diskcache://{folder / 'cache'}",
-            "EMAIL_URL": f"outbox://{folder / 'drained'}",
-        }
+        env = process_env(folder, url, DEBUG="true", EMAIL_URL=f"outbox://{folder / 'drained'}")
         database = env["DATABASE_URL"].partition("://")[0]
         manage(env, "migrate", "--noinput", "-v0")
         manage(env, "shell", "-v0", "-c", SETUP % {"site": SITE_URL}, input="\n".join(emails))
@@ -127,9 +118,7 @@ def main() -> int:
     parser.add_argument("--postgresql", action="store_true", help="on a PostgreSQL server started for the run")
     args = parser.parse_args()
     with ExitStack() as servers:
-        url = os.environ.get("DATABASE_URL", "")
-        if args.postgresql:
-            url = servers.enter_context(PostgreSQL(durable=True)).create_database("conn_max_age=60")
+        url = database_url(servers, args.postgresql)
         results = [run(args.n, args.workers, url) for _ in range(args.rounds)]
     result = max(results, key=lambda r: r["drain_rate"])
     best_loop = max(results, key=lambda r: r["loop_rate"])

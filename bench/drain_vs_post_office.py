@@ -21,7 +21,6 @@ both and the ratio project/post-office (target: at least 1.0).
 from __future__ import annotations
 
 import argparse
-import os
 import subprocess
 import sys
 import tempfile
@@ -29,7 +28,7 @@ import time
 from contextlib import ExitStack
 from pathlib import Path
 
-from testsupport.services import PostgreSQL
+from bench.databases import database_url, process_env
 from testsupport.site import manage
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -76,21 +75,18 @@ def timed(env: dict, commands: list[list[str]]) -> float:
     return time.perf_counter() - started
 
 
-def run(n: int, workers: int, database_url: str) -> dict:
+def run(n: int, workers: int, url: str) -> dict:
     with tempfile.TemporaryDirectory(prefix="bench-post-office-") as folder:
         folder = Path(folder)
-        env = {
-            "PATH": os.environ.get("PATH", ""),
-            "HOME": os.environ.get("HOME", ""),
-            "PYTHONPATH": str(PACKAGES),
-            "DJANGO_SETTINGS_MODULE": "bench.post_office_settings",
-            "DJANGO_ENV_FILE": "",
-            "DEBUG": "false",
-            "SECRET_KEY": "bench-" + "x" * 50,
-            "ALLOWED_HOSTS": "localhost",
-            "DATABASE_URL": database_url or f"sqlite:///{folder / 'db.sqlite3'}?timeout=30",
-            "CACHE_URL": f"diskcache://{folder / 'cache'}",
-        }
+        env = process_env(
+            folder,
+            url,
+            PYTHONPATH=str(PACKAGES),
+            DJANGO_SETTINGS_MODULE="bench.post_office_settings",
+            DEBUG="false",
+            SECRET_KEY="bench-" + "x" * 50,
+            ALLOWED_HOSTS="localhost",
+        )
         ours = {**env, "EMAIL_URL": f"outbox://{folder / 'ours'}"}
         theirs = {**env, "EMAIL_URL": f"outbox://{folder / 'theirs'}"}
         manage(env, "migrate", "--noinput", "-v0")
@@ -118,9 +114,7 @@ def main() -> int:
     args = parser.parse_args()
     install()
     with ExitStack() as servers:
-        url = os.environ.get("DATABASE_URL", "")
-        if args.postgresql:
-            url = servers.enter_context(PostgreSQL(durable=True)).create_database("conn_max_age=60")
+        url = database_url(servers, args.postgresql)
         results = [run(args.n, args.workers, url) for _ in range(args.rounds)]
     ours, theirs = max(r["ours"] for r in results), max(r["theirs"] for r in results)
     print(f"database: {results[0]['database']}; {args.n} messages queued each way, {args.workers} processes draining")

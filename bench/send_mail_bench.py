@@ -24,14 +24,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import sys
 import tempfile
 from contextlib import ExitStack
 from pathlib import Path
 
-from testsupport.services import PostgreSQL
+from bench.databases import database_url, process_env
 from testsupport.site import manage
 from testsupport.smtp_servers import mailers_for, smtp_server
 
@@ -56,20 +55,17 @@ print(json.dumps(times))
 """
 
 
-def run(n: int, smtp_n: int, smtp_delay: float, database_url: str) -> dict:
+def run(n: int, smtp_n: int, smtp_delay: float, url: str) -> dict:
     with tempfile.TemporaryDirectory(prefix="bench-send-mail-") as folder, ExitStack() as servers:
         folder = Path(folder)
-        env = {
-            "PATH": os.environ.get("PATH", ""),
-            "HOME": os.environ.get("HOME", ""),
-            "DJANGO_ENV_FILE": "",
-            "DEBUG": "false",
-            "SECRET_KEY": "bench-" + "x" * 50,
-            "ALLOWED_HOSTS": "localhost",
-            "DATABASE_URL": database_url or f"sqlite:///{folder / 'db.sqlite3'}",
-            "CACHE_URL": f"diskcache://{folder / 'cache'}",
-            "EMAIL_URL": f"outbox://{folder / 'outbox'}",
-        }
+        env = process_env(
+            folder,
+            url,
+            DEBUG="false",
+            SECRET_KEY="bench-" + "x" * 50,
+            ALLOWED_HOSTS="localhost",
+            EMAIL_URL=f"outbox://{folder / 'outbox'}",
+        )
         manage(env, "migrate", "--noinput", "-v0")
         local = json.loads(
             manage(env, "shell", "-v0", "-c", CALLS % {"n": n, "ways": {"queued": None, "outbox": "direct"}})
@@ -98,9 +94,7 @@ def main() -> int:
     parser.add_argument("--postgresql", action="store_true", help="on a PostgreSQL server started for the run")
     args = parser.parse_args()
     with ExitStack() as servers:
-        url = os.environ.get("DATABASE_URL", "")
-        if args.postgresql:
-            url = servers.enter_context(PostgreSQL(durable=True)).create_database("conn_max_age=60")
+        url = database_url(servers, args.postgresql)
         results = [run(args.n, args.smtp_n, args.smtp_delay, url) for _ in range(args.rounds)]
     best = {key: min(result[key] for result in results) for key in ("queued", "outbox", "queued_beside_smtp", "smtp")}
     print(f"database: {results[0]['database']}; median of {args.n} send_mail() calls each way")

@@ -6,11 +6,12 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from django.core.mail import EmailMultiAlternatives
+from django.core.mail import EmailMultiAlternatives, send_mail
 
 from tests.browser.conftest import needs_chromium, no_sideways_scrolling, screenshot
 from tests.delivery.queue import drain
 from tests.outbox_samples import cyrillic_reset, plain, send
+from testsupport.smtp_servers import RECIPIENT_UNKNOWN, mailers_for, refusal, smtp_server
 from users.models import User
 
 pytestmark = [
@@ -20,6 +21,7 @@ pytestmark = [
     needs_chromium,
 ]
 PASSWORD = "staff-Passw0rd-1"
+QUEUE = {"BACKEND": "delivery.backend.QueueBackend", "OPTIONS": {"sends_through": "direct"}}
 PNG = bytes.fromhex(
     "89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c4890000000d4944415478da63f8cfc0f01f0005000201"
     "e2213bc40000000049454e44ae426082"
@@ -205,3 +207,28 @@ def test_list_and_message_fit_the_width_without_sideways_scrolling(live_server, 
     page.get_by_role("heading", name=re.compile("^Восстановление")).wait_for()
     no_sideways_scrolling(page)
     screenshot(page, f"outbox-message-{width}")
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_the_queue_page_shows_a_failure_with_its_hint_and_sends_it_again(live_server, staff_page, settings, width):
+    """The lesson's send_mail() refused by the server: failed on /outbox/queue/, "Send again", then sent."""
+    page = staff_page
+    page.set_viewport_size({"width": width, "height": 900})
+    with smtp_server(fail=[refusal("rcpt", RECIPIENT_UNKNOWN, first=1)]) as server:
+        settings.MAILERS = {**settings.MAILERS, "default": QUEUE, **mailers_for(*server, alias="direct")}
+        send_mail("Вы получили данные о категории", "Вы довольны нашим сервисом?", "qwerty@mail.ru", ["user1@mail.ru"])
+        drain()  # refused: failed
+        send_mail("Новый комментарий к задаче", "К вашей задаче добавлен комментарий.", None, ["user2@mail.ru"])
+        drain()  # sent
+        page.goto(f"{live_server.url}/outbox/queue/")
+        page.get_by_role("heading", name="Mail queue").wait_for()
+        assert page.get_by_text("Recipient address rejected").is_visible()
+        assert page.get_by_text("Hint:").first.is_visible()
+        no_sideways_scrolling(page)
+        screenshot(page, f"queue-{width}")
+        page.get_by_role("button", name="Send again").click()
+        page.get_by_text("is queued again; the worker sends it").wait_for()
+        drain()
+        page.reload()
+        assert page.get_by_role("button", name="Send again").count() == 0
+    assert server.recipients() == {"user1@mail.ru": 1, "user2@mail.ru": 1}
