@@ -7,9 +7,9 @@ from delivery.models import Delivery, WorkerBeat
 class DeliveryAdmin(admin.ModelAdmin):
     """Read-only: deliveries change through the worker and ``manage.py mailqueue retry``."""
 
-    list_display = ["id", "kind", "email", "status", "attempts", "updated_at", "last_error"]
+    list_display = ["id", "kind", "subject", "email", "status", "attempts", "updated_at", "last_error"]
     list_filter = ["status", "kind"]
-    search_fields = ["email"]
+    search_fields = ["email", "subject"]
     ordering = ["-id"]
 
     def has_add_permission(self, request):

@@ -69,3 +69,21 @@ def test_visitors_and_users_who_are_not_staff_see_nothing(live_server, queued):
     refused = user.post(f"{live_server.url}/outbox/queue/{failed.pk}/retry/", data={"csrfmiddlewaretoken": token})
     assert refused.status_code == 403
     assert Delivery.objects.get(pk=failed.pk).status == "failed"
+
+
+def test_the_admin_shows_a_queued_message_read_only_without_its_body(live_server, queued):
+    from django.contrib.auth import get_user_model
+
+    get_user_model().objects.create_superuser("root", "root@example.com", "root-Passw0rd-1")
+    session = requests.Session()
+    token = csrf_token(session, f"{live_server.url}/admin/login/")
+    session.post(
+        f"{live_server.url}/admin/login/?next=/admin/",
+        data={"csrfmiddlewaretoken": token, "username": "root", "password": "root-Passw0rd-1"},
+    )
+    listing = session.get(f"{live_server.url}/admin/delivery/delivery/")
+    assert listing.status_code == 200 and "Попытка создать тестовую задачу" in listing.text
+    waiting = Delivery.objects.get(email="admin@task.local")
+    page = session.get(f"{live_server.url}/admin/delivery/delivery/{waiting.pk}/change/")
+    assert page.status_code == 200 and "admin@task.local" in page.text
+    assert "BODY-MARKER" not in page.text and 'name="_save"' not in page.text  # no body, nothing to save
