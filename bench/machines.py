@@ -5,11 +5,14 @@
 For each stack the site runs under gunicorn (``DJANGO_SETTINGS_MODULE=bench.settings``:
 the site plus ``/bench/minimal/``, a view that only answers a POST) with a
 ``db_worker`` draining beside it (``--no-worker``: drained afterwards). wrk (bench/load.py) posts the same reset
-forms first to the minimal view, then to ``/users/password_reset/``, under the
-same server in the same run. Prints requests per second and p99 for both and the
-ratio reset/minimal (target on PostgreSQL + Redis: >= 0.5). Then the queue is
-drained: there must be no 5xx and exactly one message in the outbox per
-accepted reset.
+forms to the minimal view, to ``/bench/stock-reset/`` (Django's own ``PasswordResetView``, its
+message written in the request, as a project without a queue sends it) and to
+``/users/password_reset/``, under the same server in the same run; then, on a second
+server whose client budget is one a day, floods the reset endpoint with requests it
+refuses (429) and the minimal view beside it. Prints requests per second and p99 and
+the ratios: reset/stock view (target on PostgreSQL + Redis: >= 1.5), refused/minimal
+(>= 0.6), reset/minimal. Then the queue is drained: there must be no 5xx and exactly
+one message in the outbox per accepted reset.
 
 PostgreSQL and Redis are servers of the run's own on 127.0.0.1
 (testsupport/services.py, as in the tests); PostgreSQL keeps its durable defaults and
@@ -30,6 +33,7 @@ from testsupport.site import Site
 
 RESET_PATH = "/users/password_reset/"
 MINIMAL_PATH = "/bench/minimal/"  # bench/urls.py
+STOCK_PATH = "/bench/stock-reset/"  # Django's PasswordResetView, sending in the request
 STACKS = ("postgresql+redis", "sqlite+diskcache")
 
 
@@ -55,13 +59,23 @@ def measure(
         running = site.start_worker() if worker else None
         load = {"duration": duration, "connections": connections, "threads": 2, "users": users}
         minimal = post_forms(site, MINIMAL_PATH, **load)
+        stock = post_forms(site, STOCK_PATH, **load)
         reset = post_forms(site, RESET_PATH, **load)
         if running:
             site.stop(running)
+        # The same reset endpoint with every request over the client's budget: all 429.
+        (folder / "refusing").mkdir()
+        refusing = stack_of_servers.enter_context(Site(folder / "refusing", {**env, "RESET_RATE_PER_CLIENT": "1/d"}))
+        refusing.env["DATABASE_URL"], refusing.env["CACHE_URL"] = site.env["DATABASE_URL"], site.env["CACHE_URL"]
+        refusing.start_server(gunicorn_workers)
+        refused = post_forms(refusing, RESET_PATH, **load)
+        minimal_beside = post_forms(refusing, MINIMAL_PATH, **load)
         for _ in range(3):  # a batch worker exits when nothing is ready; the last tasks may still be queueing others
             site.drain(workers=2)
             answered = site.answered("POST", RESET_PATH)
-            messages = len(list(outbox.glob("*.eml")))
+            answered = answered + refusing.answered("POST", RESET_PATH)  # the refusing server's first is accepted
+            sent_in_request = site.answered("POST", STOCK_PATH)[302]  # the stock view's, in the same outbox
+            messages = len(list(outbox.glob("*.eml"))) - sent_in_request
             if messages >= answered[302]:
                 break
         answered_minimal = site.answered("POST", MINIMAL_PATH)
@@ -69,8 +83,13 @@ def measure(
     return {
         "stack": stack,
         "minimal": minimal,
+        "stock": stock,
         "reset": reset,
+        "refused": refused,
         "ratio": reset["requests_per_second"] / minimal["requests_per_second"],
+        "stock_ratio": reset["requests_per_second"] / stock["requests_per_second"],
+        "refused_ratio": refused["requests_per_second"] / minimal_beside["requests_per_second"],
+        "refused_statuses": refused["seen_by_wrk"],
         "statuses": {"reset": dict(sorted(answered.items())), "minimal": dict(sorted(answered_minimal.items()))},
         "server_errors": sum(count for status, count in statuses.items() if status >= 500),
         "accepted": answered[302],
@@ -107,7 +126,14 @@ def main() -> int:
         beside = "no worker during the load" if args.no_worker else "a db_worker draining"
         print(f"{stack}: gunicorn with {args.workers} workers, {beside}, {minimal['command']}")
         print(f"  minimal view:  {minimal['requests_per_second']:7.0f} requests/s, p99 {minimal['p99_ms']:.1f} ms")
+        stock, refused = result["stock"], result["refused"]
+        print(f"  stock reset:   {stock['requests_per_second']:7.0f} requests/s, p99 {stock['p99_ms']:.1f} ms")
         print(f"  reset:         {reset['requests_per_second']:7.0f} requests/s, p99 {reset['p99_ms']:.1f} ms")
+        print(f"  ratio:         {result['stock_ratio']:.2f} reset/stock view (target >= 1.5)")
+        print(
+            f"  refused flood: {refused['requests_per_second']:7.0f} requests/s {result['refused_statuses']}, "
+            f"{result['refused_ratio']:.2f} of the minimal view beside it (target >= 0.6)"
+        )
         print(
             f"  ratio:         {result['ratio']:.2f} reset/minimal" + ("  (target >= 0.5)" if "redis" in stack else "")
         )

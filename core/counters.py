@@ -23,6 +23,7 @@ import environ
 
 from core.env import ENCODE_HINT, ConfigError, check_url_credentials
 from core.mail.config import resolve_dir
+from core.mail.django_internals import redis_client
 
 ALIAS = "counters"
 VARIABLE = "CACHE_URL"
@@ -85,3 +86,30 @@ def counters_cache(url: str, base_dir: Path) -> dict:
             )
         return config
     raise ConfigError(VARIABLE, f"unknown cache scheme {scheme!r}", HINT)
+
+
+def count_up(cache, counters: list[tuple[str, int]]) -> list[int]:
+    """Add one to each ``(key, seconds to live)`` counter of ``cache`` (the store: ``caches["counters"]``), made at 0
+    with that lifetime when it is not there; their new values.
+
+    On Redis, one round trip for all of them (a pipeline of ``SET NX EX`` and ``INCR`` per counter; ``INCR``
+    keeps the expiry), however many budgets a request counts against. Elsewhere the cache's own ``add`` and
+    ``incr``, each atomic (diskcache: one SQLite transaction each, on this machine).
+    """
+    keys = [cache.make_and_validate_key(key) for key, _ in counters]
+    client = redis_client(cache, keys[0]) if keys else None
+    if client is not None:
+        pipeline = client.pipeline(transaction=False)
+        for key, (_, seconds) in zip(keys, counters, strict=True):
+            pipeline.set(key, 0, ex=seconds, nx=True)
+            pipeline.incr(key)
+        return pipeline.execute()[1::2]
+    counts = []
+    for key, seconds in counters:
+        cache.add(key, 0, seconds)
+        try:
+            counts.append(cache.incr(key))
+        except ValueError:  # expired between the two calls: a new window, this request its first
+            cache.add(key, 1, seconds)
+            counts.append(1)
+    return counts

@@ -83,7 +83,6 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "core",  # before django_tasks_db: its db_worker command (heartbeats, recovery) wins
     "django_tasks_db",
-    "django_ratelimit",
     "delivery",  # the queue every message goes through
     "users",
     "outbox",  # the web outbox's template filters
@@ -151,10 +150,6 @@ CACHES = {
     "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
     counters.ALIAS: counters.counters_cache(env.text("CACHE_URL"), BASE_DIR),
 }
-RATELIMIT_USE_CACHE = counters.ALIAS
-# django-ratelimit's check knows neither diskcache nor Django's own RedisCache;
-# both increment atomically (the stores that do not are refused above).
-SILENCED_SYSTEM_CHECKS = ["django_ratelimit.W001"]
 
 # TASKS (mail sent off the request path: run `manage.py db_worker`)
 # ------------------------------------------------------------------------------
@@ -220,7 +215,6 @@ PASSWORD_CHANGE_RATE_PER_ACCOUNT = env.get("PASSWORD_CHANGE_RATE_PER_ACCOUNT", l
 # How many proxies in front of the site append to X-Forwarded-For. 0: the header
 # is ignored and the client is REMOTE_ADDR (anyone can write the header).
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", 0, minimum=0)
-RATELIMIT_IP_META_KEY = "users.limits.client_ip"
 
 # MAIL QUEUE (every message the site sends: delivery/attempts.py, delivery/worker.py)
 # ------------------------------------------------------------------------------

@@ -52,3 +52,15 @@ def requeue_running_task(task) -> bool:
 
     running = DBTaskResult.objects.running().filter(pk=task.pk, worker_ids=task.worker_ids)
     return bool(running.update(status=TaskResultStatus.READY, run_after=timezone.now()))
+
+
+def redis_client(cache, key: str):
+    """The redis-py client behind Django's own ``RedisCache`` for ``key`` (a key as made by the cache), to send
+    several commands in one round trip (a pipeline); None for any other cache.
+
+    Django has no public API for this: ``RedisCache`` keeps its ``RedisCacheClient`` in the
+    private ``_cache``, whose ``get_client()`` chooses the server a key is written to.
+    """
+    from django.core.cache.backends.redis import RedisCache
+
+    return cache._cache.get_client(key, write=True) if isinstance(cache, RedisCache) else None

@@ -9,7 +9,12 @@ from django.core.mail import EmailMessage
 from django_tasks_db.models import DBTaskResult
 
 from core.mail.config import FILE_BACKEND
-from core.mail.django_internals import file_backend_log, requeue_running_task, take_half_open_connection
+from core.mail.django_internals import (
+    file_backend_log,
+    redis_client,
+    requeue_running_task,
+    take_half_open_connection,
+)
 from delivery.attempts import send_delivery
 from testsupport.smtp_servers import LOGIN, PASSWORD, mailers_for
 
@@ -62,3 +67,15 @@ def test_a_task_claimed_again_meanwhile_is_left_to_its_new_worker():
     DBTaskResult.objects.get(pk=task.pk).claim("new")  # another worker recovered and took it first
     assert not requeue_running_task(task)
     assert not DBTaskResult.objects.ready().exists()
+
+
+def test_redis_client_is_the_one_django_s_redis_cache_writes_through(redis, tmp_path):
+    from diskcache import DjangoCache
+    from django.core.cache.backends.redis import RedisCache
+
+    cache = RedisCache(redis.url(0), {})
+    client = redis_client(cache, cache.make_and_validate_key("k"))
+    assert client is not None, "update core/mail/django_internals.py: redis_client (Django's RedisCache._cache)"
+    client.set(cache.make_and_validate_key("k"), 7)
+    assert cache.get("k") == 7
+    assert redis_client(DjangoCache(str(tmp_path), {}), "k") is None

@@ -12,7 +12,7 @@ import pytest
 from django.test import RequestFactory
 from django.utils.module_loading import import_string
 
-from core.counters import ALIAS, counters_cache
+from core.counters import ALIAS, count_up, counters_cache
 from tests.conftest import ROOT
 from users.limits import check_address
 
@@ -38,8 +38,7 @@ def open_store(config: dict):
 def count(config: dict) -> None:
     cache = open_store(config)
     for _ in range(ROUNDS):
-        if not cache.add("hits", 1, 60):
-            cache.incr("hits")
+        count_up(cache, [("hits", 60)])
 
 
 def test_a_counter_survives_a_flood_of_other_keys(settings, store):
@@ -67,11 +66,30 @@ def test_concurrent_processes_lose_no_count(store):
 
 def test_a_window_still_expires(store):
     cache = open_store(store)
-    cache.add("hits", 1, 1)
-    assert cache.incr("hits") == 2  # incr keeps the key's expiry
+    assert count_up(cache, [("hits", 1)]) == [1]
+    assert count_up(cache, [("hits", 1)]) == [2]  # the count keeps the key's expiry
     deadline = time.monotonic() + 30  # the key goes after its second; one that kept no expiry would stay
     while cache.get("hits") is not None:
         assert time.monotonic() < deadline, "the counter outlived its 1 s window"
         time.sleep(0.05)
-    with pytest.raises(ValueError, match="hits"):
-        cache.incr("hits")  # as Django's caches: a missing key is an error, so django-ratelimit add()s a new one
+    assert count_up(cache, [("hits", 1)]) == [1]  # a new window
+
+
+def test_every_rate_of_a_budget_is_one_round_trip_to_redis(settings, redis, monkeypatch):
+    """django-ratelimit's get_usage made three per rate: add, EXISTS, INCRBY."""
+    import redis as redis_library
+
+    settings.CACHES = {**settings.CACHES, ALIAS: counters_cache(redis.url(0), ROOT)}
+    settings.RESET_RATE_PER_ADDRESS = ["5/m", "10/h", "50/d"]
+    sent = []
+    original = redis_library.connection.Connection.send_packed_command
+    monkeypatch.setattr(
+        redis_library.connection.Connection,
+        "send_packed_command",
+        lambda self, *args, **kwargs: sent.append(1) or original(self, *args, **kwargs),
+    )
+    request = RequestFactory().post("/users/password_reset/", REMOTE_ADDR="127.0.0.1")
+    check_address(request, "anna@example.com")  # the connection is made (its own commands, once)
+    sent.clear()
+    assert [check_address(request, "anna@example.com").limited for _ in range(5)] == [False] * 4 + [True]
+    assert len(sent) == 5
