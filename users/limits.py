@@ -48,7 +48,7 @@ from django.conf import settings
 from django.core.cache import caches
 from django.utils.translation import ngettext
 
-from core import counters
+from core.counters import ALIAS, count_up
 from users.addresses import budget_key, mailbox
 
 RATE = re.compile(r"^([1-9][0-9]*)/([1-9][0-9]*)?([smhd])$")
@@ -170,7 +170,7 @@ def _count(request, group: str, rates: list[str], key) -> Verdict:
         limit, period = split(rate)
         end = window_end(value, period, now)
         windows.append((limit, end, counter_key(group, limit, period, value, end)))
-    counts = counters.count_up(caches[counters.ALIAS], [(name, end - now + EXPIRY_MARGIN) for _, end, name in windows])
+    counts = count_up(caches[ALIAS], [(name, end - now + EXPIRY_MARGIN) for _, end, name in windows])
     waits = [max(end - now, 1) for (limit, end, _), count in zip(windows, counts, strict=True) if count > limit]
     return Verdict(True, max(waits)) if waits else Verdict(False)
 
