@@ -94,7 +94,8 @@ def change_key(user, new_email: str, state: str | None = None) -> str:
     return keys.make_key(user, SALT, [new_email], change_state(user) if state is None else state)
 
 
-def _taken_by_another(user, email: str) -> bool:
+def taken_by_another(user, email: str) -> bool:
+    """Whether an account other than ``user`` uses the mailbox ``email`` reaches."""
     return type(user)._default_manager.with_address(email).exclude(pk=user.pk).exists()
 
 
@@ -105,7 +106,7 @@ def change_for_key(key: str):
     if found is None or len(found[1]) != 1 or not isinstance(found[1][0], str):
         return None
     user, [new_email] = found
-    return None if _taken_by_another(user, new_email) else (user, new_email)
+    return None if taken_by_another(user, new_email) else (user, new_email)
 
 
 def apply_change(user, new_email: str) -> bool:
@@ -114,7 +115,7 @@ def apply_change(user, new_email: str) -> bool:
     One conditional UPDATE on the address and password the key was checked
     against, so two presses of the button change it once.
     """
-    if _taken_by_another(user, new_email):
+    if taken_by_another(user, new_email):
         return False
     field = user.get_email_field_name()
     rows = type(user)._default_manager.filter(pk=user.pk, password=user.password, **{field: getattr(user, field)})

@@ -272,7 +272,7 @@ def request_email_change(context: TaskContext, *, user_id: int, new_email: str, 
     extra = {**(options.get("extra_email_context") or {}), "new_email": new_email}
     plan = begun(context)  # run again after its worker died: the messages it made, with their own options
     if not plan:
-        if get_user_model()._default_manager.with_address(new_email).exclude(pk=user.pk).exists():
+        if notices.taken_by_another(user, new_email):
             taken = {**notices.EMAIL_TAKEN_OPTIONS.as_dict(), **language}
             plan += [message_for(owner, site_url, taken) for owner in accounts_for(new_email)]
         else:

@@ -312,7 +312,7 @@ def test_a_link_whose_address_was_taken_meanwhile_is_invalid_not_an_error(live_s
     page = requests.Session().get(link)
     assert "<h1>Confirm your new email address</h1>" in page.text
     User.objects.create_user("carol", "NEW@example.com", "carol-Passw0rd")  # between the page and the button
-    monkeypatch.setattr(notices, "_taken_by_another", lambda user, email: False)  # the checks miss it: the index
+    monkeypatch.setattr(notices, "taken_by_another", lambda user, email: False)  # the checks miss it: the index
     _, answer = press(requests.Session(), link)
     assert (answer.status_code, INVALID in answer.text) == (200, True)
     assert User.objects.get(username="anna").email == "anna@example.com"
