@@ -59,3 +59,14 @@ class ExplainedTaskFailures(logging.Filter):
             record.exc_info = None
             record.exc_text = None
         return True
+
+
+class RefusalsLoggedOnce(logging.Filter):
+    """Drops Django's "Too Many Requests" line, which it writes for every 429 answer.
+
+    A 429 is a refusal by ``users.limits``, which logs the first refusal of each window
+    itself ("Client ... over its ... budget"): a flood is one line, not one per request.
+    """
+
+    def filter(self, record):
+        return getattr(record, "status_code", None) != 429

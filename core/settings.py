@@ -271,6 +271,8 @@ LOGGING = {
         "require_debug_false": {"()": "django.utils.log.RequireDebugFalse"},
         # A failed delivery is one line from delivery.attempts; its traceback only with db_worker -v2.
         "explained_task_failures": {"()": "core.logging.ExplainedTaskFailures"},
+        # Django's line for each 429: users.limits logs a flood's first refusal instead.
+        "refusals_logged_once": {"()": "core.logging.RefusalsLoggedOnce"},
     },
     "formatters": {"masked": {"()": "core.security.SecretsFormatter"}},  # every secret, in a traceback too
     "handlers": {
@@ -286,6 +288,7 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": "WARNING"},
     "loggers": {
         "django": {"handlers": ["mail_admins"], "level": "INFO"},
+        "django.request": {"filters": ["refusals_logged_once"]},
         # Task outcomes go to the console only. A failed attempt at a message
         # is retried, and a lost one is reported by delivery.attempts through the
         # "admins" mailer; mail_admins would try the default mailer, the failing one.

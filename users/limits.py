@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import hashlib
 import ipaddress
+import logging
 import re
 import time
 import zlib
@@ -50,6 +51,8 @@ from django.utils.translation import ngettext
 
 from core.counters import ALIAS, count_up
 from users.addresses import budget_key, mailbox
+
+logger = logging.getLogger(__name__)
 
 RATE = re.compile(r"^([1-9][0-9]*)/([1-9][0-9]*)?([smhd])$")
 CLIENT_GROUP = "password_reset:client"
@@ -172,6 +175,9 @@ def _count(request, group: str, rates: list[str], key) -> Verdict:
         windows.append((limit, end, counter_key(group, limit, period, value, end)))
     counts = count_up(caches[ALIAS], [(name, end - now + EXPIRY_MARGIN) for _, end, name in windows])
     waits = [max(end - now, 1) for (limit, end, _), count in zip(windows, counts, strict=True) if count > limit]
+    if key == "ip" and any(count == limit + 1 for (limit, _, _), count in zip(windows, counts, strict=True)):
+        # The first refusal of a window, once: Django's own line for each 429 is dropped (core.logging).
+        logger.warning("Client %s over its %s budget (%s): refused for %d s", value, group, ",".join(rates), max(waits))
     return Verdict(True, max(waits)) if waits else Verdict(False)
 
 

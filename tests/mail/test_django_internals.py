@@ -76,6 +76,7 @@ def test_redis_client_is_the_one_django_s_redis_cache_writes_through(redis, tmp_
     cache = RedisCache(redis.url(0), {})
     client = redis_client(cache, cache.make_and_validate_key("k"))
     assert client is not None, "update core/mail/django_internals.py: redis_client (Django's RedisCache._cache)"
+    assert redis_client(cache, cache.make_and_validate_key("other")) is client  # made once, not per call
     client.set(cache.make_and_validate_key("k"), 7)
     assert cache.get("k") == 7
     assert redis_client(DjangoCache(str(tmp_path), {}), "k") is None

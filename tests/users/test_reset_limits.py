@@ -1,5 +1,7 @@
 """Rate limits on the reset request, and the request only queueing the work, over real HTTP."""
 
+import logging
+
 import pytest
 import requests
 from django.test import RequestFactory
@@ -68,6 +70,14 @@ def test_over_the_client_limit_the_page_says_wait_with_429_and_retry_after(setti
     assert "<h1>Too many requests</h1>" in limited.text
     assert f"Please wait {limited.headers['Retry-After']} second" in limited.text
     assert DBTaskResult.objects.count() == 3  # nothing queued for the refused request
+
+
+def test_a_flood_is_one_line_in_the_log_not_one_per_refusal(settings, reset, caplog):
+    settings.RESET_RATE_PER_CLIENT = ["1/m"]
+    assert [reset("a@example.com").status_code for _ in range(5)] == [302, 429, 429, 429, 429]
+    lines = [record.getMessage() for record in caplog.records if record.levelno >= logging.WARNING]
+    [line] = lines  # Django's "Too Many Requests" for each 429 is dropped (core.logging.RefusalsLoggedOnce)
+    assert line.startswith("Client 127.0.0.1 over its password_reset:client budget (1/m): refused for ")
 
 
 def test_an_hourly_client_limit_says_how_long_in_words(settings, reset):
