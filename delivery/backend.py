@@ -23,9 +23,10 @@ from django.core.mail.backends.base import BaseEmailBackend
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from core.mail.raw import envelope_of
 from delivery.attempts import queue_sending
 from delivery.models import Delivery
-from delivery.stored import KIND, envelope_of
+from delivery.stored import KIND
 
 logger = logging.getLogger(__name__)
 
