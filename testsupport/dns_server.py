@@ -156,8 +156,9 @@ class DnsServer:
             return list(self.answers.questions)
 
     def start(self) -> DnsServer:
-        for server in self.servers:
-            server.start_thread()
+        for server in self.servers:  # a short poll: stop() returns at once, not after dnslib's half second
+            server.thread = threading.Thread(target=server.server.serve_forever, args=(0.02,), daemon=True)
+            server.thread.start()
         return self
 
     def stop(self) -> None:
