@@ -43,6 +43,7 @@ import dns.name
 import dns.nameserver
 import dns.rdatatype
 import dns.resolver
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 from django.utils.translation import gettext as _
@@ -321,8 +322,22 @@ def parse_spf(record: str) -> SpfRecord:
             term.cidr6 = int(parts[3]) if parts[3] else 128
             if term.cidr4 > 32 or term.cidr6 > 128:
                 raise SpfError("permerror", "syntax", text)
+        if term.domain and not valid_domain(term.domain):
+            raise SpfError("permerror", "syntax", text)
         terms.append(term)
+    if redirect and not valid_domain(redirect):
+        raise SpfError("permerror", "syntax", "redirect=" + redirect)
     return SpfRecord(terms, redirect or "")
+
+
+def valid_domain(text: str) -> bool:
+    """A domain DNS can be asked about (a macro is left to the evaluator, which does not expand it)."""
+    if "%" in text:
+        return True
+    try:
+        return len(dns.name.from_text(text).labels) > 2  # at least two labels besides the root
+    except (dns.exception.DNSException, UnicodeError, ValueError):
+        return False
 
 
 @dataclass
@@ -502,6 +517,8 @@ def check_spf(lookups: Lookups, domain: str, mailer_host: str | None) -> Part:
     if provider:
         details["provider_spf"] = PROVIDERS[provider]["spf"]
     if not records:
+        if provider:
+            details["includes_provider"] = False
         suggested = "v=spf1 " + " ".join(terms or ["include:_spf.yandex.net"]) + " ~all"
         hint = (
             _("Publish a TXT record at %(domain)s: %(record)s") % {"domain": domain, "record": suggested}
@@ -714,7 +731,9 @@ def check_dmarc(
     pct = tags.get("pct", "100")
     login_domain = (login or "").rpartition("@")[2].lower() if "@" in (login or "") else ""
     envelope = login_domain or domain
-    spf_aligned = spf.verdict == "pass" and aligned(envelope, domain, tags.get("aspf", "r").lower()[:1])
+    evaluated = spf.details.get("evaluated", []) if spf.details.get("addresses") else []  # the SMTP host's
+    spf_passed = bool(evaluated) and all(item["result"] == "pass" for item in evaluated)  # +all too: it passes
+    spf_aligned = spf_passed and aligned(envelope, domain, tags.get("aspf", "r").lower()[:1])
     dkim_aligned = dkim.verdict == "pass"  # the project signs with d= the From domain
     details.update(
         record=records[0],
@@ -774,7 +793,7 @@ def public_key_of(private_key_pem: bytes):
     """The public half of a PEM private key (RSA or Ed25519); ValueError for anything else."""
     try:
         key = serialization.load_pem_private_key(private_key_pem, password=None)
-    except (TypeError, ValueError) as error:
+    except (TypeError, ValueError, UnsupportedAlgorithm) as error:
         raise ValueError("not a PEM private key without a password") from error
     if not isinstance(key, rsa.RSAPrivateKey | ed25519.Ed25519PrivateKey):
         raise ValueError("not an RSA or Ed25519 key")
@@ -861,7 +880,7 @@ def check_dkim(lookups: Lookups, domain: str, selector: str | None, private_key:
         return Part("dkim", "fail", words % values, publish, details)
     try:
         theirs = published_key(tags.get("k", "rsa").lower(), tags["p"])
-    except (ValueError, TypeError):
+    except (ValueError, TypeError, UnsupportedAlgorithm):
         theirs = None
     if theirs is None or not same_key(ours, theirs):
         words = _(

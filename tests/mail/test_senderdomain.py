@@ -469,3 +469,16 @@ def test_bad_nameservers_are_refused_with_a_hint(text, problem):
     with pytest.raises(ValueError, match=re.escape(problem)) as raised:
         resolver_from(text)
     assert raised.value.args[1].startswith("write IP addresses, like 1.1.1.1")
+
+
+def test_a_term_naming_no_valid_domain_is_a_syntax_error():
+    report = check(zone(spf=["v=spf1 include:nodots ip4:192.0.2.10 -all"]))
+    assert report.spf.verdict == "fail"
+    assert "cannot be read at include:nodots" in report.spf.words
+
+
+def test_an_internationalized_domain_is_asked_in_idna():
+    records = {"xn--e1afmkfd.xn--p1ai": {"TXT": ["v=spf1 ip4:192.0.2.10 -all"], "MX": ["10 mx.example.com"]}}
+    report = check({**zone(), **records}, "noreply@пример.рф")
+    assert report.domain == "xn--e1afmkfd.xn--p1ai"
+    assert report.spf.verdict == "pass" and report.mx.verdict == "pass"
