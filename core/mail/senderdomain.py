@@ -349,7 +349,6 @@ class SpfRun:
     count: int = 0
     voids: int = 0
     notes: list[str] = field(default_factory=list)
-    domains: list[str] = field(default_factory=list)  # every domain whose record was read
 
     def looked_up(self, term: str) -> None:
         self.count += 1
@@ -369,7 +368,6 @@ class SpfRun:
             records = []
         except LookupFailed as error:
             raise SpfError("temperror", "dns", term, error.name) from None
-        self.domains.append(domain)
         if not records:
             return "none", ""
         if len(records) > 1:
