@@ -15,6 +15,7 @@ import environ
 from core import counters
 from core.env import Env, check_env_file, database_from_url, resolve_proxies, time_zone
 from core.mail import config as mailconfig
+from core.mail import dkim, senderdomain
 from core.mail.config import ConfigError
 from users import limits
 
@@ -179,12 +180,19 @@ DEFAULT_FROM_EMAIL = mailconfig.default_from_email(env, MAILERS)
 # sends at once). MAIL_QUEUE=false: "default" sends at once too, as Django does.
 MAIL_QUEUE = env.bool("MAIL_QUEUE", True)
 MAIL_MAX_SIZE_MB = env.int("MAIL_MAX_SIZE_MB", 25, minimum=1)  # a larger message is refused when it is sent
+# DKIM_PRIVATE_KEY and DKIM_SELECTOR (DKIM_DOMAIN): every message sent through SMTP or saved to the outbox
+# is signed (core/mail/dkim.py). Unset: nothing is signed.
+DKIM = dkim.settings_from_env(env, BASE_DIR)
+if DKIM:
+    MAILERS["default"] = dkim.signing_mailer(MAILERS["default"])
 MAILERS = {
     "default": {"BACKEND": "delivery.backend.QueueBackend", "OPTIONS": {"sends_through": "direct"}}
     if MAIL_QUEUE
     else MAILERS["default"],
     "direct": MAILERS["default"],
 }
+# The DNS servers sendtestmail --check and the outbox's DKIM check ask ("1.1.1.1, 127.0.0.1:5353"); unset: the system's.
+DNS_NAMESERVERS = env.get("DNS_NAMESERVERS", senderdomain.nameservers_text, "")
 SERVER_EMAIL = env.get("SERVER_EMAIL", mailconfig.address, DEFAULT_FROM_EMAIL)
 ADMINS = env.get("ADMINS", mailconfig.addresses, [])
 # A second mailer, used only to tell ADMINS that a message of the site was not
@@ -194,6 +202,8 @@ if env.text("ADMINS_EMAIL_URL"):
         MAILERS["admins"] = mailconfig.mailer_from_url(
             env.text("ADMINS_EMAIL_URL"), BASE_DIR, mailconfig.DEFAULT_TIMEOUT
         )
+        if DKIM:
+            MAILERS["admins"] = dkim.signing_mailer(MAILERS["admins"])
     except ConfigError as error:
         raise ConfigError("ADMINS_EMAIL_URL", error.problem, error.hint) from None
 MANAGERS = env.get("MANAGERS", mailconfig.addresses, ADMINS)

@@ -26,6 +26,7 @@ from pathlib import Path
 
 from django.core.mail.backends.filebased import EmailBackend as FileEmailBackend
 
+from core.mail.dkim import signed
 from outbox import index
 from outbox.files import EML_SUFFIX, TEMP_PREFIX, Span, message_id
 from outbox.messages import Summary, summarize
@@ -50,7 +51,7 @@ class EmailBackend(FileEmailBackend):
 
     def send_messages(self, email_messages):
         """Save each message; ``self.written`` lists the paths of this call's files."""
-        self.written = self.save(*(message_bytes(email_message) for email_message in email_messages))
+        self.written = self.save(*(message_bytes(signed(email_message)) for email_message in email_messages))
         return len(self.written)
 
     def save(self, *messages: bytes) -> list[str]:

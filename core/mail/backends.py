@@ -1,4 +1,4 @@
-"""Django's SMTP backend able to trust one more certificate authority.
+"""Django's SMTP backend able to trust one more certificate authority, and to sign with DKIM.
 
 ``SmtpEmailBackend`` is Django's SMTP backend with one more option, ``ssl_cafile``: a
 CA certificate file this mailer trusts besides the system's, for a server whose
@@ -14,9 +14,15 @@ import ssl
 from django.core.mail.backends.smtp import EmailBackend as DjangoSmtpBackend
 from django.utils.functional import cached_property
 
+from core.mail.dkim import signed
+
 
 class SmtpEmailBackend(DjangoSmtpBackend):
-    """Django's SMTP backend that also trusts the CA certificates in ``ssl_cafile`` (this mailer only)."""
+    """Django's SMTP backend that also trusts the CA certificates in ``ssl_cafile`` (this mailer only), and signs
+    each message with DKIM when the ``DKIM`` setting is on (``core.mail.dkim``)."""
+
+    def send_messages(self, email_messages):
+        return super().send_messages([signed(message) for message in email_messages])
 
     def __init__(self, *, ssl_cafile: str | None = None, **kwargs):
         super().__init__(**kwargs)

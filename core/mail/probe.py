@@ -26,6 +26,7 @@ from django.core.mail import EmailMessage
 from django.core.mail.backends.smtp import EmailBackend as SmtpBackend
 
 from core.mail.django_internals import take_half_open_connection
+from core.mail.dkim import signed
 from core.mail.errors import MailProblem
 from core.mail.explain import explain, refused_problem, server_replies
 from core.mail.mailers import describe, files_written, get_backend, kind
@@ -225,7 +226,9 @@ def _prepared_backend(alias: str, timeout: float | None):
 
 
 def _smtp_send(backend: SmtpBackend, message: EmailMessage) -> dict[str, str]:
-    """What Django's ``backend._send`` does, keeping the refused recipients ``sendmail`` returns."""
+    """What Django's ``backend._send`` does, keeping the refused recipients ``sendmail`` returns; signed as the
+    project's SMTP backend signs (``core.mail.dkim``)."""
+    message = signed(message)
     sender = backend.prep_address(message.from_email)
     recipients = [backend.prep_address(address) for address in message.recipients()]
     data = message.message(policy=email.policy.SMTP).as_bytes()

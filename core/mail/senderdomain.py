@@ -103,6 +103,12 @@ def parse_nameservers(text: str) -> list[tuple[str, int]]:
     return servers
 
 
+def nameservers_text(text: str) -> str:
+    """The ``DNS_NAMESERVERS`` setting: the text, once every entry is known to be good (an ``Env`` cast)."""
+    parse_nameservers(text)
+    return text.strip()
+
+
 def resolver_from(nameservers: str, timeout: float = 2.0) -> dns.resolver.Resolver:
     """A resolver asking the servers of ``nameservers`` (``DNS_NAMESERVERS``), or the system's when it is empty;
     each lookup is given up after ``timeout`` seconds. A bad entry raises ``ValueError(problem, hint)``. A system
