@@ -16,20 +16,25 @@ Every failure is raised as the ``MailProblem`` that ``core.mail.explain`` makes 
 from __future__ import annotations
 
 import email.policy
+import ipaddress
 import smtplib
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from django.conf import settings
 from django.core.mail import EmailMessage
 from django.core.mail.backends.smtp import EmailBackend as SmtpBackend
+from django.utils.translation import gettext as _
 
+from core.mail import senderdomain
 from core.mail.django_internals import take_half_open_connection
 from core.mail.dkim import signed
-from core.mail.errors import MailProblem
+from core.mail.errors import ExitCode, MailProblem
 from core.mail.explain import explain, refused_problem, server_replies
 from core.mail.mailers import describe, files_written, get_backend, kind
+from core.mail.senderdomain import DomainReport
 
 # ---------------------------------------------------------------- reports
 
@@ -94,6 +99,20 @@ class CheckReport(_PartialRefusal):
     sender: str = ""
     accepted: list[str] = field(default_factory=list)
     refused: dict[str, str] = field(default_factory=dict)
+    sender_domain: list[DomainReport] | None = None  # None: not checked (see ``sender_domains``)
+
+    def problem(self) -> MailProblem | None:
+        if problem := super().problem():
+            return problem
+        failed = [report.domain for report in self.sender_domain or () if report.failed]
+        if not failed:
+            return None
+        return MailProblem(
+            ExitCode.UNHEALTHY,
+            _("The server is fine, but receivers would refuse mail from %(domains)s or put it in spam.")
+            % {"domains": ", ".join(failed)},
+            _("Fix what is marked fail above in the domain's DNS records, then run sendtestmail --check again."),
+        )
 
     def as_dict(self) -> dict:
         return {
@@ -105,6 +124,7 @@ class CheckReport(_PartialRefusal):
             "accepted": self.accepted,
             "refused": self.refused,
             "seconds": round(self.seconds, 6),
+            "sender_domain": None if self.sender_domain is None else [r.as_dict() for r in self.sender_domain],
         }
 
 
@@ -215,7 +235,39 @@ def check_mailer(
         _abandon(backend)
         raise explain(error, backend, stage) from error
     report.seconds = time.perf_counter() - start
+    report.sender_domain = sender_domains(backend, sender)
     return report
+
+
+def sender_domains(backend: SmtpBackend, sender: str) -> list[DomainReport] | None:
+    """The sender's domain, and ``SERVER_EMAIL``'s when it is another, as receivers see them in DNS
+    (``core.mail.senderdomain``); None when not checked: a server on this machine (a rehearsal, which no
+    receiver sees) is checked only when ``DNS_NAMESERVERS`` names the DNS to ask."""
+    if is_loopback(backend.host) and not settings.DNS_NAMESERVERS:
+        return None
+    resolver = senderdomain.resolver_from(settings.DNS_NAMESERVERS)
+    signing = settings.DKIM or {}
+    key = Path(signing["KEY_FILE"]).read_bytes() if signing else None
+    addresses = {senderdomain.domain_of(sender): sender}
+    addresses.setdefault(senderdomain.domain_of(settings.SERVER_EMAIL), settings.SERVER_EMAIL)
+    return [
+        senderdomain.check_sender_domain(
+            address,
+            mailer_host=backend.host,
+            login=backend.username or None,
+            resolver=resolver,
+            dkim_selector=signing.get("SELECTOR"),
+            dkim_private_key=key,
+        )
+        for address in addresses.values()
+    ]
+
+
+def is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host.lower().rstrip(".") in ("localhost", "localhost.localdomain")
 
 
 def _prepared_backend(alias: str, timeout: float | None):

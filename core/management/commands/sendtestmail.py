@@ -4,7 +4,7 @@ import sys
 from django.utils.formats import number_format
 from django.utils.text import format_lazy
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, ngettext, pgettext
+from django.utils.translation import gettext_lazy, ngettext, pgettext, pgettext_lazy
 
 from core.mail import checks, compose, probe
 from core.mail.config import sending_alias
@@ -147,6 +147,31 @@ class Command(ProjectCommand):
         rows += [(pgettext("label", "file"), path) for path in few(getattr(report, "files", []))]
         for row, line in zip(rows, labelled(rows), strict=True):
             self.stdout.write(self.style.WARNING(line) if row in refused else line)
+        if checking and "host" in report.mailer:
+            self.render_sender_domains(report.sender_domain)
+
+    def render_sender_domains(self, reports) -> None:
+        """Each domain's SPF, DMARC, DKIM and MX: a verdict, a sentence, and a hint for what is not right."""
+        if reports is None:
+            self.stdout.write(
+                _(
+                    "Sender domain not checked: the SMTP server is on this machine, where no receiver looks. "
+                    "Set DNS_NAMESERVERS to check it anyway."
+                )
+            )
+            return
+        styles = {"pass": self.style.SUCCESS, "warn": self.style.WARNING, "fail": self.style.ERROR}
+        for report in reports:
+            values = {"domain": report.domain, "servers": report.nameservers, "seconds": f"{report.seconds:.2f}"}
+            self.stdout.write(_("Sender domain %(domain)s (DNS %(servers)s, %(seconds)s s):") % values)
+            if report.dns_unreachable:
+                self.stdout.write(f"  {report.spf.words}\n  {_('Hint:')} {report.spf.hint}")
+                continue
+            for part in report.parts:
+                verdict = f"{part.name.upper():<6}{VERDICTS[part.verdict]:<6}"
+                self.stdout.write(styles.get(part.verdict, str)(f"  {verdict}{part.words}"))
+                if part.hint and part.verdict != "pass":
+                    self.stdout.write(f"  {'':12}{_('Hint:')} {part.hint}")
 
     def send_headline(self, report) -> str:
         count = len(report.message_ids)
@@ -207,6 +232,14 @@ class Command(ProjectCommand):
         if report.logged_in:
             return _("Connected to %(where)s, logged in as %(login)s, in %(seconds)s s; nothing was sent.") % values
         return _("Connected to %(where)s, no login, in %(seconds)s s; nothing was sent.") % values
+
+
+VERDICTS = {
+    "pass": pgettext_lazy("verdict", "ok"),
+    "warn": pgettext_lazy("verdict", "warn"),
+    "fail": pgettext_lazy("verdict", "FAIL"),
+    "none": pgettext_lazy("verdict", "n/a"),
+}
 
 
 def capabilities_text(capabilities: dict) -> str:
