@@ -238,7 +238,7 @@ service stats {{
 
     def _login(self) -> None:
         with imaplib.IMAP4(HOST, self.port, timeout=5) as client:
-            client.login(self.user, self.password)
+            client.authenticate("PLAIN", lambda _: f"\0{self.user}\0{self.password}".encode())  # UTF-8 too
             client.logout()
 
     def _wait_ready(self, ready) -> None:

@@ -405,7 +405,8 @@ class _Failed(Exception):
 
 
 def _one_line(text, limit: int = 300) -> str:
-    text = " ".join(str(text).split())
+    """Text from outside on one line, without control characters, at most ``limit`` characters."""
+    text = " ".join("".join(char if char.isprintable() else " " for char in str(text)).split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
@@ -693,7 +694,10 @@ class _Session:
             raise self.unreachable(error) from None
         self.stage = "login"
         try:
-            self.client.login(target.user, target.password)
+            if (target.user + target.password).isascii() or "AUTH=PLAIN" not in self.client.capabilities:
+                self.client.login(target.user, target.password)  # LOGIN: ASCII only
+            else:  # SASL PLAIN carries UTF-8
+                self.client.authenticate("PLAIN", lambda _: f"\0{target.user}\0{target.password}".encode())
         except imaplib.IMAP4.abort as error:
             raise self.unreachable(error) from None
         except (imaplib.IMAP4.error, UnicodeEncodeError) as error:
@@ -747,6 +751,8 @@ class _Session:
 
     def folders(self) -> tuple[Folder, Folder | None]:
         found = parse_list(self.command("list", '""', '"*"'))
+        if not found:  # every server lists at least INBOX
+            raise self.unreachable(imaplib.IMAP4.error(_("its list of folders cannot be read")))
         inbox = next(
             (folder for folder in found if folder.raw.upper() == "INBOX"), Folder("INBOX", "INBOX", frozenset())
         )

@@ -5,9 +5,13 @@ import socket
 import threading
 from contextlib import contextmanager
 
+import pytest
+
 from core.mail.errors import ExitCode
 from core.mail.roundtrip import ImapTarget, imap_target_from_url, roundtrip
+from testsupport.dovecot import Dovecot
 from testsupport.receiver import BOUNCE, DROP, PASSING, Receiver
+from testsupport.services import Unavailable
 from testsupport.smtp_servers import HOST, closed_port, silent_server, trusted_ca_file
 
 FAST = {"wait": 10, "poll": 0.1, "timeout": 5}
@@ -136,6 +140,18 @@ def test_a_wrong_imap_password_is_a_report_that_never_shows_it_and_nothing_is_se
     assert "app password" in report.hint
     assert wrong not in seen(report) and "marker" not in seen(report)
     assert send.sent == []  # a mailbox that cannot be read gets no test message
+
+
+def test_a_password_that_is_not_ascii_is_given_over_sasl_plain(sender):
+    try:
+        server = Dovecot(password="пароль-Grüße")
+    except Unavailable as why:
+        pytest.skip(str(why))
+    with server as imap, Receiver(imap) as smtp:
+        report = roundtrip(plain(imap), sender(smtp, imap.user), **FAST)
+        wrong = roundtrip(plain(imap, password="пароль-wrong"), sender(smtp, imap.user), **FAST)
+    assert report.outcome == "inbox"
+    assert wrong.outcome == "imap_login_failed" and "пароль" not in seen(wrong)
 
 
 def test_an_imap_server_nobody_listens_on_is_unreachable(sender):
