@@ -357,7 +357,7 @@ def bounce_hint(status: str) -> str:
         )
     if status.startswith("5.2."):
         return _("The recipient's mailbox is full or disabled: the recipient must make room or turn it on.")
-    return _("The bounce in your Inbox says why; its diagnostic is shown above.")
+    return _("The bounce's diagnostic names the reason; the receiving provider's help pages explain its codes.")
 
 
 # ---------------------------------------------------------------- IMAP, bounded
@@ -373,11 +373,11 @@ class _Bounded:
     def _count(self, size: int) -> None:
         self.received += size
         if self.received > MAX_READ:
-            raise imaplib.IMAP4.abort("the server sent more than the check reads")
+            raise imaplib.IMAP4.abort(_("it sent more than a round trip needs to read"))
 
     def read(self, size):
         if size > MAX_LITERAL:
-            raise imaplib.IMAP4.abort("the server announced an answer too large to read")
+            raise imaplib.IMAP4.abort(_("it announced an answer too large to read"))
         data = super().read(size)
         self._count(len(data))
         return data
@@ -507,7 +507,9 @@ def roundtrip(
             inbox_next = session.uidnext(inbox)
         except _Failed as failed:
             return RoundtripReport(failed.outcome, failed.words, failed.hint, token=token)
-        message_id = send(token) or ""
+        message_id = (send(token) or "").strip()
+        if not message_id.isascii() or not message_id.isprintable():
+            message_id = ""  # not searchable as it is: the token in the Subject is looked for instead
         sent = clock()
         try:
             return _look(session, inbox, spam, inbox_next, message_id, token, sent, wait, poll, keep, clock, sleep)

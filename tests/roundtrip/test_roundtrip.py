@@ -80,6 +80,13 @@ def test_spam_is_found_in_a_folder_only_named_spam_in_russian(imap_russian_spam,
     assert imap.messages("Спам") == []
 
 
+def test_without_a_message_id_the_token_in_the_subject_is_looked_for(imap, sender):
+    with Receiver(imap, rule="INBOX") as smtp:
+        send = sender(smtp, imap.user)
+        report = roundtrip(plain(imap), lambda token: send(token) and "", **FAST)
+    assert report.outcome == "inbox" and report.message_id == "" and imap.messages("INBOX") == []
+
+
 def test_keep_leaves_the_message_in_the_mailbox(imap, sender):
     with Receiver(imap, rule="Junk") as smtp:
         report = roundtrip(plain(imap), sender(smtp, imap.user), keep=True, **FAST)
