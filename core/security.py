@@ -63,7 +63,7 @@ def url_password(url: object) -> str:
 
 def configured_secrets() -> list[str]:
     """Every credential the settings hold, decoded: where ``DATABASE_URL``, ``CACHE_URL``, ``EMAIL_URL``,
-    ``ADMINS_EMAIL_URL``, ``EMAIL_HOST_PASSWORD`` and ``SECRET_KEY`` end up."""
+    ``ADMINS_EMAIL_URL``, ``IMAP_URL``, ``EMAIL_HOST_PASSWORD`` and ``SECRET_KEY`` end up."""
     if not settings.configured:  # nothing is configured yet, so nothing can have been used
         return []
     found = [getattr(settings, "SECRET_KEY", ""), *getattr(settings, "SECRET_KEY_FALLBACKS", [])]
@@ -72,6 +72,7 @@ def configured_secrets() -> list[str]:
         locations = cache.get("LOCATION", "")
         found += [url_password(location) for location in ([locations] if isinstance(locations, str) else locations)]
     found += [mailer.get("OPTIONS", {}).get("password") for mailer in getattr(settings, "MAILERS", {}).values()]
+    found.append(url_password(getattr(settings, "IMAP_URL", "")))
     return [secret for secret in found if isinstance(secret, str) and secret]
 
 

@@ -24,16 +24,24 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from django.conf import settings
-from django.core.mail import EmailMessage
+from django.core.mail import DNS_NAME, EmailMessage
 from django.core.mail.backends.smtp import EmailBackend as SmtpBackend
 from django.utils.translation import gettext as _
 
-from core.mail import senderdomain
+from core.mail import compose, senderdomain
 from core.mail.django_internals import take_half_open_connection
 from core.mail.dkim import signed
 from core.mail.errors import ExitCode, MailProblem
 from core.mail.explain import explain, refused_problem, server_replies
 from core.mail.mailers import describe, files_written, get_backend, kind
+from core.mail.roundtrip import (
+    ROUNDTRIP_HEADER,
+    ImapTarget,
+    RoundtripReport,
+    default_imap_target,
+    imap_target_from_url,
+    roundtrip,
+)
 from core.mail.senderdomain import DomainReport
 
 # ---------------------------------------------------------------- reports
@@ -319,3 +327,67 @@ def _envelope(backend, address: str) -> str:
 
 def _unique(items) -> list:
     return list(dict.fromkeys(items))
+
+
+# ---------------------------------------------------------------- the round trip
+
+
+def roundtrip_check(
+    alias: str = "default",
+    *,
+    imap_url: str = "",
+    recipients: list[str] = (),
+    sender: str | None = None,
+    wait: float = 120,
+    keep: bool = False,
+    timeout: float | None = None,
+) -> RoundtripReport:
+    """Send a test message to a mailbox this can read over IMAP and say where it landed (``core.mail.roundtrip``).
+
+    The mailbox is ``imap_url`` (``--imap``), else ``IMAP_URL``, else the SMTP login's own mailbox at a known
+    provider (Yandex, Gmail, Mail.ru: same login and app password). The message goes to ``recipients``, else
+    to that mailbox's login. Raises MailProblem when there is no mailbox to read or the sending fails.
+    """
+    backend = _prepared_backend(alias, timeout)
+    target = _imap_target(imap_url or settings.IMAP_URL, backend)
+    recipients = list(recipients) or [target.user]
+    if "@" not in recipients[0]:
+        raise MailProblem(
+            ExitCode.BAD_INPUT,
+            _("The IMAP login %(login)s is not an address to send the test message to.") % {"login": target.user},
+            _("Give the mailbox's address: sendtestmail --roundtrip you@example.com"),
+        )
+
+    def send(token: str) -> str:
+        subject = _("Round trip test %(token)s from %(host)s") % {"token": token, "host": DNS_NAME.get_fqdn()}
+        [message] = compose.compose_messages(recipients, subject=subject, from_email=sender)
+        message.extra_headers[ROUNDTRIP_HEADER] = token
+        send_test_messages([message], alias, timeout=timeout)
+        return message.extra_headers["Message-ID"]
+
+    return roundtrip(target, send, wait=wait, keep=keep, timeout=timeout or settings_timeout(backend))
+
+
+def _imap_target(url: str, backend) -> ImapTarget:
+    if url:
+        try:
+            return imap_target_from_url(url)
+        except ValueError as error:
+            problem, hint = (*error.args, "")[:2]
+            words = _("The IMAP URL cannot be used: %(problem)s.") % {"problem": problem}
+            raise MailProblem(ExitCode.BAD_INPUT, words, hint) from None
+    target = None
+    if isinstance(backend, SmtpBackend):
+        target = default_imap_target(backend.host, backend.username, backend.password)
+    if target is None:
+        raise MailProblem(
+            ExitCode.BAD_INPUT,
+            _("No mailbox to read the test message back from."),
+            _("Set IMAP_URL or give --imap, like imaps://you%40example.com:app-password@imap.example.com:993."),
+        )
+    return target
+
+
+def settings_timeout(backend) -> float:
+    """The mailer's own timeout for each IMAP operation too (EMAIL_TIMEOUT), else 30 s."""
+    return float(getattr(backend, "timeout", None) or 30.0)

@@ -162,6 +162,12 @@ def imap_target_from_url(url: str) -> ImapTarget:
     return ImapTarget(host, port or DEFAULT_PORTS[security], login, password, security, cafile)
 
 
+def url_text(url: str) -> str:
+    """The ``IMAP_URL`` setting: the URL, once it is known to be usable (an ``Env`` cast)."""
+    imap_target_from_url(url)
+    return url.strip()
+
+
 def default_imap_target(smtp_host: str, login: str, password: str) -> ImapTarget | None:
     """The IMAP mailbox of a known provider's SMTP server (Yandex, Gmail, Mail.ru), same login and password;
     None for any other host."""

@@ -8,7 +8,8 @@ from django.utils.translation import gettext_lazy, ngettext, pgettext, pgettext_
 
 from core.mail import checks, compose, probe
 from core.mail.config import sending_alias
-from core.mail.errors import MailProblem
+from core.mail.errors import ExitCode, MailProblem
+from core.mail.roundtrip import authentication_hint
 from core.management.base import ProjectCommand, command_error, labelled, mailer_text, number, seconds, where
 
 # --count: a test of a mailer, or of its speed, needs no more; each message is built as it is sent.
@@ -23,9 +24,11 @@ message_count = number(
 
 class Command(ProjectCommand):
     help = (
-        "Send a test message through a mailer (or only --check the connection) and explain any failure. "
+        "Send a test message through a mailer (or only --check the connection and the sender's domain, or make "
+        "a --roundtrip through a mailbox) and explain any failure. "
         "Exit status: 0 done, 2 bad input, 3 configuration, 4 server unreachable, 5 login refused, "
-        "6 message refused."
+        "6 message refused (or bounced), 7 the sender's domain fails (--check) or the message went to spam "
+        "or did not arrive (--roundtrip)."
     )
     # The mail checks that concern the mailer used are part of the report; the
     # project's other checks must not stop a person from testing mail.
@@ -64,6 +67,23 @@ class Command(ProjectCommand):
             "(and recipients, if given), then quit: nothing is sent.",
         )
         parser.add_argument(
+            "--roundtrip",
+            action="store_true",
+            help="Send a test message to a mailbox and read it back over IMAP: Inbox or spam, after how long, "
+            "the receiver's SPF/DKIM/DMARC verdict, or a bounce.",
+        )
+        parser.add_argument(
+            "--imap", metavar="URL", default="", help="The mailbox to read (default: IMAP_URL, else the SMTP login's)."
+        )
+        parser.add_argument(
+            "--wait",
+            type=seconds,
+            default=120.0,
+            metavar="SECONDS",
+            help="How long --roundtrip waits for the message (default 120).",
+        )
+        parser.add_argument("--keep", action="store_true", help="Leave the --roundtrip message in the mailbox.")
+        parser.add_argument(
             "--timeout",
             type=seconds,
             metavar="SECONDS",
@@ -72,6 +92,8 @@ class Command(ProjectCommand):
         parser.add_argument("--json", action="store_true", help="Print one JSON document on stdout.")
 
     def handle(self, *args, **options):
+        if options["roundtrip"]:
+            return self.handle_roundtrip(options)
         try:
             report = self.run(options)
         except MailProblem as problem:
@@ -90,6 +112,45 @@ class Command(ProjectCommand):
                 self.stderr.write(self.style.WARNING(f"Warning: {warning.msg} ({warning.id})\nHint: {warning.hint}"))
         if problem:
             raise command_error(problem)
+
+    def handle_roundtrip(self, options):
+        if options["check"]:
+            raise command_error(MailProblem(ExitCode.BAD_INPUT, _("--roundtrip sends a message; --check sends none.")))
+        sender = options["from_email"]
+        try:
+            report = probe.roundtrip_check(
+                options["using"],
+                imap_url=options["imap"],
+                recipients=[compose.check_address(address, "recipient") for address in options["email"]],
+                sender=compose.check_address(sender, "sender (--from)") if sender else None,
+                wait=options["wait"],
+                keep=options["keep"],
+                timeout=options["timeout"],
+            )
+        except MailProblem as problem:
+            raise command_error(problem) from problem
+        problem = None
+        if report.exit_code != ExitCode.DONE:
+            problem = MailProblem(report.exit_code, report.words, report.hint)
+        if options["json"]:
+            document = {"ok": problem is None, "action": "roundtrip", **report.as_dict()}
+            self.stdout.write(json.dumps({**document, **(problem.as_dict() if problem else {})}, ensure_ascii=False))
+        elif options["verbosity"] > 0 and report.outcome in ("inbox", "spam"):
+            self.render_roundtrip(report)
+        if problem:
+            raise command_error(problem)
+
+    def render_roundtrip(self, report) -> None:
+        """Where it landed, after how long, and what the receiver said of SPF, DKIM and DMARC."""
+        style = self.style.SUCCESS if report.outcome == "inbox" else self.style.WARNING
+        self.stdout.write(style(report.words))
+        results = report.authentication_results or {}
+        verdicts = ", ".join(f"{method}={result['result']}" for method, result in results.items())
+        rows = [(pgettext("label", "receiver"), verdicts or _("no Authentication-Results header"))]
+        for row in labelled(rows):
+            self.stdout.write(row)
+        if hint := authentication_hint(results):
+            self.stdout.write(f"{_('Hint:')} {hint}")
 
     def run(self, options):
         """Everything a person typed is checked before the mailer is opened."""
