@@ -222,6 +222,7 @@ class Command(ProjectCommand):
             )
             return
         styles = {"pass": self.style.SUCCESS, "warn": self.style.WARNING, "fail": self.style.ERROR}
+        width = max(len(str(label)) for label in VERDICTS.values()) + 2  # a column, in every language
         for report in reports:
             values = {"domain": report.domain, "servers": report.nameservers, "seconds": f"{report.seconds:.2f}"}
             self.stdout.write(_("Sender domain %(domain)s (DNS %(servers)s, %(seconds)s s):") % values)
@@ -229,10 +230,10 @@ class Command(ProjectCommand):
                 self.stdout.write(f"  {report.spf.words}\n  {_('Hint:')} {report.spf.hint}")
                 continue
             for part in report.parts:
-                verdict = f"{part.name.upper():<6}{VERDICTS[part.verdict]:<6}"
+                verdict = f"{part.name.upper():<6}{VERDICTS[part.verdict]!s:<{width}}"
                 self.stdout.write(styles.get(part.verdict, str)(f"  {verdict}{part.words}"))
                 if part.hint and part.verdict != "pass":
-                    self.stdout.write(f"  {'':12}{_('Hint:')} {part.hint}")
+                    self.stdout.write(f"  {'':{6 + width}}{_('Hint:')} {part.hint}")
 
     def send_headline(self, report) -> str:
         count = len(report.message_ids)
