@@ -26,7 +26,9 @@ class Command(ProjectCommand):
         parser.add_argument(
             "--out", metavar="PATH", help=f"Key file (default: {KEY_FOLDER}/SELECTOR.pem), never replaced."
         )
-        parser.add_argument("--bits", type=int, choices=(1024, 2048, 4096), default=dkim.KEY_BITS)
+        parser.add_argument(
+            "--bits", type=int, choices=(1024, 2048, 4096), default=dkim.KEY_BITS, help="RSA key size (default 2048)."
+        )
         parser.add_argument("--json", action="store_true", help="Print one JSON object.")
 
     def handle(self, *args, **options):
