@@ -33,6 +33,7 @@ from django.views.decorators.csp import csp_override
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 import outbox as ob
+from core.mail.dkim import saved_signature
 from core.mail.errors import MailProblem
 from core.staff import staff_api, staff_page
 from outbox.documents import message_document, summary_document
@@ -215,6 +216,8 @@ def message_detail(request, ref):
             inline=downloads[len(message.attachments) :],
             links=check_links(message.links, request_host=request.get_host()),
         )
+        if signature := saved_signature(message.raw):  # signed: does it verify against DNS today?
+            context["headers"].append(("DKIM", signature.words))
     return render(request, "outbox/message.html", context, status=200 if isinstance(message, ob.Message) else 422)
 
 

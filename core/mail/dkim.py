@@ -36,6 +36,7 @@ from core.env import ConfigError, Env
 from core.mail.config import CAFILE_SMTP_BACKEND, SMTP_BACKEND
 from core.mail.errors import ExitCode, MailProblem
 from core.mail.raw import RawMessage, envelope_of
+from core.mail.senderdomain import resolver_from
 
 KEY_BITS = 2048  # what providers and RFC 8301 ask for; 1024 is the least receivers accept
 MIN_KEY_BITS = 1024
@@ -230,3 +231,11 @@ def verify(data: bytes, resolver: dns.resolver.Resolver, timeout: float = 2.0) -
         "The DKIM signature does not verify: the key at %(name)s is missing or differs, or the message was changed."
     )
     return Verification("fail", words % {"name": name}, domain, selector)
+
+
+def saved_signature(data: bytes) -> Verification | None:
+    """For a saved message (``outbox show``, the web outbox): None when it is not signed, else whether its
+    signature verifies today against the DNS ``DNS_NAMESERVERS`` names (the system's by default)."""
+    if signature_tags(data) is None:
+        return None
+    return verify(data, resolver_from(settings.DNS_NAMESERVERS))

@@ -136,3 +136,27 @@ def test_dkimkey_writes_a_private_key_for_its_owner_only_and_prints_the_record(s
     with pytest.raises(Exception, match="already exists"):
         call_command("dkimkey", "--selector", "s1")
     assert path.read_bytes() == before  # a key in use is never replaced
+
+
+def test_outbox_show_says_whether_a_saved_signature_verifies(settings, signing, outbox_dir, capsys):
+    zone = {"mail._domainkey.example.com": {"TXT": [dkim_txt_record(KEY)]}}
+    mail.send_mail("Hi", "Body", "noreply@example.com", ["anna@example.org"])
+    with dns_server(zone) as server:
+        settings.DNS_NAMESERVERS = server.nameservers
+        call_command("outbox", "show", "latest")
+    assert "The DKIM signature verifies (d=example.com, s=mail)." in capsys.readouterr().out
+    with dns_server({}) as server:  # the key is gone from DNS
+        settings.DNS_NAMESERVERS = server.nameservers
+        call_command("outbox", "show", "latest")
+    out = capsys.readouterr().out
+    assert "does not verify" in out
+
+
+@pytest.mark.django_db
+def test_the_web_outbox_says_it_too(settings, signing, outbox_dir, admin_client):
+    mail.send_mail("Hi", "Body", "noreply@example.com", ["anna@example.org"])
+    with dns_server({"mail._domainkey.example.com": {"TXT": [dkim_txt_record(KEY)]}}) as server:
+        settings.DNS_NAMESERVERS = server.nameservers
+        page = admin_client.get("/outbox/latest/")
+    assert page.status_code == 200
+    assert "The DKIM signature verifies (d=example.com, s=mail)." in page.content.decode()

@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 import outbox as ob
+from core.mail.dkim import saved_signature
 from core.mail.errors import ExitCode, MailProblem
 from core.management.base import ProjectCommand, command_error, given, labelled, whole
 from outbox.documents import message_document, summary_document
@@ -369,6 +370,8 @@ class Command(ProjectCommand):
             rows.append((ob.header_label(name), escaped(value)))
         if summary.date_from_file and not any(name == "Date" for name, _value in message.headers):
             rows.append((ob.header_label("Date"), f"({self.shown_date(summary)})"))
+        if signature := saved_signature(message.raw):
+            rows.append(("DKIM", signature.words))
         self.stdout.write("\n".join(labelled(rows, colon=":", indent="")))
         self.stdout.write("")
         if message.text_from_html:
