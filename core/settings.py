@@ -15,7 +15,7 @@ import environ
 from core import counters
 from core.env import Env, check_env_file, database_from_url, resolve_proxies, time_zone
 from core.mail import config as mailconfig
-from core.mail import dkim, roundtrip, senderdomain
+from core.mail import dkim, roundtrip
 from core.mail.config import ConfigError
 from users import limits
 
@@ -192,7 +192,7 @@ MAILERS = {
     "direct": MAILERS["default"],
 }
 # The DNS servers sendtestmail --check and the outbox's DKIM check ask ("1.1.1.1, 127.0.0.1:5353"); unset: the system's.
-DNS_NAMESERVERS = env.get("DNS_NAMESERVERS", senderdomain.nameservers_text, "")
+DNS_NAMESERVERS = env.get("DNS_NAMESERVERS", mailconfig.nameservers_text, "")
 # The mailbox sendtestmail --roundtrip reads the test message back from (imaps://login:password@host:993);
 # unset: the SMTP login's own mailbox at Yandex, Gmail or Mail.ru.
 IMAP_URL = env.get("IMAP_URL", roundtrip.url_text, "")

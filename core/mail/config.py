@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import ast
 import contextlib
+import ipaddress
 import os
 import ssl
 import sys
@@ -436,3 +437,39 @@ def sending_alias(alias: str = "default") -> str:
     (``"direct"`` behind the default one, see ``MAIL_QUEUE``), else ``alias`` itself."""
     config = getattr(settings, "MAILERS", {}).get(alias) or {}
     return (config.get("OPTIONS") or {}).get("sends_through") or alias
+
+
+# ---------------------------------------------------------------- DNS servers (sendtestmail --check)
+
+NAMESERVERS_HINT = "write IP addresses, like 1.1.1.1, 127.0.0.1:5353 or [2606:4700:4700::1111]:53, comma-separated"
+
+
+def parse_nameservers(text: str) -> list[tuple[str, int]]:
+    """``DNS_NAMESERVERS`` text → (address, port) pairs: ``host``, ``host:port``, ``[ipv6]:port`` or a bare IPv6
+    address, comma-separated, IP addresses only. A bad entry raises ``ValueError(problem, hint)``."""
+    servers = []
+    for entry in (item.strip() for item in text.split(",")):
+        if not entry:
+            continue
+        host, port = entry, "53"
+        if entry.startswith("["):
+            host, bracket, rest = entry[1:].partition("]")
+            if not bracket or (rest and not rest.startswith(":")):
+                raise ValueError(f"{entry!r} is not an address with a port", NAMESERVERS_HINT)
+            port = rest[1:] if rest else "53"
+        elif entry.count(":") == 1:
+            host, port = entry.split(":")
+        try:
+            address = ipaddress.ip_address(host)
+        except ValueError:
+            raise ValueError(f"{entry!r} is not an IP address", NAMESERVERS_HINT) from None
+        if not port.isdigit() or not 0 < int(port) < 65536:
+            raise ValueError(f"the port in {entry!r} is not a number between 1 and 65535", NAMESERVERS_HINT)
+        servers.append((str(address), int(port)))
+    return servers
+
+
+def nameservers_text(text: str) -> str:
+    """The ``DNS_NAMESERVERS`` setting: the text, once every entry is known to be good (an ``Env`` cast)."""
+    parse_nameservers(text)
+    return text.strip()

@@ -24,11 +24,6 @@ from dataclasses import dataclass
 from email.utils import getaddresses
 from pathlib import Path
 
-import dkim
-import dns.exception
-import dns.resolver
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 from django.conf import settings
 from django.utils.translation import gettext as _
 
@@ -36,7 +31,6 @@ from core.env import ConfigError, Env
 from core.mail.config import CAFILE_SMTP_BACKEND, SMTP_BACKEND
 from core.mail.errors import ExitCode, MailProblem
 from core.mail.raw import RawMessage, envelope_of
-from core.mail.senderdomain import resolver_from
 
 KEY_BITS = 2048  # what providers and RFC 8301 ask for; 1024 is the least receivers accept
 MIN_KEY_BITS = 1024
@@ -99,6 +93,9 @@ def read_key(path: Path) -> bytes:
 
 def check_private_key(pem: bytes) -> None:
     """ValueError naming what is wrong when ``pem`` is not an RSA private key dkimpy can sign with."""
+    from cryptography.hazmat.primitives import serialization  # here and below: only when DKIM is on
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
     if b"ENCRYPTED" in pem:
         raise ValueError("the key is protected by a passphrase, which the site cannot type")
     try:
@@ -113,6 +110,9 @@ def check_private_key(pem: bytes) -> None:
 
 def make_private_key(bits: int = KEY_BITS) -> bytes:
     """A new RSA private key in PEM (PKCS#8), for ``manage.py dkimkey``."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
     key = rsa.generate_private_key(public_exponent=65537, key_size=bits)
     return key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
@@ -145,6 +145,8 @@ def from_domain(data: bytes, fallback: str) -> str:
 
 def sign(data: bytes, config: dict, fallback_sender: str = "") -> bytes:
     """``data`` with a DKIM-Signature header in front, in the line ends ``data`` uses."""
+    import dkim  # dkimpy and dnspython: 80 ms to import, paid only where DKIM is used, not by every manage.py
+
     domain = config["DOMAIN"] or from_domain(data, fallback_sender)
     try:
         header = dkim.sign(
@@ -203,8 +205,12 @@ def signature_tags(data: bytes) -> dict[str, str] | None:
     return {"d": tags.get("d", ""), "s": tags.get("s", "")}
 
 
-def verify(data: bytes, resolver: dns.resolver.Resolver, timeout: float = 2.0) -> Verification:
+def verify(data: bytes, resolver, timeout: float = 2.0) -> Verification:
     """Whether the message's DKIM signature verifies against the key DNS publishes (through ``resolver``)."""
+    import dkim  # as in sign()
+    import dns.exception
+    import dns.resolver
+
     tags = signature_tags(data)
     if tags is None:
         return Verification("none", _("The message is not signed with DKIM."))
@@ -236,6 +242,8 @@ def verify(data: bytes, resolver: dns.resolver.Resolver, timeout: float = 2.0) -
 def saved_signature(data: bytes) -> Verification | None:
     """For a saved message (``outbox show``, the web outbox): None when it is not signed, else whether its
     signature verifies today against the DNS ``DNS_NAMESERVERS`` names (the system's by default)."""
+    from core.mail.senderdomain import resolver_from  # dnspython: only for a signed message
+
     if signature_tags(data) is None:
         return None
     return verify(data, resolver_from(settings.DNS_NAMESERVERS))

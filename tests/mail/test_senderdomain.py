@@ -13,7 +13,8 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 
-from core.mail.senderdomain import check_sender_domain, dkim_txt_record, parse_nameservers, resolver_from
+from core.mail.config import parse_nameservers
+from core.mail.senderdomain import check_sender_domain, dkim_txt_record, resolver_from
 from testsupport.dns_server import dns_server, nothing_listening
 
 FROM = "noreply@example.com"
