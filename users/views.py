@@ -1,3 +1,4 @@
+import functools
 import logging
 from collections.abc import Callable
 from dataclasses import replace
@@ -8,8 +9,9 @@ from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.hashers import make_password
 from django.contrib.auth.mixins import LoginRequiredMixin
-from django.http import HttpResponseRedirect
+from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
+from django.template import loader
 from django.urls import reverse, reverse_lazy
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -50,10 +52,7 @@ class PasswordResetView(auth_views.PasswordResetView):
     def post(self, request, *args, **kwargs):
         verdict = limits.check_client(request)
         if verdict.limited:
-            context = {"retry_after": verdict.retry_after, "wait": in_words(verdict.retry_after)}
-            response = render(request, self.limited_template_name, context, status=429)
-            response["Retry-After"] = str(verdict.retry_after)
-            return response
+            return too_many(request, verdict, self.limited_template_name)
         return super().post(request, *args, **kwargs)
 
     def form_valid(self, form):
@@ -113,12 +112,21 @@ def site_url(request) -> str:
     return f"{'https' if request.is_secure() else 'http'}://{request.get_host()}"
 
 
-def too_many(request, verdict):
+def too_many(request, verdict, template: str = "account/limited.html"):
     """The 429 page, with Retry-After, for a client over a budget; "try again" leads back to the page."""
-    context = {"retry_after": verdict.retry_after, "wait": in_words(verdict.retry_after), "again": request.path}
-    response = render(request, "account/limited.html", context, status=429)
-    response["Retry-After"] = str(verdict.retry_after)
-    return response
+    page = refusal_page(template, translation.get_language(), in_words(verdict.retry_after), request.path)
+    return HttpResponse(page, status=429, headers={"Retry-After": str(verdict.retry_after)})
+
+
+@functools.lru_cache(maxsize=512)
+def refusal_page(template: str, language: str, wait: str, again: str) -> str:
+    """A 429 page, rendered once for each language, wait ("2 minutes") and page, not once per refusal.
+
+    Refusals come in floods: rendering the page was half of a refusal's cost (bench/machines.py).
+    The page holds nothing of the visitor's (no login links, no CSRF token, no messages), so one
+    rendering serves every client; ``language`` is the active one, in which it is rendered.
+    """
+    return loader.render_to_string(template, {"wait": wait, "again": again, "LANGUAGE_CODE": language})
 
 
 class QueuedRequestView(FormView):

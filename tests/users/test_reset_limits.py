@@ -14,7 +14,7 @@ from users.addresses import mailbox
 from users.limits import client_ip
 from users.models import User
 from users.tasks import request_password_reset
-from users.views import in_words
+from users.views import in_words, refusal_page
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("fresh_counters", "still_clock")]
 
@@ -28,7 +28,7 @@ def anna():
 def reset(live_server):
     session = requests.Session()
 
-    def post(email, headers=None):
+    def post(email, headers=None, cookies=None):
         url = f"{live_server.url}/users/password_reset/"
         page = session.get(url)
         token = page.text.split('name="csrfmiddlewaretoken" value="', 1)[1].split('"', 1)[0]
@@ -36,6 +36,7 @@ def reset(live_server):
             url,
             data={"csrfmiddlewaretoken": token, "email": email},
             headers={"Referer": url, **(headers or {})},
+            cookies=cookies,
             allow_redirects=False,
         )
 
@@ -78,6 +79,21 @@ def test_a_flood_is_one_line_in_the_log_not_one_per_refusal(settings, reset, cap
     lines = [record.getMessage() for record in caplog.records if record.levelno >= logging.WARNING]
     [line] = lines  # Django's "Too Many Requests" for each 429 is dropped (core.logging.RefusalsLoggedOnce)
     assert line.startswith("Client 127.0.0.1 over its password_reset:client budget (1/m): refused for ")
+
+
+def test_the_refusal_page_is_made_once_but_each_visitor_reads_it_in_their_language(settings, reset):
+    settings.RESET_RATE_PER_CLIENT = ["1/h"]
+    refusal_page.cache_clear()
+    reset("a@example.com")
+    english = reset("a@example.com")
+    russian = reset("a@example.com", cookies={"django_language": "ru"})
+    again = reset("a@example.com")
+    assert [r.status_code for r in (english, russian, again)] == [429, 429, 429]
+    assert "<h1>Too many requests</h1>" in english.text and '<html lang="en">' in english.text
+    assert "<h1>Слишком много запросов</h1>" in russian.text and '<html lang="ru">' in russian.text
+    assert "csrfmiddlewaretoken" not in english.text  # nothing of a visitor's own in a page shared by all
+    if english.headers["Retry-After"] == again.headers["Retry-After"]:  # the same second: the same page
+        assert refusal_page.cache_info().hits >= 1 and again.text == english.text
 
 
 def test_an_hourly_client_limit_says_how_long_in_words(settings, reset):
