@@ -11,7 +11,6 @@ the project's ``.mailserver/``, which git ignores: the certificates
 
 from __future__ import annotations
 
-import ipaddress
 import os
 import secrets
 import shlex
@@ -24,6 +23,7 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext as _
 
+from core.mail.config import is_loopback
 from core.mail.errors import ExitCode, MailProblem
 from core.security import MASK
 from mailserver import certificates
@@ -78,15 +78,6 @@ def rehearsal_login(profile: Profile, folder: Path) -> Login:
         with os.fdopen(fd, "w") as stream:
             stream.write(password + "\n")
     return Login(f"you@{profile.domain}", password, shown=True)
-
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 @dataclass

@@ -473,3 +473,13 @@ def nameservers_text(text: str) -> str:
     """The ``DNS_NAMESERVERS`` setting: the text, once every entry is known to be good (an ``Env`` cast)."""
     parse_nameservers(text)
     return text.strip()
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` is this machine: ``localhost`` or a loopback address (127.0.0.0/8, ::1)."""
+    if host.lower().rstrip(".") in ("localhost", "localhost.localdomain"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

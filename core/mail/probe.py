@@ -15,8 +15,8 @@ Every failure is raised as the ``MailProblem`` that ``core.mail.explain`` makes 
 
 from __future__ import annotations
 
+import contextlib
 import email.policy
-import ipaddress
 import smtplib
 import time
 from collections.abc import Iterable
@@ -29,6 +29,7 @@ from django.core.mail.backends.smtp import EmailBackend as SmtpBackend
 from django.utils.translation import gettext as _
 
 from core.mail import compose, senderdomain
+from core.mail.config import is_loopback
 from core.mail.django_internals import take_half_open_connection
 from core.mail.dkim import signed
 from core.mail.errors import ExitCode, MailProblem
@@ -255,9 +256,14 @@ def sender_domains(backend: SmtpBackend, sender: str) -> list[DomainReport] | No
         return None
     resolver = senderdomain.resolver_from(settings.DNS_NAMESERVERS)
     signing = settings.DKIM or {}
-    key = Path(signing["KEY_FILE"]).read_bytes() if signing else None
-    addresses = {senderdomain.domain_of(sender): sender}
-    addresses.setdefault(senderdomain.domain_of(settings.SERVER_EMAIL), settings.SERVER_EMAIL)
+    try:
+        key = Path(signing["KEY_FILE"]).read_bytes() if signing else None
+    except OSError:  # gone since the settings were read (the signing will say so): judged as not signing
+        key = None
+    addresses = {}
+    for address in (sender, settings.SERVER_EMAIL):
+        with contextlib.suppress(ValueError):  # no domain (root@localhost is one): nothing to look up
+            addresses.setdefault(senderdomain.domain_of(address), address)
     return [
         senderdomain.check_sender_domain(
             address,
@@ -269,13 +275,6 @@ def sender_domains(backend: SmtpBackend, sender: str) -> list[DomainReport] | No
         )
         for address in addresses.values()
     ]
-
-
-def is_loopback(host: str) -> bool:
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return host.lower().rstrip(".") in ("localhost", "localhost.localdomain")
 
 
 def _prepared_backend(alias: str, timeout: float | None):

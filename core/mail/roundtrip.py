@@ -28,7 +28,6 @@ import email
 import email.message
 import email.utils
 import imaplib
-import ipaddress
 import re
 import secrets
 import socket
@@ -42,6 +41,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 from django.utils.translation import gettext as _
 
 from core.env import ENCODE_HINT
+from core.mail.config import is_loopback
 from core.mail.errors import ExitCode
 from core.mail.explain import provider_login_hint, provider_of
 from core.security import mask_text
@@ -99,15 +99,6 @@ class ImapTarget:
 
     def __str__(self) -> str:
         return f"{self.security} {self.user}@{self.where}"
-
-
-def is_loopback(host: str) -> bool:
-    if host.lower().rstrip(".") == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 URL_HINT = "write it as imaps://you%40yandex.ru:app-password@imap.yandex.ru:993"

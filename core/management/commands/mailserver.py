@@ -6,6 +6,7 @@ from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
+from core.mail.config import is_loopback
 from core.mail.errors import MailProblem
 from core.management.base import ProjectCommand, command_error, number, seconds
 from mailserver import launch
@@ -118,7 +119,7 @@ class Command(ProjectCommand):
         url, separate = launch.env_lines(server, plan.login)
         config = server.config
         # On stderr whatever the output: --json and --verbosity 0 are no reason to hide an open door.
-        if not launch.is_loopback(config.host):
+        if not is_loopback(config.host):
             self.stderr.write(
                 self.style.WARNING(
                     _("Warning: listening on %(host)s accepts mail from other machines on the network.")
