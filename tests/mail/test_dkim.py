@@ -17,6 +17,7 @@ from core.env import ConfigError, Env
 from core.mail import dkim
 from core.mail.config import CAFILE_SMTP_BACKEND
 from core.mail.senderdomain import dkim_txt_record, resolver_from
+from tests.conftest import manage
 from tests.delivery.queue import drain
 from tests.delivery.test_lesson_mail import QUEUE
 from testsupport.dns_server import dns_server, nothing_listening
@@ -160,3 +161,11 @@ def test_the_web_outbox_says_it_too(settings, signing, outbox_dir, admin_client)
         page = admin_client.get("/outbox/latest/")
     assert page.status_code == 200
     assert "The DKIM signature verifies (d=example.com, s=mail)." in page.content.decode()
+
+
+def test_dkimkey_refuses_a_selector_that_is_no_dns_name(settings, tmp_path):
+    settings.BASE_DIR = tmp_path
+    done = manage("dkimkey", "--selector", "mail;rm -rf", "--out", str(tmp_path / "k.pem"), "--json")
+    assert done.returncode == 2
+    assert json.loads(done.stdout)["error"] == "'mail;rm -rf' is not a DNS name."
+    assert not (tmp_path / "k.pem").exists()
