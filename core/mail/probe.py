@@ -348,6 +348,14 @@ def roundtrip_check(
     to that mailbox's login. Raises MailProblem when there is no mailbox to read or the sending fails.
     """
     backend = _prepared_backend(alias, timeout)
+    if not isinstance(backend, SmtpBackend):
+        mailer = describe(backend)
+        raise MailProblem(
+            ExitCode.BAD_INPUT,
+            _("The mailer %(alias)r sends nothing out (%(backend)s): no message can reach a mailbox.")
+            % {"alias": mailer["alias"], "backend": mailer["backend"]},
+            _("Set EMAIL_URL to your provider's SMTP server first (sendtestmail --check proves it), then try again."),
+        )
     target = _imap_target(imap_url or settings.IMAP_URL, backend)
     recipients = list(recipients) or [target.user]
     if "@" not in recipients[0]:

@@ -135,7 +135,7 @@ def test_dkimkey_writes_a_private_key_for_its_owner_only_and_prints_the_record(s
     assert "DKIM_SELECTOR=s1" in document["env"]
     before = path.read_bytes()
     with pytest.raises(Exception, match="already exists"):
-        call_command("dkimkey", "--selector", "s1")
+        call_command("dkimkey", "--selector", "s1", "--domain", "example.com")
     assert path.read_bytes() == before  # a key in use is never replaced
 
 
@@ -168,4 +168,12 @@ def test_dkimkey_refuses_a_selector_that_is_no_dns_name(settings, tmp_path):
     done = manage("dkimkey", "--selector", "mail;rm -rf", "--out", str(tmp_path / "k.pem"), "--json")
     assert done.returncode == 2
     assert json.loads(done.stdout)["error"] == "'mail;rm -rf' is not a DNS name."
+    assert not (tmp_path / "k.pem").exists()
+
+
+def test_dkimkey_wants_a_real_domain(settings, tmp_path):
+    done = manage("dkimkey", "--out", str(tmp_path / "k.pem"), env={"DEFAULT_FROM_EMAIL": "webmaster@localhost"})
+    assert done.returncode == 2
+    assert "'localhost' is not a domain receivers can look up in DNS." in done.stderr
+    assert "--domain example.com" in done.stderr
     assert not (tmp_path / "k.pem").exists()

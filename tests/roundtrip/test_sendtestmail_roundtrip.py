@@ -101,3 +101,10 @@ def test_check_of_a_server_on_this_machine_leaves_the_domain_alone_unless_told(s
     done = manage("sendtestmail", "--check", env={"EMAIL_URL": f"smtp://{smtp_sink.host}:{smtp_sink.port}"})
     assert done.returncode == 0
     assert "Sender domain not checked" in done.stdout
+
+
+def test_a_mailer_that_sends_nothing_out_cannot_make_a_round_trip(tmp_path):
+    done = manage("sendtestmail", "--roundtrip", env={"EMAIL_URL": f"outbox://{tmp_path}"})
+    assert done.returncode == 2
+    assert "sends nothing out (outbox.backend.EmailBackend)" in done.stderr
+    assert "EMAIL_URL" in done.stderr

@@ -42,6 +42,14 @@ class Command(ProjectCommand):
                 )
             )
         domain = dkim.ascii_domain(options["domain"] or domain_of(settings.DEFAULT_FROM_EMAIL))
+        if "." not in domain.strip(".") or not dkim.NAME.match(domain):
+            raise command_error(
+                MailProblem(
+                    ExitCode.BAD_INPUT,
+                    _("%(domain)r is not a domain receivers can look up in DNS.") % {"domain": domain},
+                    _("Give the domain your mail is sent from: --domain example.com (or set DEFAULT_FROM_EMAIL)."),
+                )
+            )
         out = Path(options["out"] or Path(KEY_FOLDER) / f"{selector}.pem")
         path = out if out.is_absolute() else Path(settings.BASE_DIR) / out
         pem = dkim.make_private_key(options["bits"])
