@@ -150,7 +150,7 @@ class Command(ProjectCommand):
         for row in labelled(rows):
             self.stdout.write(row)
         if hint := authentication_hint(results):
-            self.stdout.write(f"{_('Hint:')} {hint}")
+            self.stdout.write(f"Hint: {hint}")
 
     def run(self, options):
         """Everything a person typed is checked before the mailer is opened."""
@@ -227,13 +227,13 @@ class Command(ProjectCommand):
             values = {"domain": report.domain, "servers": report.nameservers, "seconds": f"{report.seconds:.2f}"}
             self.stdout.write(_("Sender domain %(domain)s (DNS %(servers)s, %(seconds)s s):") % values)
             if report.dns_unreachable:
-                self.stdout.write(f"  {report.spf.words}\n  {_('Hint:')} {report.spf.hint}")
+                self.stdout.write(f"  {report.spf.words}\n  Hint: {report.spf.hint}")
                 continue
             for part in report.parts:
                 verdict = f"{part.name.upper():<6}{VERDICTS[part.verdict]!s:<{width}}"
                 self.stdout.write(styles.get(part.verdict, str)(f"  {verdict}{part.words}"))
                 if part.hint and part.verdict != "pass":
-                    self.stdout.write(f"  {'':{6 + width}}{_('Hint:')} {part.hint}")
+                    self.stdout.write(f"  {'':{6 + width}}Hint: {part.hint}")
 
     def send_headline(self, report) -> str:
         count = len(report.message_ids)
