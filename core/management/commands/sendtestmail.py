@@ -149,7 +149,7 @@ class Command(ProjectCommand):
         rows = [(pgettext("label", "receiver"), verdicts or _("no Authentication-Results header"))]
         for row in labelled(rows):
             self.stdout.write(row)
-        if hint := authentication_hint(results):
+        if report.outcome == "inbox" and (hint := authentication_hint(results)):  # spam: the error's hint says it
             self.stdout.write(f"Hint: {hint}")
 
     def run(self, options):
