@@ -272,6 +272,7 @@ def sender_domains(backend: SmtpBackend, sender: str) -> list[DomainReport] | No
             resolver=resolver,
             dkim_selector=signing.get("SELECTOR"),
             dkim_private_key=key,
+            dkim_domain=signing.get("DOMAIN") or None,
         )
         for address in addresses.values()
     ]

@@ -32,6 +32,7 @@ and compared with the key published at ``<selector>._domainkey.<domain>``.
 from __future__ import annotations
 
 import base64
+import functools
 import ipaddress
 import re
 import time
@@ -575,7 +576,8 @@ def check_spf(lookups: Lookups, domain: str, mailer_host: str | None) -> Part:
         return Part(
             "spf", "pass", _("The SPF record of %(domain)s allows %(host)s to send its mail.") % values, "", details
         )
-    values["address"] = worst["address"]
+    address = worst["address"]
+    values["server"] = mailer_host if mailer_host == address else f"{mailer_host} ({address})"  # name (address)
     if worst["result"] == "temperror":
         values["name"] = worst["problem"]["name"]
         return Part(
@@ -592,20 +594,16 @@ def check_spf(lookups: Lookups, domain: str, mailer_host: str | None) -> Part:
         "record": with_term(record, term),
     }
     if worst["result"] == "fail":
-        words = _(
-            "The SPF record of %(domain)s does not allow %(host)s (%(address)s) to send its mail: receivers get "
-            "SPF fail."
-        )
+        words = _("The SPF record of %(domain)s does not allow %(server)s to send its mail: receivers get SPF fail.")
         return Part("spf", "fail", words % values, hint, details)
     if worst["result"] == "softfail":
         words = _(
-            "The SPF record of %(domain)s does not allow %(host)s (%(address)s): receivers get softfail and may "
+            "The SPF record of %(domain)s does not allow %(server)s: receivers get softfail and may "
             "put its mail in spam."
         )
     else:
         words = _(
-            "The SPF record of %(domain)s says nothing about %(host)s (%(address)s): receivers get neutral, which "
-            "proves nothing."
+            "The SPF record of %(domain)s says nothing about %(server)s: receivers get neutral, which proves nothing."
         )
     return Part("spf", "warn", words % values, hint, details)
 
@@ -639,10 +637,19 @@ def broken_spf(domain: str, problem: dict, details: dict) -> Part:
 # ---------------------------------------------------------------- DMARC (RFC 7489)
 
 
+@functools.cache
+def public_suffixes():
+    """The Public Suffix List (publicsuffixlist's copy), read once (50 ms) and only by a check that needs it."""
+    from publicsuffixlist import PublicSuffixList
+
+    return PublicSuffixList()
+
+
 def organizational(domain: str) -> str:
-    """The organizational domain, approximated as the last two labels: the Public Suffix List would be exact
-    (``example.co.uk``), but the project's domains are .ru, .com, .рф-like, where the approximation holds."""
-    return ".".join(domain.split(".")[-2:])
+    """The organizational domain (RFC 7489 3.2): the public suffix and one label more. ``mail.example.spb.ru`` is
+    ``example.spb.ru`` (spb.ru is a public suffix, as co.uk is); a domain that is itself a suffix stays as it is."""
+    domain = domain.lower().rstrip(".")
+    return public_suffixes().privatesuffix(domain) or domain
 
 
 def aligned(one: str, other: str, mode: str) -> bool:
@@ -708,12 +715,14 @@ def check_dmarc(
     evaluated = spf.details.get("evaluated", []) if spf.details.get("addresses") else []  # the SMTP host's
     spf_passed = bool(evaluated) and all(item["result"] == "pass" for item in evaluated)  # +all too: it passes
     spf_aligned = spf_passed and aligned(envelope, domain, tags.get("aspf", "r").lower()[:1])
-    dkim_aligned = dkim.verdict == "pass"  # the project signs with d= the From domain
+    # The project signs with d= the From domain, or DKIM_DOMAIN: aligned when that is of the same organization.
+    adkim = tags.get("adkim", "r").lower()[:1]
+    dkim_aligned = dkim.verdict == "pass" and aligned(dkim.details.get("domain", domain), domain, adkim)
     details.update(
         record=records[0],
         policy=policy,
         subdomain_policy=tags.get("sp", ""),
-        adkim=tags.get("adkim", "r"),
+        adkim=adkim,
         aspf=tags.get("aspf", "r"),
         pct=int(pct) if pct.isdigit() else pct,
         rua=tags.get("rua", ""),
@@ -824,7 +833,7 @@ def check_dkim(lookups: Lookups, domain: str, selector: str | None, private_key:
             {"signing": False},
         )
     name = f"{selector}._domainkey.{domain}"
-    details: dict = {"signing": True, "selector": selector, "name": name}
+    details: dict = {"signing": True, "selector": selector, "name": name, "domain": domain}
     try:
         ours = public_key_of(private_key)
     except ValueError:
@@ -933,6 +942,7 @@ def check_sender_domain(
     resolver: dns.resolver.Resolver,
     dkim_selector: str | None = None,
     dkim_private_key: bytes | None = None,
+    dkim_domain: str | None = None,
     timeout: float = 2.0,
 ) -> DomainReport:
     """What a receiver learns from DNS about mail from ``from_email`` sent through ``mailer_host`` (None for a
@@ -960,10 +970,10 @@ def check_sender_domain(
                 part.words, part.hint = words, hint
             report.seconds = time.monotonic() - start
             return report
-    report.dkim = check_dkim(lookups, domain, dkim_selector, dkim_private_key)
+    report.dkim = check_dkim(lookups, dkim_domain or domain, dkim_selector, dkim_private_key)
     if missing:
         words = _("%(domain)s does not exist in DNS.") % {"domain": domain}
-        hint = _("Check the domain of the From address (DEFAULT_FROM_EMAIL).")
+        hint = _("Check the domain of the From address (DEFAULT_FROM_EMAIL, or --from).")
         report.spf, report.dmarc, report.mx = (Part(name, "fail", words, hint) for name in ("spf", "dmarc", "mx"))
         if report.dkim.verdict == "fail":
             report.dkim = Part("dkim", "fail", words, hint, report.dkim.details)

@@ -264,6 +264,24 @@ def test_dmarc_reject_passes_with_a_matching_dkim_key():
     assert report.dmarc.verdict == "pass" and report.dmarc.words.endswith("DKIM aligned.")
 
 
+@pytest.mark.parametrize(("dkim_domain", "aligned"), [("mail.example.com", True), ("example.net", False)])
+def test_a_dkim_domain_of_its_own_is_checked_there_and_aligns_only_within_the_organization(dkim_domain, aligned):
+    report = check(
+        zone(
+            spf=["v=spf1 include:_spf.yandex.net -all"],
+            dmarc=["v=DMARC1; p=reject"],
+            **{f"s1._domainkey.{dkim_domain}": {"TXT": [dkim_txt_record(KEY)]}},
+        ),
+        mailer_host="smtp.yandex.ru",
+        login="you@yandex.ru",
+        dkim_selector="s1",
+        dkim_private_key=KEY,
+        dkim_domain=dkim_domain,
+    )
+    assert report.dkim.verdict == "pass"  # the key is found where DKIM_DOMAIN says
+    assert (report.dmarc.verdict == "pass") is aligned
+
+
 def test_dmarc_none_passes_and_says_the_policy():
     report = check(zone(dmarc=["v=DMARC1; p=none"]))
     assert report.dmarc.verdict == "pass"
@@ -296,6 +314,19 @@ def test_a_subdomain_takes_the_organizational_domains_subdomain_policy():
     assert report.dmarc.details["found_at"] == "_dmarc.example.com"
     assert report.dmarc.details["policy"] == "reject"
     assert report.dmarc.verdict == "fail"
+
+
+def test_the_organizational_domain_follows_the_public_suffix_list():
+    """spb.ru is a public suffix, as co.uk is: news.example.spb.ru's policy is example.spb.ru's, never spb.ru's."""
+    records = {
+        **PROVIDERS,
+        "news.example.spb.ru": {"TXT": ["v=spf1 ip4:192.0.2.10 -all"], "MX": ["10 mx.example.com"]},
+        "_dmarc.example.spb.ru": {"TXT": ["v=DMARC1; p=quarantine"]},
+        "_dmarc.spb.ru": {"TXT": ["v=DMARC1; p=reject"]},
+    }
+    report = check(records, "noreply@news.example.spb.ru")
+    assert report.dmarc.details["found_at"] == "_dmarc.example.spb.ru"
+    assert report.dmarc.details["policy"] == "quarantine"
 
 
 # ---------------------------------------------------------------- DKIM
