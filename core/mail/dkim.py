@@ -21,10 +21,12 @@ import email.policy
 import os
 import re
 from dataclasses import dataclass
+from email.parser import BytesHeaderParser
 from email.utils import getaddresses
 from pathlib import Path
 
 from django.conf import settings
+from django.utils.encoding import punycode
 from django.utils.translation import gettext as _
 
 from core.env import ConfigError, Env
@@ -76,11 +78,17 @@ def settings_from_env(env: Env, base_dir: Path) -> dict | None:
 
 
 def ascii_domain(domain: str) -> str:
-    """``пример.рф`` → ``xn--e1afmkfd.xn--p1ai``: the form DNS and the d= tag hold."""
+    """``пример.рф`` → ``xn--e1afmkfd.xn--p1ai``: the form DNS and the d= tag hold (Django's ``punycode``, as
+    ``users.addresses`` writes domains); a name that cannot be encoded is left for the caller to refuse."""
     try:
-        return domain.strip().rstrip(".").encode("idna").decode("ascii").lower()
+        return punycode(domain.strip().rstrip(".")).lower()
     except UnicodeError:
         return domain
+
+
+def headers(data: bytes):
+    """The message's header fields only: the body (attachments, megabytes of them) is not parsed."""
+    return BytesHeaderParser(policy=email.policy.compat32).parsebytes(data)
 
 
 def read_key(path: Path) -> bytes:
@@ -138,7 +146,7 @@ def signing_mailer(mailer: dict) -> dict:
 
 def from_domain(data: bytes, fallback: str) -> str:
     """The domain of the message's From address (the one DMARC aligns with), else of ``fallback``."""
-    header = RawMessage(data, "", [], []).message()["From"] or ""
+    header = headers(data)["From"] or ""
     addresses = [address for _, address in getaddresses([str(header)]) if "@" in address] or [fallback]
     return ascii_domain(addresses[0].rpartition("@")[2])
 
@@ -198,7 +206,7 @@ class _DnsDown(Exception):
 
 def signature_tags(data: bytes) -> dict[str, str] | None:
     """d= and s= of the message's first DKIM-Signature, or None when it has none."""
-    header = RawMessage(data, "", [], []).message()["DKIM-Signature"]
+    header = headers(data)["DKIM-Signature"]
     if header is None:
         return None
     tags = dict(part.strip().partition("=")[::2] for part in re.sub(r"\s+", "", str(header)).split(";") if part)

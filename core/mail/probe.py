@@ -31,7 +31,7 @@ from django.utils.translation import gettext as _
 from core.mail import compose, senderdomain
 from core.mail.config import is_loopback
 from core.mail.django_internals import take_half_open_connection
-from core.mail.dkim import signed
+from core.mail.dkim import read_key, signed
 from core.mail.errors import ExitCode, MailProblem
 from core.mail.explain import explain, refused_problem, server_replies
 from core.mail.mailers import describe, files_written, get_backend, kind
@@ -137,6 +137,7 @@ class CheckReport(_PartialRefusal):
         }
 
 
+IMAP_TIMEOUT = 30.0  # seconds for each IMAP operation when the mailer has no timeout of its own
 DELIVERY = {"smtp": "sent", "file": "saved", "console": "printed", "memory": "kept in memory", "dummy": "discarded"}
 
 
@@ -257,8 +258,8 @@ def sender_domains(backend: SmtpBackend, sender: str) -> list[DomainReport] | No
     resolver = senderdomain.resolver_from(settings.DNS_NAMESERVERS)
     signing = settings.DKIM or {}
     try:
-        key = Path(signing["KEY_FILE"]).read_bytes() if signing else None
-    except OSError:  # gone since the settings were read (the signing will say so): judged as not signing
+        key = read_key(Path(signing["KEY_FILE"])) if signing else None
+    except (OSError, ValueError):  # gone or changed since the settings were read (signing says so): not signing
         key = None
     addresses = {}
     for address in (sender, settings.SERVER_EMAIL):
@@ -373,7 +374,8 @@ def roundtrip_check(
         send_test_messages([message], alias, timeout=timeout)
         return message.extra_headers["Message-ID"]
 
-    return roundtrip(target, send, wait=wait, keep=keep, timeout=timeout or settings_timeout(backend))
+    # Each IMAP operation waits as long as the mailer's SMTP ones (--timeout, else EMAIL_TIMEOUT).
+    return roundtrip(target, send, wait=wait, keep=keep, timeout=backend.timeout or IMAP_TIMEOUT)
 
 
 def _imap_target(url: str, backend) -> ImapTarget:
@@ -394,8 +396,3 @@ def _imap_target(url: str, backend) -> ImapTarget:
             _("Set IMAP_URL or give --imap, like imaps://you%40example.com:app-password@imap.example.com:993."),
         )
     return target
-
-
-def settings_timeout(backend) -> float:
-    """The mailer's own timeout for each IMAP operation too (EMAIL_TIMEOUT), else 30 s."""
-    return float(getattr(backend, "timeout", None) or 30.0)

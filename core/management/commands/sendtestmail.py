@@ -60,13 +60,14 @@ class Command(ProjectCommand):
             help=f"Send N numbered messages (at most {compose.MAX_COUNT:,}) over one connection and report messages "
             "per second.",
         )
-        parser.add_argument(
+        what = parser.add_mutually_exclusive_group()  # --check sends nothing, --roundtrip sends and reads back
+        what.add_argument(
             "--check",
             action="store_true",
             help="Connect, start TLS, log in, read the server's capabilities and ask whether it takes the sender "
             "(and recipients, if given), then quit: nothing is sent.",
         )
-        parser.add_argument(
+        what.add_argument(
             "--roundtrip",
             action="store_true",
             help="Send a test message to a mailbox and read it back over IMAP: Inbox or spam, after how long, "
@@ -114,8 +115,6 @@ class Command(ProjectCommand):
             raise command_error(problem)
 
     def handle_roundtrip(self, options):
-        if options["check"]:
-            raise command_error(MailProblem(ExitCode.BAD_INPUT, _("--roundtrip sends a message; --check sends none.")))
         sender = options["from_email"]
         try:
             report = probe.roundtrip_check(
