@@ -36,6 +36,7 @@ __all__ = [
     "check_env_file",
     "check_url_credentials",
     "database_from_url",
+    "gettext_noop",
     "read",
     "resolve_proxies",
     "seconds",
@@ -44,7 +45,14 @@ __all__ = [
     "whole",
 ]
 
-ENCODE_HINT = (
+
+def gettext_noop(text: str) -> str:
+    """Marks ``text`` for translation (``makemessages`` reads this name), as Django's ``gettext_noop`` does, but
+    without reading the settings: Django's reads ``USE_I18N``, and this runs while the settings load."""
+    return text
+
+
+ENCODE_HINT = gettext_noop(  # English at start-up; translated where a command shows it (``--imap``)
     "percent-encode the login and password in the URL: / as %2F, # as %23, ? as %3F, @ as %40, "
     "[ as %5B, ] as %5D, % as %25 (python3 -c 'import urllib.parse,sys; "
     "print(urllib.parse.quote(sys.argv[1], safe=\"\"))' 'the-password')"

@@ -39,6 +39,7 @@ from core.mail.roundtrip import (
     ROUNDTRIP_HEADER,
     ImapTarget,
     RoundtripReport,
+    UrlProblem,
     default_imap_target,
     imap_target_from_url,
     roundtrip,
@@ -382,8 +383,8 @@ def _imap_target(url: str, backend) -> ImapTarget:
     if url:
         try:
             return imap_target_from_url(url)
-        except ValueError as error:
-            problem, hint = (*error.args, "")[:2]
+        except UrlProblem as error:
+            problem, hint = error.translated()
             words = _("The IMAP URL cannot be used: %(problem)s.") % {"problem": problem}
             raise MailProblem(ExitCode.BAD_INPUT, words, hint) from None
     target = None

@@ -40,7 +40,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 from django.utils.translation import gettext as _
 
-from core.env import ENCODE_HINT
+from core.env import ENCODE_HINT, gettext_noop
 from core.mail.config import is_loopback
 from core.mail.errors import ExitCode
 from core.mail.explain import provider_login_hint, provider_of
@@ -101,54 +101,73 @@ class ImapTarget:
         return f"{self.security} {self.user}@{self.where}"
 
 
-URL_HINT = "write it as imaps://you%40yandex.ru:app-password@imap.yandex.ru:993"
+URL_HINT = gettext_noop("write it as imaps://you%40yandex.ru:app-password@imap.yandex.ru:993")
+
+
+class UrlProblem(ValueError):
+    """What is wrong with an IMAP URL: English in its ``args`` (``IMAP_URL`` is read with the settings, before
+    any language), in the command's language from ``translated()`` (``--imap``)."""
+
+    def __init__(self, problem: str, hint: str, **values):
+        self.problem, self.hint, self.values = problem, hint, values
+        super().__init__(problem % values, hint)
+
+    def translated(self) -> tuple[str, str]:
+        return _(self.problem) % self.values, _(self.hint)
 
 
 def imap_target_from_url(url: str) -> ImapTarget:
     """``imaps://user:password@host[:993]`` (TLS from the first byte), ``imap://...[:143]`` (STARTTLS), or
     ``imap+plain://...`` (no TLS: a loopback host only). Login and password are percent-decoded;
-    ``?ssl_cafile=PATH`` trusts one more CA. Anything else: ``ValueError(problem, hint)``, never quoting
-    the password."""
+    ``?ssl_cafile=PATH`` trusts one more CA. Anything else: ``UrlProblem``, never quoting the password."""
     url = (url or "").strip()
     scheme, found, rest = url.partition("://")
     if not found or scheme.lower() not in SCHEMES:
-        raise ValueError(f"unknown IMAP URL scheme {scheme.lower()!r}" if found else "not an IMAP URL", URL_HINT)
+        if found:
+            raise UrlProblem(gettext_noop("unknown IMAP URL scheme %(scheme)r"), URL_HINT, scheme=scheme.lower())
+        raise UrlProblem(gettext_noop("not an IMAP URL"), URL_HINT)
     security = SCHEMES[scheme.lower()]
     if any(char.isspace() or ord(char) < 32 for char in url):
-        raise ValueError("the URL holds white space or a control character", ENCODE_HINT)
+        raise UrlProblem(gettext_noop("the URL holds white space or a control character"), ENCODE_HINT)
     end = next((index for index, char in enumerate(rest) if char in "/?#"), len(rest))
     authority, after = rest[:end], rest[end:]
     if "@" not in authority:
         if "@" in after:
-            raise ValueError("the login or password holds an unencoded /, # or ?", ENCODE_HINT)
-        raise ValueError("no login and password in the URL", URL_HINT)
-    userinfo, _, hostport = authority.rpartition("@")
+            raise UrlProblem(gettext_noop("the login or password holds an unencoded /, # or ?"), ENCODE_HINT)
+        raise UrlProblem(gettext_noop("no login and password in the URL"), URL_HINT)
+    userinfo, _at, hostport = authority.rpartition("@")
     login, colon, password = userinfo.partition(":")
     if any(char in password for char in "@[]") or any(char in login for char in "[]"):
-        raise ValueError("the login or password holds an unencoded @, [ or ]", ENCODE_HINT)
+        raise UrlProblem(gettext_noop("the login or password holds an unencoded @, [ or ]"), ENCODE_HINT)
     login, password = unquote(login), unquote(password)
     if not login or not colon or not password:
-        raise ValueError("the URL needs both a login and a password", URL_HINT)
+        raise UrlProblem(gettext_noop("the URL needs both a login and a password"), URL_HINT)
     try:
         parts = urlsplit(f"{scheme}://{hostport}{after}")
         host, port = parts.hostname, parts.port
     except ValueError:
-        raise ValueError(
-            "the host or port cannot be read (a port must be a number from 1 to 65535)", URL_HINT
-        ) from None
+        problem = gettext_noop("the host or port cannot be read (a port must be a number from 1 to 65535)")
+        raise UrlProblem(problem, URL_HINT) from None
     if not host:
-        raise ValueError("no host in the URL", URL_HINT)
+        raise UrlProblem(gettext_noop("no host in the URL"), URL_HINT)
     if parts.path not in ("", "/") or parts.fragment:
-        raise ValueError("an IMAP URL names the server only, not a folder", URL_HINT)
+        raise UrlProblem(gettext_noop("an IMAP URL names the server only, not a folder"), URL_HINT)
     cafile = None
     for key, value in parse_qsl(parts.query, keep_blank_values=True):
         if key.lower() != "ssl_cafile" or not value:
-            raise ValueError(f"unknown option {key!r}", "the one option is ?ssl_cafile=PATH")
+            raise UrlProblem(
+                gettext_noop("unknown option %(option)r"),
+                gettext_noop("the one option is ?ssl_cafile=PATH"),
+                option=key,
+            )
         cafile = value
     if security == "plain" and not is_loopback(host):
-        raise ValueError(
-            f"IMAP without TLS to {host} would send the password in clear text",
-            "use imaps:// (port 993) or imap:// (STARTTLS, port 143); imap+plain:// is for 127.0.0.1 only",
+        raise UrlProblem(
+            gettext_noop("IMAP without TLS to %(host)s would send the password in clear text"),
+            gettext_noop(
+                "use imaps:// (port 993) or imap:// (STARTTLS, port 143); imap+plain:// is for 127.0.0.1 only"
+            ),
+            host=host,
         )
     return ImapTarget(host, port or DEFAULT_PORTS[security], login, password, security, cafile)
 

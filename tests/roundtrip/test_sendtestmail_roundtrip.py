@@ -108,3 +108,13 @@ def test_a_mailer_that_sends_nothing_out_cannot_make_a_round_trip(tmp_path):
     assert done.returncode == 2
     assert "sends nothing out (outbox.backend.EmailBackend)" in done.stderr
     assert "EMAIL_URL" in done.stderr
+
+
+def test_a_bad_imap_option_is_said_in_the_commands_language(smtp_sink):
+    env = {"EMAIL_URL": f"smtp://{smtp_sink.host}:{smtp_sink.port}", "LANGUAGE_CODE": "ru"}
+    done = manage("sendtestmail", "--roundtrip", "--imap", "imap+plain://a:Secret-9@example.com", env=env)
+    assert done.returncode == 2
+    assert "IMAP без TLS к example.com передал бы пароль открытым текстом" in done.stderr
+    assert "Secret-9" not in done.stderr
+    started = manage("check", env={"IMAP_URL": "ftp://x"})  # at start-up, before any language: English
+    assert "IMAP_URL: unknown IMAP URL scheme 'ftp'" in started.stderr
