@@ -84,7 +84,9 @@ class Reading:
     """One reading of a folder: its message file names, the .log files among them, and their order.
 
     A name starts with the local time the message was saved, so names sort newest last; a file
-    named otherwise (dropped in by hand) sorts by its modification time, in the same form. The
+    named otherwise (dropped in by hand) sorts by its modification time, in the same form, and so
+    does Django's ``.log``: its name has the second only, then ``id()`` of the backend, so two
+    written in one second (the queue's worker writes one per message) would sort by chance. The
     newest few are picked from the names with a heap, so listing the 20 newest sorts nothing and
     makes no object per file; the whole order is sorted (once) only when it is read further.
     """
@@ -92,7 +94,8 @@ class Reading:
     def __init__(self, folder: Path, names: list[str]):
         self.names = names
         self.logs = [name for name in names if name.endswith(LOG_SUFFIX)]
-        self._times = {name: _file_time(folder, name) for name in names if not STAMPED.match(name)}
+        timed = (name for name in names if name.endswith(LOG_SUFFIX) or not STAMPED.match(name))
+        self._times = {name: _file_time(folder, name) for name in timed}
         self._order: list[str] | None = None
 
     def _key(self, name: str) -> tuple[str, str]:

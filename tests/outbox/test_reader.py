@@ -182,6 +182,18 @@ def test_a_log_file_with_several_messages_lists_each_newest_first(folder):
     assert message.text == f"above\n{DASHES}\nbelow\n"  # dashes inside a body are not a separator
 
 
+def test_two_logs_of_one_second_are_in_the_order_they_were_written(folder):
+    """Django names a .log by the second and id() of its backend: the later one must be latest regardless."""
+    first, second = log_file(folder, plain("first")), log_file(folder, plain("second"))
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    first.rename(folder / f"{stamp}-9999.log")  # a larger id than the later file's
+    second.rename(folder / f"{stamp}-1111.log")
+    now = time.time()
+    os.utime(folder / f"{stamp}-9999.log", (now - 0.5, now - 0.5))
+    os.utime(folder / f"{stamp}-1111.log", (now, now))
+    assert [item.subject for item in ob.Outbox(folder).listing()] == ["second", "first"]
+
+
 def test_eml_and_log_messages_are_listed_together(folder):
     send(plain("eml"))
     log_file(folder, plain("log"))
